@@ -1,0 +1,52 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/go-units"
+)
+
+// Build grades that the submission's Dockerfile builds into an image. The
+// build itself happens before any check runs; this kind reports it, with the
+// engine's own message and the Dockerfile line it blames.
+type Build struct{}
+
+// Requires reports that the build check needs nothing before it.
+func (*Build) Requires() Requirement { return NeedsNothing }
+
+const buildExpected = "the Dockerfile builds into an image"
+
+// Run reports the build's result.
+func (*Build) Run(_ context.Context, t Target) Outcome {
+	br, ok := t.(BuildReporter)
+	if !ok {
+		return capErr(buildExpected, "report a build")
+	}
+	b := br.BuildInfo()
+	if b.OK {
+		return Pass(buildExpected, fmt.Sprintf("built in %s, image size %s",
+			b.Duration.Round(100*time.Millisecond), units.HumanSize(float64(b.Size))))
+	}
+	where := b.Dockerfile
+	if where == "" {
+		where = "Dockerfile"
+	}
+	if b.Line > 0 {
+		where = fmt.Sprintf("%s:%d", where, b.Line)
+	}
+	o := Fail(buildExpected, "the build failed", where+": "+b.Error)
+	o.Detail = logTail(b.Log, 15)
+	return o
+}
+
+// logTail returns the last n lines of a log.
+func logTail(log string, n int) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("… (%d earlier lines)", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,146 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Status is the verdict of one check.
+type Status string
+
+// The verdicts a check can get.
+const (
+	// StatusPass means the submission did what the check expects.
+	StatusPass Status = "pass"
+	// StatusFail means the submission did not; the feedback says why.
+	StatusFail Status = "fail"
+	// StatusSkipped means the check could not run because something it needs
+	// failed first (the image did not build, a required file is missing).
+	StatusSkipped Status = "skipped"
+	// StatusError means grade itself could not run the check (the engine
+	// failed, the grader timed out). It is not the student's fault and is
+	// reported apart from failures.
+	StatusError Status = "error"
+)
+
+// Requirement says what must exist before a check can run.
+type Requirement int
+
+const (
+	// NeedsNothing checks run whatever happened before (the build check).
+	NeedsNothing Requirement = iota
+	// NeedsImage checks need the submission's image to have been built.
+	NeedsImage
+	// NeedsContainer checks need the submission's container running.
+	NeedsContainer
+)
+
+// Check is one configured check: a kind's spec, decoded from a scenario.
+type Check interface {
+	// Requires says what the check needs; the grader skips it when that failed.
+	Requires() Requirement
+	// Run grades the target. It never panics on bad input and always returns
+	// an outcome; ctx carries the check's time limit.
+	Run(ctx context.Context, t Target) Outcome
+}
+
+// Validator is implemented by checks that validate their own fields beyond
+// what the scenario schema says. It runs when a scenario is loaded.
+type Validator interface {
+	Validate() error
+}
+
+// PortUser is implemented by checks that reach a container port; the grader
+// publishes every port a check uses.
+type PortUser interface {
+	Ports() []int
+}
+
+// Outcome is what one run of a check found.
+type Outcome struct {
+	Status Status
+	// Score is the fraction of the check's points earned, in [0, 1]. It is
+	// 1 for a pass and 0 otherwise unless the kind gives partial credit.
+	Score float64
+	// Expected and Actual say what the check wanted and what it saw.
+	Expected string
+	Actual   string
+	// Message is the cause in a sentence, where Expected/Actual are not enough.
+	Message string
+	// Detail is longer supporting text: a log excerpt, a build log.
+	Detail string
+}
+
+// Pass returns a passing outcome.
+func Pass(expected, actual string) Outcome {
+	return Outcome{Status: StatusPass, Score: 1, Expected: expected, Actual: actual}
+}
+
+// Fail returns a failing outcome with its cause.
+func Fail(expected, actual, message string) Outcome {
+	return Outcome{Status: StatusFail, Expected: expected, Actual: actual, Message: message}
+}
+
+// Errored returns the outcome of a check that grade could not run.
+func Errored(expected string, err error) Outcome {
+	return Outcome{Status: StatusError, Expected: expected, Message: err.Error()}
+}
+
+// FieldError is a problem with one field of a check's spec. Field is the YAML
+// path below the check, e.g. "expect.body_matches".
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// fieldErr builds a *FieldError.
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// StartError is returned by a capability when the container under test could
+// not be started. It is the submission's fault (a missing executable, a bad
+// entrypoint), so checks report it as a failure, not an error.
+type StartError struct {
+	Service string
+	Err     error
+}
+
+func (e *StartError) Error() string {
+	return "the container did not start: " + e.Err.Error()
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// capErr is the outcome of a check whose target lacks a capability: a bug in
+// the scenario/engine wiring, never the student's fault.
+func capErr(expected, capability string) Outcome {
+	return Errored(expected, fmt.Errorf("this target cannot %s", capability))
+}
+
+// engineOutcome turns an error from a capability into an outcome: a start
+// failure is the submission's, anything else is grade's.
+func engineOutcome(expected string, err error) Outcome {
+	var se *StartError
+	if errors.As(err, &se) {
+		return Fail(expected, se.Error(), "")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Fail(expected, "no result within the check's time limit", "")
+	}
+	return Errored(expected, err)
+}
+
+// quote shows s for a message: quoted, one line, at most n runes.
+func quote(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	r := []rune(s)
+	if len(r) > n {
+		return fmt.Sprintf("%q… (%d more characters)", string(r[:n]), len(r)-n)
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,508 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HTTP grades a request to a container port, sent through the port the
+// engine published on its host. It polls until the app answers or the check's
+// time limit nears; when nothing answers it looks inside the container's
+// network namespace and says what listens there, and on which address.
+type HTTP struct {
+	// Service is the container to reach; empty means the scenario's app.
+	Service string `yaml:"service"`
+	// Port is the container port (not a host port).
+	Port int `yaml:"port" jsonschema:"required,minimum=1,maximum=65535"`
+	// Path is the request path; default "/".
+	Path string `yaml:"path"`
+	// Method is the HTTP method; default GET.
+	Method  string            `yaml:"method" jsonschema:"enum=GET,enum=POST,enum=PUT,enum=DELETE,enum=HEAD,enum=PATCH"`
+	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"`
+	// Repeat sends the request this many times (default 1); every answer must
+	// meet the expectation.
+	Repeat int        `yaml:"repeat" jsonschema:"minimum=1,maximum=20"`
+	Expect HTTPExpect `yaml:"expect"`
+}
+
+// HTTPExpect is what the answer must be.
+type HTTPExpect struct {
+	// Status is the expected status code; default 200.
+	Status       int     `yaml:"status" jsonschema:"minimum=100,maximum=599"`
+	BodyContains string  `yaml:"body_contains"`
+	BodyMatches  string  `yaml:"body_matches"`
+	BodyEquals   *string `yaml:"body_equals"`
+	// Increasing requires the number captured by body_matches' first group to
+	// grow from one repeated request to the next (a hit counter).
+	Increasing bool `yaml:"increasing"`
+}
+
+// httpVars are the ${names} an HTTP expectation may use.
+var httpVars = []string{"hostname"}
+
+// httpBodyLimit caps how much of an answer is read.
+const httpBodyLimit = 1 << 20
+
+// Requires reports that http needs the running container.
+func (*HTTP) Requires() Requirement { return NeedsContainer }
+
+// Ports reports the container port the check reaches.
+func (c *HTTP) Ports() []int { return []int{c.Port} }
+
+func (c *HTTP) path() string {
+	if c.Path == "" {
+		return "/"
+	}
+	return c.Path
+}
+
+func (c *HTTP) method() string {
+	if c.Method == "" {
+		return http.MethodGet
+	}
+	return c.Method
+}
+
+func (c *HTTP) status() int {
+	if c.Expect.Status == 0 {
+		return http.StatusOK
+	}
+	return c.Expect.Status
+}
+
+func (c *HTTP) repeat() int {
+	if c.Repeat < 1 {
+		return 1
+	}
+	return c.Repeat
+}
+
+func (c *HTTP) body() TextExpect {
+	return TextExpect{Contains: c.Expect.BodyContains, Matches: c.Expect.BodyMatches, Equals: c.Expect.BodyEquals}
+}
+
+// Validate checks the path, the patterns and the ${variables}.
+func (c *HTTP) Validate() error {
+	if !strings.HasPrefix(c.path(), "/") {
+		return fieldErr("path", "%q must start with /", c.Path)
+	}
+	if err := c.body().validate("expect.body"); err != nil {
+		return err
+	}
+	for key, s := range map[string]string{"expect.body_contains": c.Expect.BodyContains, "expect.body_equals": deref(c.Expect.BodyEquals)} {
+		if bad := unknownVars(s, httpVars...); len(bad) > 0 {
+			return fieldErr(key, "unknown variable ${%s}; known: ${%s}", bad[0], strings.Join(httpVars, "}, ${"))
+		}
+	}
+	if c.Expect.Increasing {
+		re, err := regexp.Compile(c.Expect.BodyMatches)
+		if c.Expect.BodyMatches == "" || err != nil || re.NumSubexp() < 1 {
+			return fieldErr("expect.increasing", "needs body_matches with a group capturing the number, like 'seen (\\d+) times'")
+		}
+		if c.repeat() < 2 {
+			return fieldErr("expect.increasing", "needs repeat: 2 or more")
+		}
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// describe says what the check expects.
+func (c *HTTP) describe() string {
+	s := fmt.Sprintf("%s %s on container port %d answers %d", c.method(), c.path(), c.Port, c.status())
+	if d := c.body().describe("with a body"); d != "" {
+		s += ", " + d
+	}
+	if c.repeat() > 1 {
+		s += fmt.Sprintf(", %d times", c.repeat())
+		if c.Expect.Increasing {
+			s += " with a growing count"
+		}
+	}
+	return s
+}
+
+// answer is one HTTP response, or why there was none.
+type answer struct {
+	status int
+	body   string
+	err    error
+}
+
+func (a answer) String() string {
+	if a.err != nil {
+		return "no answer: " + a.err.Error()
+	}
+	return fmt.Sprintf("status %d, body %s", a.status, quote(a.body, 200))
+}
+
+// Timing of the readiness poll. Variables so tests can shorten them.
+var (
+	httpPollStart   = 100 * time.Millisecond
+	httpPollMax     = time.Second
+	httpRequestMax  = 5 * time.Second
+	httpSettle      = 2 * time.Second // how long a wrong answer may still change
+	httpProbeEvery  = 2 * time.Second // how often to look inside when nothing answers
+	httpWrongPortOK = 3 * time.Second // how long listening elsewhere must last to conclude
+	httpReserve     = 3 * time.Second // kept back from the deadline for the diagnosis
+)
+
+// Run polls the endpoint until it answers as expected or the time runs out.
+func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
+	expected := c.describe()
+	pp, ok := t.(PortPublisher)
+	if !ok {
+		return capErr(expected, "publish container ports")
+	}
+	hostPort, err := pp.Endpoint(ctx, c.Service, c.Port)
+	if err != nil {
+		return engineOutcome(expected, err)
+	}
+	vars := map[string]string{}
+	ci, hasState := t.(ContainerInspector)
+	if hasState {
+		if st, err := ci.State(ctx, c.Service); err == nil {
+			vars["hostname"] = st.Hostname
+		}
+	}
+	body := c.body().expand(vars)
+	client := &http.Client{
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true,
+			DialContext: (&net.Dialer{Timeout: httpRequestMax}).DialContext},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	defer client.CloseIdleConnections()
+	url := "http://" + hostPort + c.path()
+
+	p := &poller{c: c, t: t, ctx: ctx, start: time.Now()}
+	p.deadline = time.Now().Add(time.Hour)
+	if d, ok := ctx.Deadline(); ok {
+		p.deadline = d.Add(-min(httpReserve, time.Until(d)/4))
+	}
+	wait := httpPollStart
+	var firstWrong time.Time
+	for {
+		a := c.send(ctx, client, url)
+		if a.err == nil {
+			msg := c.judge(a, body)
+			if msg == "" {
+				return c.more(ctx, client, url, body, a)
+			}
+			if firstWrong.IsZero() {
+				firstWrong = time.Now()
+			}
+			if time.Since(firstWrong) >= httpSettle || time.Now().After(p.deadline) {
+				return Fail(expected, a.String(), msg)
+			}
+		} else if o, done := p.diagnose(expected, a); done {
+			return o
+		}
+		if ctx.Err() != nil || time.Now().Add(wait).After(p.deadline) {
+			return p.giveUp(expected, a)
+		}
+		select {
+		case <-ctx.Done():
+			return p.giveUp(expected, a)
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, httpPollMax)
+	}
+}
+
+// send makes one request.
+func (c *HTTP) send(ctx context.Context, client *http.Client, url string) answer {
+	rctx, cancel := context.WithTimeout(ctx, httpRequestMax)
+	defer cancel()
+	var rb io.Reader
+	if c.Body != "" {
+		rb = strings.NewReader(c.Body)
+	}
+	req, err := http.NewRequestWithContext(rctx, c.method(), url, rb)
+	if err != nil {
+		return answer{err: err}
+	}
+	for k, v := range c.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return answer{err: simplifyNetErr(err)}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, httpBodyLimit))
+	if err != nil {
+		return answer{err: simplifyNetErr(err)}
+	}
+	return answer{status: resp.StatusCode, body: string(b)}
+}
+
+// simplifyNetErr drops Go's request wrapping: "connection refused", "EOF".
+func simplifyNetErr(err error) error {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("the connection was closed without an answer")
+	case errors.Is(err, context.DeadlineExceeded):
+		return errors.New("no answer within " + httpRequestMax.String())
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return op.Err
+	}
+	return err
+}
+
+// judge returns "" when the answer meets the expectation.
+func (c *HTTP) judge(a answer, body TextExpect) string {
+	if a.status != c.status() {
+		return fmt.Sprintf("the status is %d, not %d", a.status, c.status())
+	}
+	return body.check("the body", a.body)
+}
+
+// more sends the repeated requests after a first good answer.
+func (c *HTTP) more(ctx context.Context, client *http.Client, url string, body TextExpect, first answer) Outcome {
+	expected := c.describe()
+	if c.repeat() == 1 {
+		return Pass(expected, first.String())
+	}
+	var re *regexp.Regexp
+	if c.Expect.Increasing {
+		re = regexp.MustCompile(c.Expect.BodyMatches) // validated at load
+	}
+	count := func(a answer) (int, bool) {
+		m := re.FindStringSubmatch(a.body)
+		if m == nil {
+			return 0, false
+		}
+		n, err := strconv.Atoi(m[1])
+		return n, err == nil
+	}
+	var seen []string
+	prev, last := 0, first
+	if re != nil {
+		n, ok := count(first)
+		if !ok {
+			return Fail(expected, first.String(), "the body has no number where body_matches captures one")
+		}
+		prev = n
+		seen = append(seen, strconv.Itoa(n))
+	}
+	for i := 1; i < c.repeat(); i++ {
+		a := c.send(ctx, client, url)
+		if a.err != nil {
+			return Fail(expected, fmt.Sprintf("request %d of %d: %s", i+1, c.repeat(), a), "the app stopped answering")
+		}
+		if msg := c.judge(a, body); msg != "" {
+			return Fail(expected, fmt.Sprintf("request %d of %d: %s", i+1, c.repeat(), a), msg)
+		}
+		last = a
+		if re != nil {
+			n, ok := count(a)
+			seen = append(seen, strconv.Itoa(n))
+			if !ok || n <= prev {
+				return Fail(expected, "counts "+strings.Join(seen, ", "),
+					"the count did not grow from one request to the next")
+			}
+			prev = n
+		}
+	}
+	if re != nil {
+		return Pass(expected, "counts "+strings.Join(seen, ", "))
+	}
+	return Pass(expected, last.String())
+}
+
+// poller holds what the readiness loop learnt about a silent container.
+type poller struct {
+	c         *HTTP
+	t         Target
+	ctx       context.Context
+	start     time.Time
+	deadline  time.Time
+	lastProbe time.Time
+	elsewhere time.Time  // when the app was first seen listening on other ports
+	listeners []Listener // the last look inside
+	probed    bool
+}
+
+// diagnose looks inside a container that does not answer. It returns done
+// when the cause is certain: the container exited, or the app listens only on
+// loopback, or steadily on other ports.
+func (p *poller) diagnose(expected string, a answer) (Outcome, bool) {
+	if time.Since(p.lastProbe) < httpProbeEvery && !p.lastProbe.IsZero() {
+		return Outcome{}, false
+	}
+	if time.Since(p.start) < httpPollMax {
+		return Outcome{}, false // give the app its first second
+	}
+	p.lastProbe = time.Now()
+	if ci, ok := p.t.(ContainerInspector); ok {
+		st, err := ci.State(p.ctx, p.c.Service)
+		if err == nil && !st.Running {
+			return p.exited(expected, st), true
+		}
+	}
+	lp, ok := p.t.(ListenerProber)
+	if !ok {
+		return Outcome{}, false
+	}
+	ls, err := lp.Listeners(p.ctx, p.c.Service)
+	if err != nil {
+		return Outcome{}, false
+	}
+	p.listeners, p.probed = ls, true
+	var onPort, loopback bool
+	for _, l := range ls {
+		if l.Port != p.c.Port {
+			continue
+		}
+		onPort = true
+		if isLoopback(l.Addr) {
+			loopback = true
+		} else {
+			return Outcome{}, false // listening properly: just not ready yet
+		}
+	}
+	switch {
+	case onPort && loopback:
+		o := Fail(expected, a.String()+"; inside the container: "+showListeners(ls), loopbackMessage(ls, p.c.Port))
+		o.Detail = p.logs()
+		return o, true
+	case len(ls) > 0:
+		if p.elsewhere.IsZero() {
+			p.elsewhere = time.Now()
+		} else if time.Since(p.elsewhere) >= httpWrongPortOK {
+			o := Fail(expected, a.String()+"; inside the container: "+showListeners(ls), wrongPortMessage(ls, p.c.Port))
+			o.Detail = p.logs()
+			return o, true
+		}
+	}
+	return Outcome{}, false
+}
+
+// giveUp reports a container that never answered.
+func (p *poller) giveUp(expected string, a answer) Outcome {
+	actual := fmt.Sprintf("%s (waited %s)", a, time.Since(p.start).Round(time.Second))
+	// A fresh context: the check's own may be spent.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), httpReserve)
+	defer cancel()
+	p.ctx = ctx
+	if ci, ok := p.t.(ContainerInspector); ok {
+		if st, err := ci.State(ctx, p.c.Service); err == nil && !st.Running {
+			return p.exited(expected, st)
+		}
+	}
+	if lp, ok := p.t.(ListenerProber); ok {
+		if ls, err := lp.Listeners(ctx, p.c.Service); err == nil {
+			p.listeners, p.probed = ls, true
+		}
+	}
+	msg := "the app did not answer in time"
+	if p.probed {
+		ls := p.listeners
+		actual += "; inside the container: " + showListeners(ls)
+		switch {
+		case len(ls) == 0:
+			msg = fmt.Sprintf("nothing listens inside the container: the app did not open port %d", p.c.Port)
+		case listensOn(ls, p.c.Port, false):
+			msg = fmt.Sprintf("the app listens on port %d but did not answer HTTP in time", p.c.Port)
+		case listensOn(ls, p.c.Port, true):
+			msg = loopbackMessage(ls, p.c.Port)
+		default:
+			msg = wrongPortMessage(ls, p.c.Port)
+		}
+	}
+	o := Fail(expected, actual, msg)
+	o.Detail = p.logs()
+	return o
+}
+
+// exited reports a container that stopped.
+func (p *poller) exited(expected string, st ContainerState) Outcome {
+	actual := fmt.Sprintf("the container exited with code %d", st.ExitCode)
+	msg := "the app must keep running and listen on port " + strconv.Itoa(p.c.Port)
+	if st.OOMKilled {
+		actual = "the container was killed: out of memory"
+	}
+	o := Fail(expected, actual, msg)
+	o.Detail = p.logs()
+	return o
+}
+
+// logs returns the tail of the container's log for the feedback.
+func (p *poller) logs() string {
+	ci, ok := p.t.(ContainerInspector)
+	if !ok {
+		return ""
+	}
+	s, err := ci.Logs(p.ctx, p.c.Service, 64<<10)
+	if err != nil || strings.TrimSpace(s) == "" {
+		return ""
+	}
+	return "container log:\n" + logTail(s, 10)
+}
+
+func isLoopback(addr string) bool {
+	ip := net.ParseIP(addr)
+	return ip != nil && ip.IsLoopback()
+}
+
+// listensOn reports a listener on port, on loopback or not.
+func listensOn(ls []Listener, port int, loopback bool) bool {
+	for _, l := range ls {
+		if l.Port == port && isLoopback(l.Addr) == loopback {
+			return true
+		}
+	}
+	return false
+}
+
+func showListener(l Listener) string {
+	return net.JoinHostPort(l.Addr, strconv.Itoa(l.Port))
+}
+
+// showListeners lists the sockets, e.g. "listening on 127.0.0.1:3000".
+func showListeners(ls []Listener) string {
+	if len(ls) == 0 {
+		return "nothing listening"
+	}
+	s := make([]string, 0, len(ls))
+	for _, l := range ls {
+		s = append(s, showListener(l))
+	}
+	sort.Strings(s)
+	return "listening on " + strings.Join(s, ", ")
+}
+
+func loopbackMessage(ls []Listener, port int) string {
+	addr := "127.0.0.1"
+	for _, l := range ls {
+		if l.Port == port && isLoopback(l.Addr) {
+			addr = showListener(l)
+			break
+		}
+	}
+	return fmt.Sprintf("the app listens on %s, an address reachable only from inside the container; "+
+		"bind 0.0.0.0 (all interfaces) so the published port reaches it", addr)
+}
+
+func wrongPortMessage(ls []Listener, port int) string {
+	return fmt.Sprintf("nothing listens on port %d inside the container; the app is %s — "+
+		"make the app and EXPOSE use port %d", port, showListeners(ls), port)
+}

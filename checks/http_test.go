@@ -1,0 +1,154 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func fastPolls(t *testing.T) {
+	t.Helper()
+	saved := []time.Duration{httpPollStart, httpPollMax, httpSettle, httpProbeEvery, httpWrongPortOK, httpReserve}
+	httpPollStart, httpPollMax, httpSettle, httpProbeEvery, httpWrongPortOK, httpReserve =
+		10*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond, 50*time.Millisecond, 150*time.Millisecond, 100*time.Millisecond
+	t.Cleanup(func() {
+		httpPollStart, httpPollMax, httpSettle, httpProbeEvery, httpWrongPortOK, httpReserve =
+			saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]
+	})
+}
+
+func TestHTTP(t *testing.T) {
+	fastPolls(t)
+	hello := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "Hello from Docker! Running on host: abc123") }
+	var hits atomic.Int64
+	counter := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "viewed %d times", hits.Add(1)) }
+	stuck := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "viewed 1 times") }
+	notFound := func(w http.ResponseWriter, _ *http.Request) { http.NotFound(w, nil) }
+
+	tests := []struct {
+		name   string
+		check  HTTP
+		target func(t *testing.T) Target
+		status Status
+		frags  []string
+	}{
+		{"answers", HTTP{Port: 3000, Expect: HTTPExpect{BodyContains: "Hello from Docker!"}},
+			func(t *testing.T) Target { return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true}} },
+			StatusPass, []string{"status 200"}},
+		{"hostname variable", HTTP{Port: 3000, Expect: HTTPExpect{BodyContains: "host: ${hostname}"}},
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true, Hostname: "abc123"}}
+			},
+			StatusPass, nil},
+		{"other hostname", HTTP{Port: 3000, Expect: HTTPExpect{BodyContains: "host: ${hostname}"}},
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true, Hostname: "ffff"}}
+			},
+			StatusFail, []string{`does not contain "host: ffff"`}},
+		{"wrong status", HTTP{Port: 3000, Path: "/x"},
+			func(t *testing.T) Target { return &fake{endpoint: serve(t, notFound), state: ContainerState{Running: true}} },
+			StatusFail, []string{"the status is 404, not 200"}},
+		{"body mismatch", HTTP{Port: 3000, Expect: HTTPExpect{BodyMatches: `^Bye`}},
+			func(t *testing.T) Target { return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true}} },
+			StatusFail, []string{"does not match /^Bye/", "Hello from Docker"}},
+		{"bound to loopback", HTTP{Port: 3000},
+			func(t *testing.T) Target {
+				return &fake{endpoint: closedPort(t), state: ContainerState{Running: true}, logs: "listening on 127.0.0.1:3000\n",
+					listeners: []Listener{{Proto: "tcp", Addr: "127.0.0.1", Port: 3000}}}
+			},
+			StatusFail, []string{"listens on 127.0.0.1:3000", "bind 0.0.0.0", "container log:"}},
+		{"wrong port", HTTP{Port: 3000},
+			func(t *testing.T) Target {
+				return &fake{endpoint: closedPort(t), state: ContainerState{Running: true},
+					listeners: []Listener{{Proto: "tcp6", Addr: "::", Port: 8080}}}
+			},
+			StatusFail, []string{"nothing listens on port 3000", "[::]:8080"}},
+		{"never listens", HTTP{Port: 3000},
+			func(t *testing.T) Target { return &fake{endpoint: closedPort(t), state: ContainerState{Running: true}} },
+			StatusFail, []string{"nothing listens inside the container", "waited"}},
+		{"exited", HTTP{Port: 3000},
+			func(t *testing.T) Target {
+				return &fake{endpoint: closedPort(t), state: ContainerState{ExitCode: 1}, logs: "Error: Cannot find module '/app/server.js'\n"}
+			},
+			StatusFail, []string{"exited with code 1", "Cannot find module"}},
+		{"out of memory", HTTP{Port: 3000},
+			func(t *testing.T) Target {
+				return &fake{endpoint: closedPort(t), state: ContainerState{ExitCode: 137, OOMKilled: true}}
+			},
+			StatusFail, []string{"out of memory"}},
+		{"start failure is the student's", HTTP{Port: 3000},
+			func(*testing.T) Target {
+				return &fake{endErr: &StartError{Err: errors.New(`exec: "nod": executable file not found`)}}
+			},
+			StatusFail, []string{"did not start", "nod"}},
+		{"engine failure is grade's", HTTP{Port: 3000},
+			func(*testing.T) Target { return &fake{endErr: errors.New("engine gone")} },
+			StatusError, []string{"engine gone"}},
+		{"counter grows", HTTP{Port: 5000, Repeat: 3, Expect: HTTPExpect{BodyMatches: `viewed (\d+) times`, Increasing: true}},
+			func(t *testing.T) Target { return &fake{endpoint: serve(t, counter), state: ContainerState{Running: true}} },
+			StatusPass, []string{"counts 1, 2, 3"}},
+		{"counter stuck", HTTP{Port: 5000, Repeat: 3, Expect: HTTPExpect{BodyMatches: `viewed (\d+) times`, Increasing: true}},
+			func(t *testing.T) Target { return &fake{endpoint: serve(t, stuck), state: ContainerState{Running: true}} },
+			StatusFail, []string{"did not grow", "counts 1, 1"}},
+		{"no capability", HTTP{Port: 3000},
+			func(*testing.T) Target { return bare{} },
+			StatusError, []string{"cannot publish"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.check.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			want(t, tt.check.Run(ctx, tt.target(t)), tt.status, tt.frags...)
+		})
+	}
+}
+
+func TestHTTPLoopbackConcludesEarly(t *testing.T) {
+	fastPolls(t)
+	f := &fake{endpoint: closedPort(t), state: ContainerState{Running: true},
+		listeners: []Listener{{Proto: "tcp", Addr: "127.0.0.1", Port: 3000}}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	o := (&HTTP{Port: 3000}).Run(ctx, f)
+	want(t, o, StatusFail, "127.0.0.1:3000")
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("the loopback diagnosis waited for the deadline instead of concluding (%s)", time.Since(start))
+	}
+}
+
+func TestHTTPValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		check HTTP
+		field string
+	}{
+		{"relative path", HTTP{Port: 80, Path: "index.html"}, "path"},
+		{"bad regexp", HTTP{Port: 80, Expect: HTTPExpect{BodyMatches: "("}}, "expect.body_matches"},
+		{"unknown variable", HTTP{Port: 80, Expect: HTTPExpect{BodyContains: "${host}"}}, "expect.body_contains"},
+		{"increasing without group", HTTP{Port: 80, Repeat: 3, Expect: HTTPExpect{BodyMatches: "viewed", Increasing: true}}, "expect.increasing"},
+		{"increasing once", HTTP{Port: 80, Expect: HTTPExpect{BodyMatches: `(\d+)`, Increasing: true}}, "expect.increasing"},
+		{"fine", HTTP{Port: 80, Path: "/", Expect: HTTPExpect{BodyContains: "${hostname}"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.check.Validate()
+			var fe *FieldError
+			switch {
+			case tt.field == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tt.field != "" && !errors.As(err, &fe):
+				t.Fatalf("error = %v, want a field error on %s", err, tt.field)
+			case tt.field != "" && fe.Field != tt.field:
+				t.Fatalf("field = %s, want %s (%v)", fe.Field, tt.field, err)
+			}
+		})
+	}
+}

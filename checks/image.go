@@ -1,0 +1,214 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/docker/go-units"
+)
+
+// Image grades the built image's metadata: user, exposed ports, working
+// directory, environment, CMD and ENTRYPOINT (and whether they are in exec
+// form), and size. Every expectation given must hold.
+type Image struct {
+	Expect ImageExpect `yaml:"expect" jsonschema:"required"`
+}
+
+// ImageExpect lists what the image's metadata must say.
+type ImageExpect struct {
+	// NonRoot requires USER to name a user other than root (or 0).
+	NonRoot *bool `yaml:"non_root"`
+	// User requires exactly this USER.
+	User *string `yaml:"user"`
+	// Exposes lists ports the image must declare with EXPOSE.
+	Exposes []int `yaml:"exposes" jsonschema:"uniqueItems=true"`
+	// Workdir requires this WORKDIR.
+	Workdir string `yaml:"workdir"`
+	// Env requires these variables with these values.
+	Env map[string]string `yaml:"env"`
+	// Cmd and Entrypoint require exactly these arguments (exec form).
+	Cmd        []string `yaml:"cmd"`
+	Entrypoint []string `yaml:"entrypoint"`
+	// CmdExecForm and EntrypointExecForm require the exec (JSON array) form,
+	// true, or the shell form, false.
+	CmdExecForm        *bool `yaml:"cmd_exec_form"`
+	EntrypointExecForm *bool `yaml:"entrypoint_exec_form"`
+	// MaxSize bounds the image's size.
+	MaxSize Size `yaml:"max_size"`
+}
+
+// Requires reports that image needs the built image.
+func (*Image) Requires() Requirement { return NeedsImage }
+
+// Validate refuses an image check that checks nothing.
+func (c *Image) Validate() error {
+	e := c.Expect
+	if e.NonRoot == nil && e.User == nil && len(e.Exposes) == 0 && e.Workdir == "" && len(e.Env) == 0 &&
+		e.Cmd == nil && e.Entrypoint == nil && e.CmdExecForm == nil && e.EntrypointExecForm == nil && e.MaxSize == 0 {
+		return fieldErr("expect", "says nothing to check; give at least one of non_root, user, exposes, workdir, env, cmd, entrypoint, cmd_exec_form, entrypoint_exec_form, max_size")
+	}
+	for _, p := range e.Exposes {
+		if p < 1 || p > 65535 {
+			return fieldErr("expect.exposes", "%d is not a port number", p)
+		}
+	}
+	return nil
+}
+
+// imageRule is one expectation: what it wants, what the image says, whether
+// that holds.
+type imageRule struct {
+	want, got string
+	ok        bool
+}
+
+// Run inspects the image and checks every expectation.
+func (c *Image) Run(ctx context.Context, t Target) Outcome {
+	ins, ok := t.(ImageInspector)
+	if !ok {
+		return capErr("image metadata", "inspect images")
+	}
+	cfg, err := ins.InspectImage(ctx)
+	rules := c.rules(cfg)
+	wants := make([]string, len(rules))
+	for i, r := range rules {
+		wants[i] = r.want
+	}
+	expected := strings.Join(wants, "; ")
+	if err != nil {
+		return engineOutcome(expected, err)
+	}
+	var gots, bad []string
+	for _, r := range rules {
+		gots = append(gots, r.got)
+		if !r.ok {
+			bad = append(bad, fmt.Sprintf("%s, but %s", r.want, r.got))
+		}
+	}
+	if len(bad) > 0 {
+		return Fail(expected, strings.Join(gots, "; "), "the image does not have "+strings.Join(bad, "; "))
+	}
+	return Pass(expected, strings.Join(gots, "; "))
+}
+
+func (c *Image) rules(cfg ImageConfig) []imageRule {
+	e := c.Expect
+	var rs []imageRule
+	user := cfg.User
+	if user == "" {
+		user = "root (no USER instruction)"
+	}
+	if e.NonRoot != nil {
+		root := isRoot(cfg.User)
+		want := "a non-root USER"
+		if !*e.NonRoot {
+			want = "the root user"
+		}
+		rs = append(rs, imageRule{want, "USER is " + user, root != *e.NonRoot})
+	}
+	if e.User != nil {
+		rs = append(rs, imageRule{fmt.Sprintf("USER %s", *e.User), "USER is " + user, cfg.User == *e.User})
+	}
+	for _, p := range e.Exposes {
+		port := strconv.Itoa(p)
+		exposed := "EXPOSE declares nothing"
+		if len(cfg.ExposedPorts) > 0 {
+			exposed = "EXPOSE declares " + strings.Join(cfg.ExposedPorts, ", ")
+		}
+		rs = append(rs, imageRule{"EXPOSE " + port, exposed,
+			slices.Contains(cfg.ExposedPorts, port+"/tcp") || slices.Contains(cfg.ExposedPorts, port)})
+	}
+	if e.Workdir != "" {
+		wd := cfg.WorkingDir
+		if wd == "" {
+			wd = "/ (no WORKDIR instruction)"
+		}
+		rs = append(rs, imageRule{"WORKDIR " + e.Workdir, "WORKDIR is " + wd,
+			strings.TrimSuffix(cfg.WorkingDir, "/") == strings.TrimSuffix(e.Workdir, "/")})
+	}
+	keys := make([]string, 0, len(e.Env))
+	for k := range e.Env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v, found := lookupEnv(cfg.Env, k)
+		got := k + " is not set"
+		if found {
+			got = fmt.Sprintf("%s=%s", k, v)
+		}
+		rs = append(rs, imageRule{fmt.Sprintf("ENV %s=%s", k, e.Env[k]), got, found && v == e.Env[k]})
+	}
+	if e.Cmd != nil {
+		rs = append(rs, imageRule{"CMD " + showArgv(e.Cmd), "CMD is " + showArgv(cfg.Cmd), slices.Equal(cfg.Cmd, e.Cmd)})
+	}
+	if e.Entrypoint != nil {
+		rs = append(rs, imageRule{"ENTRYPOINT " + showArgv(e.Entrypoint), "ENTRYPOINT is " + showArgv(cfg.Entrypoint),
+			slices.Equal(cfg.Entrypoint, e.Entrypoint)})
+	}
+	if e.CmdExecForm != nil {
+		rs = append(rs, formRule("CMD", cfg.Cmd, *e.CmdExecForm))
+	}
+	if e.EntrypointExecForm != nil {
+		rs = append(rs, formRule("ENTRYPOINT", cfg.Entrypoint, *e.EntrypointExecForm))
+	}
+	if e.MaxSize > 0 {
+		rs = append(rs, imageRule{"an image of at most " + e.MaxSize.String(),
+			"the image is " + units.HumanSize(float64(cfg.Size)), cfg.Size <= int64(e.MaxSize)})
+	}
+	return rs
+}
+
+// isRoot reports whether a USER value runs as root.
+func isRoot(user string) bool {
+	name, _, _ := strings.Cut(user, ":")
+	return name == "" || name == "root" || name == "0"
+}
+
+func lookupEnv(env []string, key string) (string, bool) {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// shellForm reports whether argv is what Docker stores for a shell-form
+// instruction: ["/bin/sh", "-c", "…"].
+func shellForm(argv []string) bool {
+	return len(argv) == 3 && argv[0] == "/bin/sh" && argv[1] == "-c"
+}
+
+func formRule(instr string, argv []string, wantExec bool) imageRule {
+	var got string
+	switch {
+	case len(argv) == 0:
+		got = instr + " is not set"
+	case shellForm(argv):
+		got = fmt.Sprintf("%s is in shell form (%s %s)", instr, instr, argv[2])
+	default:
+		got = fmt.Sprintf("%s is in exec form (%s %s)", instr, instr, showArgv(argv))
+	}
+	want := instr + " in exec form, e.g. " + instr + ` ["node", "app.js"]`
+	if !wantExec {
+		want = instr + " in shell form"
+	}
+	ok := len(argv) > 0 && shellForm(argv) != wantExec
+	return imageRule{want, got, ok}
+}
+
+// showArgv shows an argv as a Dockerfile exec-form array.
+func showArgv(argv []string) string {
+	if argv == nil {
+		return "not set"
+	}
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = strconv.Quote(a)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
