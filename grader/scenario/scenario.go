@@ -1,0 +1,177 @@
+package scenario
+
+import (
+	"time"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// Version is the scenario format version this package reads.
+const Version = 1
+
+// Scenario is one assignment: what to build and start, and the checks to run.
+type Scenario struct {
+	// Version is the format version; always 1.
+	Version int `yaml:"version" jsonschema:"required,enum=1"`
+	// ID names the scenario and the submission folder graded against it.
+	ID string `yaml:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9._-]*$"`
+	// Chapter is the course chapter, Section the course section ("4.1").
+	Chapter     int         `yaml:"chapter" jsonschema:"required,minimum=1"`
+	Section     string      `yaml:"section"`
+	Title       checks.Text `yaml:"title" jsonschema:"required"`
+	Description checks.Text `yaml:"description"`
+	// Requires lists files the submission must contain; without them every
+	// check is skipped with that reason.
+	Requires []string `yaml:"requires"`
+	// Images lists the base images the scenario's submissions build FROM, so
+	// `grade images` can prepare them.
+	Images []string `yaml:"images"`
+	Stack  Stack    `yaml:"stack" jsonschema:"required"`
+	// Checks run in order.
+	Checks []CheckSpec `yaml:"checks" jsonschema:"required,minItems=1"`
+
+	// File is where the scenario was read from, for messages.
+	File string `yaml:"-"`
+	// Digest is the sha256 of the scenario file.
+	Digest string `yaml:"-"`
+}
+
+// Stack says what a submission is built into and started as.
+type Stack struct {
+	Image *ImageStack `yaml:"image" jsonschema:"required"`
+	// Timeout bounds the whole job: build, start and every check.
+	Timeout checks.Duration `yaml:"timeout"`
+}
+
+// ImageStack is a submission built from a Dockerfile into one image, started
+// as one container.
+type ImageStack struct {
+	// Build is the build context inside the submission; default ".".
+	Build string `yaml:"build"`
+	// Dockerfile is its path inside the context; default "Dockerfile".
+	Dockerfile string `yaml:"dockerfile"`
+	// BuildTimeout bounds the build; default 5m.
+	BuildTimeout checks.Duration `yaml:"build_timeout"`
+	Run          RunOptions      `yaml:"run"`
+}
+
+// RunOptions says how the app container is started.
+type RunOptions struct {
+	// Env is added to the container's environment.
+	Env map[string]string `yaml:"env"`
+}
+
+// Visibility says who sees a check.
+type Visibility string
+
+// The visibilities.
+const (
+	Visible Visibility = "visible"
+	Hidden  Visibility = "hidden"
+)
+
+// CheckSpec is one check of a scenario: the fields every kind has, and the
+// kind's own spec.
+type CheckSpec struct {
+	Common `yaml:",inline"`
+	// Check is the kind's spec, decoded from the same mapping.
+	Check checks.Check `yaml:"-"`
+	// Line and Column locate the check in its file.
+	Line, Column int `yaml:"-"`
+}
+
+// Common are the keys every check has.
+type Common struct {
+	ID     string      `yaml:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9._-]*$"`
+	Kind   string      `yaml:"kind" jsonschema:"required"`
+	Title  checks.Text `yaml:"title"`
+	Points float64     `yaml:"points" jsonschema:"required,minimum=0"`
+	// Hint tells a student what to look at when the check fails; See names
+	// the course section.
+	Hint       checks.Text     `yaml:"hint"`
+	See        string          `yaml:"see"`
+	Visibility Visibility      `yaml:"visibility" jsonschema:"enum=visible,enum=hidden"`
+	Timeout    checks.Duration `yaml:"timeout"`
+}
+
+// Defaults for timeouts a scenario does not set.
+const (
+	DefaultJobTimeout   = 5 * time.Minute
+	DefaultBuildTimeout = 5 * time.Minute
+	DefaultCheckTimeout = 30 * time.Second
+)
+
+// JobTimeout is the time limit of one job of this scenario.
+func (s *Scenario) JobTimeout() time.Duration {
+	if s.Stack.Timeout > 0 {
+		return s.Stack.Timeout.Std()
+	}
+	return DefaultJobTimeout
+}
+
+// BuildTimeout is the time limit of the build.
+func (s *Scenario) BuildTimeout() time.Duration {
+	if s.Stack.Image != nil && s.Stack.Image.BuildTimeout > 0 {
+		return s.Stack.Image.BuildTimeout.Std()
+	}
+	return DefaultBuildTimeout
+}
+
+// Context is the build context folder inside the submission.
+func (s *Scenario) Context() string {
+	if s.Stack.Image == nil || s.Stack.Image.Build == "" {
+		return "."
+	}
+	return s.Stack.Image.Build
+}
+
+// Dockerfile is the Dockerfile's path inside the build context.
+func (s *Scenario) Dockerfile() string {
+	if s.Stack.Image == nil || s.Stack.Image.Dockerfile == "" {
+		return "Dockerfile"
+	}
+	return s.Stack.Image.Dockerfile
+}
+
+// MaxPoints is the sum of the points of the checks, hidden ones included
+// when hidden is true.
+func (s *Scenario) MaxPoints(hidden bool) float64 {
+	var sum float64
+	for _, c := range s.Checks {
+		if c.Visibility == Hidden && !hidden {
+			continue
+		}
+		sum += c.Points
+	}
+	return sum
+}
+
+// Ports lists the container ports the checks reach, deduplicated.
+func (s *Scenario) Ports() []int {
+	seen := map[int]bool{}
+	var ports []int
+	for _, c := range s.Checks {
+		pu, ok := c.Check.(checks.PortUser)
+		if !ok {
+			continue
+		}
+		for _, p := range pu.Ports() {
+			if !seen[p] {
+				seen[p] = true
+				ports = append(ports, p)
+			}
+		}
+	}
+	return ports
+}
+
+// Limit is the time limit of one check.
+func (c *CheckSpec) Limit() time.Duration {
+	if c.Common.Timeout > 0 {
+		return c.Common.Timeout.Std()
+	}
+	return DefaultCheckTimeout
+}
+
+// Hidden reports whether students do not see the check.
+func (c *CheckSpec) Hidden() bool { return c.Visibility == Hidden }
