@@ -23,7 +23,9 @@ func fastPolls(t *testing.T) {
 
 func TestHTTP(t *testing.T) {
 	fastPolls(t)
-	hello := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "Hello from Docker! Running on host: abc123") }
+	hello := func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "Hello from Docker! Running on host: abc123")
+	}
 	var hits atomic.Int64
 	counter := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "viewed %d times", hits.Add(1)) }
 	stuck := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "viewed 1 times") }
@@ -37,7 +39,9 @@ func TestHTTP(t *testing.T) {
 		frags  []string
 	}{
 		{"answers", HTTP{Port: 3000, Expect: HTTPExpect{BodyContains: "Hello from Docker!"}},
-			func(t *testing.T) Target { return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true}} },
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true}}
+			},
 			StatusPass, []string{"status 200"}},
 		{"hostname variable", HTTP{Port: 3000, Expect: HTTPExpect{BodyContains: "host: ${hostname}"}},
 			func(t *testing.T) Target {
@@ -50,10 +54,14 @@ func TestHTTP(t *testing.T) {
 			},
 			StatusFail, []string{`does not contain "host: ffff"`}},
 		{"wrong status", HTTP{Port: 3000, Path: "/x"},
-			func(t *testing.T) Target { return &fake{endpoint: serve(t, notFound), state: ContainerState{Running: true}} },
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, notFound), state: ContainerState{Running: true}}
+			},
 			StatusFail, []string{"the status is 404, not 200"}},
 		{"body mismatch", HTTP{Port: 3000, Expect: HTTPExpect{BodyMatches: `^Bye`}},
-			func(t *testing.T) Target { return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true}} },
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, hello), state: ContainerState{Running: true}}
+			},
 			StatusFail, []string{"does not match /^Bye/", "Hello from Docker"}},
 		{"bound to loopback", HTTP{Port: 3000},
 			func(t *testing.T) Target {
@@ -89,10 +97,14 @@ func TestHTTP(t *testing.T) {
 			func(*testing.T) Target { return &fake{endErr: errors.New("engine gone")} },
 			StatusError, []string{"engine gone"}},
 		{"counter grows", HTTP{Port: 5000, Repeat: 3, Expect: HTTPExpect{BodyMatches: `viewed (\d+) times`, Increasing: true}},
-			func(t *testing.T) Target { return &fake{endpoint: serve(t, counter), state: ContainerState{Running: true}} },
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, counter), state: ContainerState{Running: true}}
+			},
 			StatusPass, []string{"counts 1, 2, 3"}},
 		{"counter stuck", HTTP{Port: 5000, Repeat: 3, Expect: HTTPExpect{BodyMatches: `viewed (\d+) times`, Increasing: true}},
-			func(t *testing.T) Target { return &fake{endpoint: serve(t, stuck), state: ContainerState{Running: true}} },
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, stuck), state: ContainerState{Running: true}}
+			},
 			StatusFail, []string{"did not grow", "counts 1, 1"}},
 		{"no capability", HTTP{Port: 3000},
 			func(*testing.T) Target { return bare{} },

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// options is every setting, bound once from flags, GRADE_* environment
+// variables and grade.yaml (in that order of precedence). Nothing below cmd
+// reads viper.
+type options struct {
+	Scenarios   string
+	Submissions string
+	Output      string
+	Lang        string
+	NoColor     bool
+	Quiet       bool
+	Jobs        int
+	PortHost    string
+	Students    []string
+	ScenarioIDs []string
+	Config      string
+}
+
+// addGlobalFlags declares the flags shared by every command.
+func addGlobalFlags(fs *pflag.FlagSet) {
+	fs.String("scenarios", "", "read scenarios from this folder instead of the bundled ones")
+	fs.String("config", "", "configuration file (default: ./grade.yaml when it exists)")
+	fs.String("lang", "", "language of titles and hints: en or zh (default: from the locale)")
+	fs.Bool("no-color", false, "no colours, even on a terminal (also NO_COLOR)")
+	fs.Bool("quiet", false, "no progress lines on stderr")
+	fs.String("port-host", "", "host at which published container ports are reached (default: from DOCKER_HOST)")
+}
+
+// addGradeFlags declares the flags of commands that grade.
+func addGradeFlags(fs *pflag.FlagSet) {
+	fs.StringP("output", "o", "table", "what to print on stdout: table or json")
+	fs.IntP("jobs", "j", 2, "jobs graded at once")
+}
+
+// bind reads the options of cmd from its flags, the environment and the
+// configuration file.
+func bind(cmd *cobra.Command) (*options, error) {
+	v := viper.New()
+	v.SetEnvPrefix("GRADE")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
+		return nil, err
+	}
+	cfg := v.GetString("config")
+	if cfg == "" {
+		if _, err := os.Stat("grade.yaml"); err == nil {
+			cfg = "grade.yaml"
+		}
+	}
+	if cfg != "" {
+		v.SetConfigFile(cfg)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			var nf viper.ConfigFileNotFoundError
+			if errors.As(err, &nf) || os.IsNotExist(err) {
+				return nil, usageErr("configuration file %s: not found", cfg)
+			}
+			return nil, usageErr("configuration file %s: %v", cfg, err)
+		}
+	}
+	o := &options{
+		Scenarios:   v.GetString("scenarios"),
+		Submissions: v.GetString("submissions"),
+		Output:      v.GetString("output"),
+		Lang:        v.GetString("lang"),
+		NoColor:     v.GetBool("no-color") || os.Getenv("NO_COLOR") != "",
+		Quiet:       v.GetBool("quiet"),
+		Jobs:        v.GetInt("jobs"),
+		PortHost:    v.GetString("port-host"),
+		Students:    v.GetStringSlice("student"),
+		ScenarioIDs: v.GetStringSlice("scenario"),
+		Config:      cfg,
+	}
+	if o.Lang == "" {
+		o.Lang = localeLang()
+	}
+	if o.Lang != "en" && o.Lang != "zh" {
+		return nil, usageErr("--lang %q: use en or zh", o.Lang)
+	}
+	if o.Output != "" && o.Output != "table" && o.Output != "json" {
+		return nil, usageErr("--output %q: use table or json", o.Output)
+	}
+	if cmd.Flags().Lookup("jobs") != nil && o.Jobs < 1 {
+		return nil, usageErr("--jobs %d: give 1 or more", o.Jobs)
+	}
+	return o, nil
+}
+
+// localeLang picks zh when the locale is Chinese, else en.
+func localeLang() string {
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := os.Getenv(k); v != "" {
+			if strings.HasPrefix(strings.ToLower(v), "zh") {
+				return "zh"
+			}
+			return "en"
+		}
+	}
+	return "en"
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gradeproject/grade/grader"
+	"github.com/gradeproject/grade/grader/engine"
+	"github.com/gradeproject/grade/grader/report"
+	"github.com/gradeproject/grade/grader/scenario"
+	"github.com/gradeproject/grade/scenarios"
+)
+
+// version is set at build time (-ldflags "-X main.version=…").
+var version = ""
+
+func gradeVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err == nil {
+		return ee.code // the result was printed; only the code remains
+	}
+	if !errors.As(err, &ee) && !errors.Is(err, context.Canceled) {
+		// cobra's own errors (unknown flag, bad argument) are usage errors
+		if isCobraUsage(err) {
+			fmt.Fprintf(stderr, "grade: %v\nRun 'grade --help' for usage.\n", err)
+			return exitUsage
+		}
+	}
+	fmt.Fprintf(stderr, "grade: %v\n", err)
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	return codeOf(err)
+}
+
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"unknown flag", "unknown shorthand", "unknown command", "accepts ", "requires at least", "flag needs an argument", "invalid argument"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "grade",
+		Short: "Grade Docker course assignments on a real Docker engine",
+		Long: `grade builds each student's submission on a Docker engine, runs the checks of
+the assignment's scenario against what comes up, scores them, removes
+everything it created and prints a score table.
+
+Submissions live in submissions/<student>/<scenario-id>/.`,
+		Example: `  grade --all                          grade every student × scenario under submissions/
+  grade --all --student alice          only alice's submissions
+  grade --all -o json > results.json   the same results as JSON
+  grade check . --scenario ch04-first-dockerfile
+                                       a student checks their own folder
+  grade lint --scenarios my-scenarios/ validate scenario files
+  grade clean                          remove what crashed runs left behind`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			all, _ := cmd.Flags().GetBool("all")
+			if !all {
+				_ = cmd.Help()
+				return usageErr("say what to grade: --all, or 'grade check DIR'")
+			}
+			o, err := bind(cmd)
+			if err != nil {
+				return err
+			}
+			return gradeAll(cmd.Context(), o, stdout, stderr)
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
+	addGlobalFlags(root.PersistentFlags())
+	f := root.Flags()
+	f.Bool("all", false, "grade every student × scenario under the submissions folder")
+	f.String("submissions", "submissions", "the folder of submissions: <student>/<scenario-id>/")
+	f.StringSlice("student", nil, "grade only these students (repeatable)")
+	f.StringSlice("scenario", nil, "grade only these scenarios (repeatable)")
+	addGradeFlags(f)
+	root.AddCommand(newCheck(stdout, stderr), newLint(stdout), newList(stdout), newImages(stdout), newClean(stdout, stderr), newVersion(stdout))
+	return root
+}
+
+// loadScenarios loads and validates every scenario before anything else.
+func loadScenarios(o *options) ([]*scenario.Scenario, error) {
+	var (
+		list []*scenario.Scenario
+		err  error
+	)
+	if o.Scenarios != "" {
+		st, serr := os.Stat(o.Scenarios)
+		if serr != nil || !st.IsDir() {
+			return nil, usageErr("--scenarios %s: not a folder", o.Scenarios)
+		}
+		list, err = scenario.Load(os.DirFS(o.Scenarios), filepath.Clean(o.Scenarios)+"/")
+	} else {
+		list, err = scenario.Load(scenarios.FS, "scenarios/")
+	}
+	var es scenario.Errors
+	if errors.As(err, &es) {
+		return nil, &exitError{code: exitScenario, err: fmt.Errorf("invalid scenario:\n%w", es)}
+	}
+	return list, err
+}
+
+// connect connects to the engine, sweeping what dead runs left behind.
+func connect(ctx context.Context, o *options, stderr io.Writer, sweep bool) (*engine.Engine, error) {
+	eng, err := engine.New(ctx, engine.WithPortHost(o.PortHost))
+	if err != nil {
+		return nil, envErr(fmt.Errorf("%w\nIs the Docker engine running? Try 'docker info'; set DOCKER_HOST for a remote engine", err))
+	}
+	if !sweep {
+		return eng, nil
+	}
+	if r, err := eng.Sweep(ctx, false); err == nil && r.Total() > 0 && !o.Quiet {
+		fmt.Fprintf(stderr, "grade: removed what earlier runs left behind: %s\n", r)
+	}
+	return eng, nil
+}
+
+// grade runs the jobs and renders the results; it returns the exit status.
+func grade(ctx context.Context, o *options, subs []grader.Submission, hidden bool, stdout, stderr io.Writer) error {
+	eng, err := connect(ctx, o, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = eng.Close() }()
+	var progress io.Writer
+	if !o.Quiet {
+		progress = stderr
+	}
+	start := time.Now()
+	res := grader.Run(ctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{
+		Parallel: o.Jobs, Hidden: hidden, Progress: progress, Version: gradeVersion(),
+	})
+	if v, err := eng.Version(context.WithoutCancel(ctx)); err == nil {
+		res.Engine = v
+	}
+	if _, err := eng.CleanRun(); err != nil {
+		fmt.Fprintf(stderr, "grade: cleaning up run %s: %v\n", eng.RunID(), err)
+	}
+	if progress != nil {
+		fmt.Fprintf(stderr, "graded %d jobs in %s\n", len(res.Jobs), time.Since(start).Round(100*time.Millisecond))
+	}
+	if err := render(stdout, o, res); err != nil {
+		return envErr(err)
+	}
+	switch {
+	case res.Interrupted:
+		return &exitError{code: exitInterrupted}
+	case res.GradeErrors():
+		return &exitError{code: exitEnvironment}
+	case res.Failed():
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+func render(w io.Writer, o *options, r *report.Run) error {
+	if o.Output == "json" {
+		return report.JSON(w, r)
+	}
+	color := !o.NoColor
+	if f, ok := w.(*os.File); !ok || !isTerminal(f) {
+		color = false
+	}
+	return report.Table(w, r, report.TableOptions{Lang: o.Lang, Color: color, Details: true})
+}
+
+func gradeAll(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	list, err := loadScenarios(o)
+	if err != nil {
+		return err
+	}
+	subs, unknown, err := grader.Discover(o.Submissions, list, grader.Filter{Students: o.Students, Scenarios: o.ScenarioIDs})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	for _, u := range unknown {
+		if !o.Quiet {
+			fmt.Fprintf(stderr, "grade: %s: no scenario has this id; skipped\n", u)
+		}
+	}
+	if len(subs) == 0 {
+		return usageErr("nothing to grade in %s (expected <student>/<scenario-id>/ folders)", o.Submissions)
+	}
+	return grade(ctx, o, subs, true, stdout, stderr)
+}

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/go-units"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// ContextError is a problem with a submission's build context: the
+// submission's fault, reported to the student like a build error.
+type ContextError struct{ Msg string }
+
+func (e *ContextError) Error() string { return e.Msg }
+
+// entry is one file of a build context.
+type entry struct {
+	rel  string // slash-separated, relative to the context root
+	abs  string
+	info fs.FileInfo
+	link string // symlink target
+}
+
+// scanContext lists the files of the build context at root, honouring
+// .dockerignore the way docker does (the Dockerfile and .dockerignore are
+// always sent). It refuses links that lead out of the submission, special
+// files, and contexts larger than limit.
+func scanContext(root, dockerfile string, limit int64) ([]entry, error) {
+	st, err := os.Stat(root)
+	if err != nil || !st.IsDir() {
+		return nil, &ContextError{Msg: fmt.Sprintf("the build context %s is not a folder in the submission", root)}
+	}
+	var patterns []string
+	if f, err := os.Open(filepath.Join(root, ".dockerignore")); err == nil {
+		patterns, err = ignorefile.ReadAll(f)
+		_ = f.Close()
+		if err != nil {
+			return nil, &ContextError{Msg: fmt.Sprintf(".dockerignore: %v", err)}
+		}
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, &ContextError{Msg: fmt.Sprintf(".dockerignore: %v", err)}
+	}
+	keep := map[string]bool{path.Clean(filepath.ToSlash(dockerfile)): true, ".dockerignore": true}
+	var out []entry
+	var total int64
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, werr error) error {
+		if werr != nil {
+			return werr
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return nil
+		}
+		if !keep[rel] {
+			skip, err := pm.MatchesOrParentMatches(rel)
+			if err != nil {
+				return &ContextError{Msg: fmt.Sprintf(".dockerignore: %v", err)}
+			}
+			if skip {
+				if d.IsDir() && !pm.Exclusions() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		e := entry{rel: rel, abs: p, info: info}
+		switch mode := info.Mode(); {
+		case mode.IsDir(), mode.IsRegular():
+		case mode&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			resolved := path.Join(path.Dir(rel), filepath.ToSlash(target))
+			if path.IsAbs(filepath.ToSlash(target)) || resolved == ".." || strings.HasPrefix(resolved, "../") {
+				return &ContextError{Msg: fmt.Sprintf("%s is a link to %s, outside the submission; links may only point inside it", rel, target)}
+			}
+			e.link = target
+		default:
+			return &ContextError{Msg: fmt.Sprintf("%s is a %s, not a file or folder; remove it from the submission", rel, kindOf(mode))}
+		}
+		if info.Mode().IsRegular() {
+			total += info.Size()
+			if total > limit {
+				return &ContextError{Msg: fmt.Sprintf("the build context is larger than %s; leave big files out with .dockerignore",
+					units.BytesSize(float64(limit)))}
+			}
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		var ce *ContextError
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
+		return nil, fmt.Errorf("reading the build context: %w", err)
+	}
+	return out, nil
+}
+
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
+}
+
+// writeContext writes the entries as a tar stream, owned by root.
+func writeContext(w io.Writer, entries []entry) error {
+	tw := tar.NewWriter(w)
+	for _, e := range entries {
+		if err := writeEntry(tw, e); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func writeEntry(tw *tar.Writer, e entry) error {
+	h, err := tar.FileInfoHeader(e.info, e.link)
+	if err != nil {
+		return err
+	}
+	h.Name = e.rel
+	if e.info.IsDir() {
+		h.Name += "/"
+	}
+	h.Uid, h.Gid, h.Uname, h.Gname = 0, 0, "", ""
+	h.Format = tar.FormatPAX
+	if err := tw.WriteHeader(h); err != nil {
+		return err
+	}
+	if !e.info.Mode().IsRegular() {
+		return nil
+	}
+	f, err := os.Open(e.abs)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	// The size is the one scanned: a file that grew since is cut, not overflowed.
+	_, err = io.CopyN(tw, f, h.Size)
+	return err
+}

@@ -1,0 +1,225 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Removed counts what a clean-up removed.
+type Removed struct {
+	Containers, Networks, Volumes, Images int
+}
+
+// Total is the number of objects removed.
+func (r Removed) Total() int { return r.Containers + r.Networks + r.Volumes + r.Images }
+
+func (r Removed) String() string {
+	return fmt.Sprintf("%d containers, %d networks, %d volumes, %d images", r.Containers, r.Networks, r.Volumes, r.Images)
+}
+
+// cleanupTimeout bounds one clean-up.
+const cleanupTimeout = 2 * time.Minute
+
+// Close removes everything the job created: containers (with their
+// anonymous volumes), its network, volumes, its image and the untagged
+// intermediate images of a multi-stage build. It uses its own context, so it
+// works after the job's has been cancelled.
+func (j *Job) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	_, err := j.e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+j.e.runID).Add("label", LabelJob+"="+j.name))
+	j.mu.Lock()
+	stages := j.stages
+	j.mu.Unlock()
+	for _, id := range stages {
+		j.e.removeUntagged(ctx, id)
+	}
+	return err
+}
+
+// removeUntagged removes an intermediate image unless it is tagged (a base
+// image) or still used.
+func (e *Engine) removeUntagged(ctx context.Context, id string) {
+	ins, err := e.cli.ImageInspect(ctx, id)
+	if err != nil || len(ins.RepoTags) > 0 {
+		return
+	}
+	_, _ = e.cli.ImageRemove(ctx, id, client.ImageRemoveOptions{PruneChildren: true})
+}
+
+// CleanRun removes everything labelled with this run, whatever job made it.
+func (e *Engine) CleanRun() (Removed, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	return e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+e.runID))
+}
+
+// Sweep removes what grade runs left behind. Without all, only runs whose
+// process is gone are swept (runs on this machine whose pid no longer
+// exists); with all, every object labelled grade.managed is removed.
+func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
+	runs, err := e.leftoverRuns(ctx)
+	if err != nil {
+		return Removed{}, err
+	}
+	var total Removed
+	var errs []error
+	for run, owner := range runs {
+		if run == e.runID || (!all && !e.dead(owner)) {
+			continue
+		}
+		r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+run))
+		total.Containers += r.Containers
+		total.Networks += r.Networks
+		total.Volumes += r.Volumes
+		total.Images += r.Images
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+type owner struct{ host, pid string }
+
+// leftoverRuns lists the runs that own objects on the engine.
+func (e *Engine) leftoverRuns(ctx context.Context) (map[string]owner, error) {
+	f := client.Filters{}.Add("label", LabelManaged+"=true")
+	runs := map[string]owner{}
+	add := func(l map[string]string) { runs[l[LabelRun]] = owner{l[LabelHost], l[LabelPID]} }
+	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	for _, c := range cs.Items {
+		add(c.Labels)
+	}
+	ns, err := e.cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing networks: %w", err)
+	}
+	for _, n := range ns.Items {
+		add(n.Labels)
+	}
+	vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing volumes: %w", err)
+	}
+	for _, v := range vs.Items {
+		add(v.Labels)
+	}
+	is, err := e.cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing images: %w", err)
+	}
+	for _, i := range is.Items {
+		add(i.Labels)
+	}
+	return runs, nil
+}
+
+// dead reports whether the run's process is known to be gone: it ran on
+// this machine and its pid no longer exists.
+func (e *Engine) dead(o owner) bool {
+	if o.host != e.self || o.pid == "" {
+		return false
+	}
+	pid, err := strconv.Atoi(o.pid)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	err = syscall.Kill(pid, 0)
+	return errors.Is(err, syscall.ESRCH)
+}
+
+// removeLabelled removes every container, network, volume and image
+// matching the filters, in that order.
+func (e *Engine) removeLabelled(ctx context.Context, f client.Filters) (Removed, error) {
+	var r Removed
+	var errs []error
+	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	errs = append(errs, err)
+	if err == nil {
+		for _, c := range cs.Items {
+			if _, err := e.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+				errs = append(errs, fmt.Errorf("removing container %s: %w", c.ID[:12], err))
+				continue
+			}
+			r.Containers++
+		}
+	}
+	ns, err := e.cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	errs = append(errs, err)
+	if err == nil {
+		for _, n := range ns.Items {
+			if _, err := e.cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !isNotFound(err) {
+				errs = append(errs, fmt.Errorf("removing network %s: %w", n.Name, err))
+				continue
+			}
+			r.Networks++
+		}
+	}
+	vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	errs = append(errs, err)
+	if err == nil {
+		for _, v := range vs.Items {
+			if _, err := e.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+				errs = append(errs, fmt.Errorf("removing volume %s: %w", v.Name, err))
+				continue
+			}
+			r.Volumes++
+		}
+	}
+	is, err := e.cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
+	errs = append(errs, err)
+	if err == nil {
+		for _, i := range is.Items {
+			if _, err := e.cli.ImageRemove(ctx, i.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil && !isNotFound(err) {
+				errs = append(errs, fmt.Errorf("removing image %s: %w", i.ID, err))
+				continue
+			}
+			r.Images++
+		}
+	}
+	return r, errors.Join(errs...)
+}
+
+// Leftovers counts the objects labelled grade.managed on the engine; tests
+// use it to assert that nothing is left.
+func (e *Engine) Leftovers(ctx context.Context) ([]string, error) {
+	f := client.Filters{}.Add("label", LabelManaged+"=true")
+	var out []string
+	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs.Items {
+		out = append(out, "container "+c.ID[:12]+" "+c.Labels[LabelJob])
+	}
+	ns, err := e.cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ns.Items {
+		out = append(out, "network "+n.Name)
+	}
+	vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs.Items {
+		out = append(out, "volume "+v.Name)
+	}
+	is, err := e.cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range is.Items {
+		out = append(out, "image "+i.ID+" "+i.Labels[LabelJob])
+	}
+	return out, nil
+}

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/moby/moby/client"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+)
+
+// Labels grade puts on everything it creates.
+const (
+	LabelManaged = "grade.managed"
+	LabelRun     = "grade.run"
+	LabelJob     = "grade.job"
+	LabelPID     = "grade.pid"
+	LabelHost    = "grade.host"
+)
+
+// Limits bound what a submission may use.
+type Limits struct {
+	// Memory per container and build step, bytes; swap is not allowed.
+	Memory int64
+	// PIDs per container.
+	PIDs int64
+	// NanoCPUs per container (1e9 = one core).
+	NanoCPUs int64
+	// ContextSize caps a build context.
+	ContextSize int64
+	// OutputBytes caps what is read of logs and command output.
+	OutputBytes int
+}
+
+// DefaultLimits are the limits when none are configured.
+var DefaultLimits = Limits{
+	Memory:      512 << 20,
+	PIDs:        256,
+	NanoCPUs:    1e9,
+	ContextSize: 100 << 20,
+	OutputBytes: 256 << 10,
+}
+
+// Engine is a connection to a Docker engine for one grade run.
+type Engine struct {
+	cli    *client.Client
+	runID  string
+	host   string // where published ports are reached
+	bindIP string // host address ports are published on; "" for all
+	helper string // image of the diagnostic helper
+	limits Limits
+	self   string // this machine's hostname, for the sweep
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithPortHost sets the host at which published ports are reached,
+// overriding what DOCKER_HOST implies.
+func WithPortHost(h string) Option {
+	return func(e *Engine) {
+		if h != "" {
+			e.host = h
+		}
+	}
+}
+
+// WithLimits sets the sandbox limits.
+func WithLimits(l Limits) Option { return func(e *Engine) { e.limits = l } }
+
+// WithHelperImage sets the image of the diagnostic helper container (it
+// needs cat); default busybox:latest.
+func WithHelperImage(ref string) Option { return func(e *Engine) { e.helper = ref } }
+
+// WithRunID sets the run id instead of a random one.
+func WithRunID(id string) Option { return func(e *Engine) { e.runID = id } }
+
+var tcOnce sync.Once
+
+// quietTestcontainers turns off the reaper (its image cannot be pulled and
+// grade cleans up by label itself) and testcontainers' own logging.
+func quietTestcontainers() {
+	tcOnce.Do(func() {
+		if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+			_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+		}
+		tclog.SetDefault(tclog.NewNoopLogger())
+	})
+}
+
+// ErrNoEngine is returned by New when no engine answers.
+var ErrNoEngine = errors.New("no Docker engine answers")
+
+// New connects to the engine named by DOCKER_HOST (or the default socket)
+// and checks that it answers.
+func New(ctx context.Context, opts ...Option) (*Engine, error) {
+	quietTestcontainers()
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
+	}
+	host, bind := portHost(os.Getenv("DOCKER_HOST"))
+	self, _ := os.Hostname()
+	e := &Engine{cli: cli, host: host, bindIP: bind, helper: "busybox:latest", limits: DefaultLimits, self: self}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.runID == "" {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		e.runID = hex.EncodeToString(b)
+	}
+	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("%w at %s: %v", ErrNoEngine, cli.DaemonHost(), err)
+	}
+	return e, nil
+}
+
+// portHost decides where published ports are reached from DOCKER_HOST: a
+// local socket means this machine (ports then bind to loopback only); a TCP
+// engine means that engine's host (GitLab's docker:dind is "docker").
+func portHost(dockerHost string) (host, bindIP string) {
+	if dockerHost == "" || strings.HasPrefix(dockerHost, "unix://") || strings.HasPrefix(dockerHost, "npipe://") {
+		return "127.0.0.1", "127.0.0.1"
+	}
+	u, err := url.Parse(dockerHost)
+	if err != nil || u.Hostname() == "" {
+		return "127.0.0.1", "127.0.0.1"
+	}
+	return u.Hostname(), ""
+}
+
+// RunID is the id of this run, in the grade.run label.
+func (e *Engine) RunID() string { return e.runID }
+
+// Close closes the connection.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// Version returns the engine's version and API version, e.g. "20.10.24 (API 1.41)".
+func (e *Engine) Version(ctx context.Context) (string, error) {
+	v, err := e.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return "", fmt.Errorf("asking the engine its version: %w", err)
+	}
+	return fmt.Sprintf("%s (API %s)", v.Version, v.APIVersion), nil
+}
+
+// labels returns a fresh label map for an object of job (fresh: the
+// libraries we hand it to may modify it).
+func (e *Engine) labels(job string) map[string]string {
+	l := map[string]string{
+		LabelManaged: "true",
+		LabelRun:     e.runID,
+		LabelPID:     strconv.Itoa(os.Getpid()),
+		LabelHost:    e.self,
+	}
+	if job != "" {
+		l[LabelJob] = job
+	}
+	return l
+}
+
+// ImagePresent reports whether an image reference is on the engine.
+func (e *Engine) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	_, err := e.cli.ImageInspect(ctx, ref)
+	if err == nil {
+		return true, nil
+	}
+	if isNotFound(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("inspecting %s: %w", ref, err)
+}

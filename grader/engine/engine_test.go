@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+func TestParseProcNet(t *testing.T) {
+	in := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0000000000000000 100 0 0 10 0
+   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 2 1 0000000000000000 100 0 0 10 0
+   2: 0100007F:0BB8 0100007F:A000 01 00000000:00000000 00:00000000 00000000  1000        0 3 1 0000000000000000 100 0 0 10 0
+  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:0BB8 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4 1 0000000000000000 100 0 0 10 0
+   1: 00000000000000000000000001000000:1388 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 5 1 0000000000000000 100 0 0 10 0
+`
+	got := parseProcNet(in)
+	want := []checks.Listener{
+		{Proto: "tcp", Addr: "127.0.0.1", Port: 3000},
+		{Proto: "tcp", Addr: "0.0.0.0", Port: 8080},
+		{Proto: "tcp6", Addr: "::", Port: 3000},
+		{Proto: "tcp6", Addr: "::1", Port: 5000},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+func TestScrubLog(t *testing.T) {
+	in := `Step 1/4 : FROM node:18-alpine
+ ---> 1234
+Step 2/4 : WORKDIR /app
+ ---> Running in abc
+ ---> 5678
+Step 3/4 : CMD ["node", "app.js"]
+ ---> 9abc
+Step 4/4 : LABEL grade.managed=true grade.run=x grade.job=alice/ch04
+ ---> Running in def
+ ---> fedc
+Successfully built fedc
+Successfully tagged grade-x-alice:latest
+`
+	got := scrubLog(in)
+	for _, bad := range []string{"grade.managed", "Successfully tagged", "Step 4", "/4 :"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("scrubbed log still has %q:\n%s", bad, got)
+		}
+	}
+	if !strings.Contains(got, "Step 3/3 : CMD") {
+		t.Errorf("steps not renumbered:\n%s", got)
+	}
+}
+
+func TestBlameLine(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	content := "# comment\nFROM node:18-alpine\n\nWORKDIR /app\nRUN npm ci \\\n  --omit=dev\nCMD [\"node\"]\n"
+	if err := os.WriteFile(df, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		err, log string
+		want     int
+	}{
+		{"dockerfile parse error line 11: unknown instruction: EXPOSE:", "", 11},
+		{"The command '/bin/sh -c npm ci --omit=dev' returned a non-zero code: 1", "Step 1/4 : FROM node\nStep 2/4 : WORKDIR /app\nStep 3/4 : RUN npm ci --omit=dev\n", 5},
+		{"pull access denied", "", 0},
+	}
+	for _, tt := range tests {
+		if got := blameLine(tt.err, tt.log, df); got != tt.want {
+			t.Errorf("blameLine(%q) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestScanContext(t *testing.T) {
+	write := func(t *testing.T, dir, name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(es []entry) []string {
+		var n []string
+		for _, e := range es {
+			n = append(n, e.rel)
+		}
+		return n
+	}
+	t.Run("dockerignore", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "Dockerfile", "FROM busybox\n")
+		write(t, dir, "app.js", "x")
+		write(t, dir, ".env", "SECRET=1")
+		write(t, dir, "node_modules/a/index.js", "x")
+		write(t, dir, ".dockerignore", "node_modules\n.env\nDockerfile\n")
+		es, err := scanContext(dir, "Dockerfile", 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := names(es)
+		if !slices.Equal(got, []string{".dockerignore", "Dockerfile", "app.js"}) {
+			t.Errorf("context = %v", got)
+		}
+	})
+	t.Run("link inside is kept", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "Dockerfile", "FROM busybox\n")
+		if err := os.Symlink("Dockerfile", filepath.Join(dir, "link")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := scanContext(dir, "Dockerfile", 1<<20); err != nil {
+			t.Fatal(err)
+		}
+	})
+	refused := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  string
+	}{
+		{"link out", func(t *testing.T, dir string) {
+			if err := os.Symlink("/etc/passwd", filepath.Join(dir, "passwd")); err != nil {
+				t.Fatal(err)
+			}
+		}, "passwd is a link to /etc/passwd, outside the submission"},
+		{"relative link out", func(t *testing.T, dir string) {
+			if err := os.Symlink("../../secret", filepath.Join(dir, "s")); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the submission"},
+		{"fifo", func(t *testing.T, dir string) {
+			if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "pipe is a named pipe"},
+		{"too big", func(t *testing.T, dir string) {
+			write(t, dir, "big.bin", strings.Repeat("x", 2048))
+		}, "larger than 1KiB"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "Dockerfile", "FROM busybox\n")
+			tt.setup(t, dir)
+			_, err := scanContext(dir, "Dockerfile", 1024)
+			var ce *ContextError
+			if !errors.As(err, &ce) || !strings.Contains(ce.Msg, tt.want) {
+				t.Fatalf("error = %v, want a ContextError with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPortHost(t *testing.T) {
+	tests := []struct{ in, host, bind string }{
+		{"", "127.0.0.1", "127.0.0.1"},
+		{"unix:///var/run/docker.sock", "127.0.0.1", "127.0.0.1"},
+		{"tcp://docker:2376", "docker", ""},
+		{"tcp://10.0.0.5:2375", "10.0.0.5", ""},
+	}
+	for _, tt := range tests {
+		h, b := portHost(tt.in)
+		if h != tt.host || b != tt.bind {
+			t.Errorf("portHost(%q) = %q, %q; want %q, %q", tt.in, h, b, tt.host, tt.bind)
+		}
+	}
+}
+
+func TestCapped(t *testing.T) {
+	c := newCapped(5)
+	_, _ = c.Write([]byte("abc"))
+	_, _ = c.Write([]byte("defgh"))
+	if got := c.String(); got != "abcde\n… (3 more bytes not read)" {
+		t.Errorf("capped = %q", got)
+	}
+}

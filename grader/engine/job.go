@@ -1,0 +1,465 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// Job is one submission graded against one scenario on the engine. It
+// implements the capability interfaces of package checks. A Job is used by
+// one goroutine at a time, except Close.
+type Job struct {
+	e    *Engine
+	name string // student/scenario
+	slug string // for object names
+	tag  string // image tag
+
+	mu      sync.Mutex
+	build   checks.BuildInfo
+	stages  []string
+	network string
+	app     string // app container id
+	startFn func(context.Context) (string, error)
+	started bool
+	startEr error
+	reader  string // created-not-started container for file reads
+	ports   []int
+	env     []string
+}
+
+// JobOptions says how the job's app container runs.
+type JobOptions struct {
+	// Ports are the container ports checks reach; they are published.
+	Ports []int
+	// Env is the app container's extra environment, KEY=value.
+	Env []string
+}
+
+var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
+
+// NewJob prepares a job named "student/scenario". Nothing is created on the
+// engine until the job builds or starts something.
+func (e *Engine) NewJob(name string, opts JobOptions) *Job {
+	slug := strings.Trim(slugRe.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if len(slug) > 40 {
+		slug = slug[:40]
+	}
+	slug = e.runID + "-" + slug
+	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", ports: opts.Ports, env: opts.Env}
+}
+
+// Job names the job, "student/scenario".
+func (j *Job) Job() string { return j.name }
+
+// BuildInfo reports the build.
+func (j *Job) BuildInfo() checks.BuildInfo {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.build
+}
+
+func (j *Job) setBuild(b checks.BuildInfo) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.build = b
+}
+
+func (j *Job) addStage(id string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stages = append(j.stages, id)
+}
+
+// Image is the tag of the job's built image.
+func (j *Job) Image() string { return j.tag }
+
+// hostConfig is the sandbox every container of the job runs in.
+func (j *Job) hostConfig() *container.HostConfig {
+	l := j.e.limits
+	pids := l.PIDs
+	return &container.HostConfig{
+		Resources: container.Resources{
+			Memory:     l.Memory,
+			MemorySwap: l.Memory,
+			NanoCPUs:   l.NanoCPUs,
+			PidsLimit:  &pids,
+		},
+		SecurityOpt: []string{"no-new-privileges"},
+		LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
+	}
+}
+
+// ensureNetwork creates the job's own network once.
+func (j *Job) ensureNetwork(ctx context.Context) (string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.network != "" {
+		return j.network, nil
+	}
+	name := "grade-" + j.slug
+	_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: j.e.labels(j.name)})
+	if err != nil {
+		return "", fmt.Errorf("creating the network of %s: %w", j.name, err)
+	}
+	j.network = name
+	return name, nil
+}
+
+// InspectImage reads the built image's metadata.
+func (j *Job) InspectImage(ctx context.Context) (checks.ImageConfig, error) {
+	ins, err := j.e.cli.ImageInspect(ctx, j.tag)
+	if err != nil {
+		return checks.ImageConfig{}, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
+	}
+	cfg := checks.ImageConfig{Size: ins.Size}
+	if ins.RootFS.Layers != nil {
+		cfg.Layers = len(ins.RootFS.Layers)
+	}
+	if c := ins.Config; c != nil {
+		cfg.User, cfg.WorkingDir, cfg.Env, cfg.Cmd, cfg.Entrypoint, cfg.Labels = c.User, c.WorkingDir, c.Env, c.Cmd, c.Entrypoint, c.Labels
+		for p := range c.ExposedPorts {
+			cfg.ExposedPorts = append(cfg.ExposedPorts, p)
+		}
+	}
+	return cfg, nil
+}
+
+// create creates a container of the job with the sandbox settings.
+func (j *Job) create(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string) (string, error) {
+	cfg.Labels = j.e.labels(j.name)
+	res, err := j.e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: name})
+	if err != nil {
+		return "", err
+	}
+	return res.ID, nil
+}
+
+// remove removes a container with its anonymous volumes, on a fresh context.
+func (j *Job) remove(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = j.e.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+}
+
+// RunImage runs a fresh container of the image to completion.
+func (j *Job) RunImage(ctx context.Context, spec checks.RunSpec) (checks.Output, error) {
+	netName, err := j.ensureNetwork(ctx)
+	if err != nil {
+		return checks.Output{}, err
+	}
+	cfg := &container.Config{Image: j.tag, Cmd: spec.Args, Env: spec.Env}
+	if spec.Entrypoint != nil {
+		cfg.Entrypoint = spec.Entrypoint
+	}
+	hc := j.hostConfig()
+	hc.NetworkMode = container.NetworkMode(netName)
+	id, err := j.create(ctx, cfg, hc, "")
+	if err != nil {
+		return checks.Output{}, startErr(err)
+	}
+	defer j.remove(id)
+	return j.runToExit(ctx, id)
+}
+
+// runToExit starts a created container, waits for it to exit (or ctx to
+// end, then kills it) and returns what it printed.
+func (j *Job) runToExit(ctx context.Context, id string) (checks.Output, error) {
+	if _, err := j.e.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return checks.Output{}, startErr(err)
+	}
+	wait := j.e.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+	out := checks.Output{}
+	select {
+	case r := <-wait.Result:
+		out.ExitCode = int(r.StatusCode)
+	case err := <-wait.Error:
+		if ctx.Err() == nil {
+			return out, fmt.Errorf("waiting for a container of %s: %w", j.name, err)
+		}
+		out.TimedOut = true
+	case <-ctx.Done():
+		out.TimedOut = true
+	}
+	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if out.TimedOut {
+		_, _ = j.e.cli.ContainerKill(fresh, id, client.ContainerKillOptions{Signal: "KILL"})
+	}
+	if ins, err := j.e.cli.ContainerInspect(fresh, id, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil {
+		out.OOMKilled = ins.Container.State.OOMKilled
+	}
+	stdout, stderr, err := j.logs(fresh, id)
+	if err != nil {
+		return out, err
+	}
+	out.Stdout, out.Stderr = stdout, stderr
+	return out, nil
+}
+
+// logs reads a container's stdout and stderr, each up to the output cap.
+func (j *Job) logs(ctx context.Context, id string) (string, string, error) {
+	rc, err := j.e.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return "", "", fmt.Errorf("reading the logs of %s: %w", j.name, err)
+	}
+	defer func() { _ = rc.Close() }()
+	stdout, stderr := newCapped(j.e.limits.OutputBytes), newCapped(j.e.limits.OutputBytes)
+	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil && !errors.Is(err, errFull) {
+		return stdout.String(), stderr.String(), nil
+	}
+	return stdout.String(), stderr.String(), nil
+}
+
+// Exec runs a command in the app container.
+func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.Output, error) {
+	id, err := j.start(ctx)
+	if err != nil {
+		return checks.Output{}, err
+	}
+	ex, err := j.e.cli.ExecCreate(ctx, id, client.ExecCreateOptions{
+		Cmd: spec.Cmd, User: spec.User, Env: spec.Env, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		if st, serr := j.State(ctx, ""); serr == nil && !st.Running {
+			return checks.Output{}, &checks.StartError{Err: fmt.Errorf("the container exited with code %d", st.ExitCode)}
+		}
+		return checks.Output{}, fmt.Errorf("running %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
+	}
+	att, err := j.e.cli.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return checks.Output{}, fmt.Errorf("attaching to %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
+	}
+	defer att.Close()
+	stop := context.AfterFunc(ctx, func() { _ = att.Conn.Close() })
+	defer stop()
+	stdout, stderr := newCapped(j.e.limits.OutputBytes), newCapped(j.e.limits.OutputBytes)
+	_, _ = stdcopy.StdCopy(stdout, stderr, att.Reader)
+	if ctx.Err() != nil {
+		return checks.Output{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: true}, ctx.Err()
+	}
+	ins, err := j.e.cli.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+	if err != nil {
+		return checks.Output{}, fmt.Errorf("inspecting %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
+	}
+	out := checks.Output{ExitCode: ins.ExitCode, Stdout: stdout.String(), Stderr: stderr.String()}
+	if isExecNotFound(out) {
+		out.ExitCode = 127
+	}
+	return out, nil
+}
+
+// isExecNotFound recognises an exec whose executable is missing (the engine
+// reports exit code 126/127 with a message on stdout).
+func isExecNotFound(o checks.Output) bool {
+	return o.ExitCode == 126 && strings.Contains(o.Stdout, "executable file not found")
+}
+
+// ReadFile reads a path from the image without starting the app: through a
+// created, never started container of the image, shared by the job's file
+// checks.
+func (j *Job) ReadFile(ctx context.Context, p string, limit int64) (checks.File, error) {
+	id, err := j.readerContainer(ctx)
+	if err != nil {
+		return checks.File{}, err
+	}
+	res, err := j.e.cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: p})
+	if err != nil {
+		if isNotFound(err) {
+			return checks.File{}, checks.ErrNotExist
+		}
+		return checks.File{}, fmt.Errorf("reading %s from the image of %s: %w", p, j.name, err)
+	}
+	defer func() { _ = res.Content.Close() }()
+	return readTarFile(res.Content, p, res.Stat.LinkTarget, limit)
+}
+
+func (j *Job) readerContainer(ctx context.Context) (string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.reader != "" {
+		return j.reader, nil
+	}
+	// The command is never run; it only has to be there for create.
+	id, err := j.create(ctx, &container.Config{Image: j.tag, Entrypoint: []string{"/grade-file-reader"}, Cmd: nil,
+		NetworkDisabled: true}, j.hostConfig(), "")
+	if err != nil {
+		return "", fmt.Errorf("preparing to read files of %s: %w", j.name, err)
+	}
+	j.reader = id
+	return id, nil
+}
+
+// State reads the app container's state.
+func (j *Job) State(ctx context.Context, _ string) (checks.ContainerState, error) {
+	j.mu.Lock()
+	id := j.app
+	j.mu.Unlock()
+	if id == "" {
+		return checks.ContainerState{}, errors.New("the app container has not been started")
+	}
+	ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return checks.ContainerState{}, fmt.Errorf("inspecting the container of %s: %w", j.name, err)
+	}
+	st := checks.ContainerState{}
+	if s := ins.Container.State; s != nil {
+		st.Running, st.ExitCode, st.OOMKilled, st.Error = s.Running, s.ExitCode, s.OOMKilled, s.Error
+	}
+	if ins.Container.Config != nil {
+		st.Hostname = ins.Container.Config.Hostname
+	}
+	return st, nil
+}
+
+// Logs reads the app container's log (stdout and stderr interleaved by
+// stream), at most limit bytes of each.
+func (j *Job) Logs(ctx context.Context, _ string, limit int) (string, error) {
+	j.mu.Lock()
+	id := j.app
+	j.mu.Unlock()
+	if id == "" {
+		return "", nil
+	}
+	out, errOut, err := j.logs(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	s := out + errOut
+	if len(s) > limit {
+		s = s[len(s)-limit:]
+	}
+	return s, nil
+}
+
+// Listeners lists the TCP sockets listening in the app container's network
+// namespace, read by a helper container sharing it (so nothing from the
+// student's image is needed).
+func (j *Job) Listeners(ctx context.Context, _ string) ([]checks.Listener, error) {
+	j.mu.Lock()
+	id := j.app
+	j.mu.Unlock()
+	if id == "" {
+		return nil, errors.New("the app container has not been started")
+	}
+	hc := j.hostConfig()
+	hc.NetworkMode = container.NetworkMode("container:" + id)
+	hid, err := j.create(ctx, &container.Config{Image: j.e.helper, Entrypoint: []string{"cat"},
+		Cmd: []string{"/proc/net/tcp", "/proc/net/tcp6"}}, hc, "")
+	if err != nil {
+		return nil, fmt.Errorf("starting the network helper (%s) for %s: %w", j.e.helper, j.name, err)
+	}
+	defer j.remove(hid)
+	out, err := j.runToExit(ctx, hid)
+	if err != nil {
+		return nil, err
+	}
+	return parseProcNet(out.Stdout), nil
+}
+
+// Endpoint returns host:port where the grader reaches a container port of
+// the app, starting the app if needed.
+func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) {
+	id, err := j.start(ctx)
+	if err != nil {
+		return "", err
+	}
+	ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("inspecting the container of %s: %w", j.name, err)
+	}
+	if ins.Container.NetworkSettings == nil {
+		return "", fmt.Errorf("the container of %s has no network settings", j.name)
+	}
+	want, err := network.ParsePort(strconv.Itoa(port) + "/tcp")
+	if err != nil {
+		return "", err
+	}
+	for p, bindings := range ins.Container.NetworkSettings.Ports {
+		if p != want {
+			continue
+		}
+		for _, b := range bindings {
+			if b.HostPort != "" {
+				return j.e.host + ":" + b.HostPort, nil
+			}
+		}
+	}
+	if st, err := j.State(ctx, ""); err == nil && !st.Running {
+		return "", &checks.StartError{Err: fmt.Errorf("the container exited with code %d", st.ExitCode)}
+	}
+	return "", fmt.Errorf("container port %d of %s is not published", port, j.name)
+}
+
+// startErr classifies an error creating or starting a container of the
+// student's image: the engine refusing the image's command is the
+// submission's fault.
+func startErr(err error) error {
+	msg := err.Error()
+	for _, s := range []string{"executable file not found", "no such file or directory", "permission denied",
+		"exec format error", "No command specified", "is a directory"} {
+		if strings.Contains(msg, s) {
+			return &checks.StartError{Err: errors.New(cleanEngineMsg(msg))}
+		}
+	}
+	return err
+}
+
+// cleanEngineMsg shortens the engine's OCI runtime messages to their cause.
+func cleanEngineMsg(msg string) string {
+	if i := strings.LastIndex(msg, "exec: "); i >= 0 {
+		return strings.TrimSuffix(msg[i:], ": unknown")
+	}
+	return msg
+}
+
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+
+// errFull is returned by a capped buffer that has seen its cap.
+var errFull = errors.New("output cap reached")
+
+// capped keeps the first n bytes written and counts the rest.
+type capped struct {
+	buf     bytes.Buffer
+	n       int
+	dropped int64
+}
+
+func newCapped(n int) *capped { return &capped{n: n} }
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.n - c.buf.Len()
+	if room >= len(p) {
+		c.buf.Write(p)
+		return len(p), nil
+	}
+	if room > 0 {
+		c.buf.Write(p[:room])
+	}
+	c.dropped += int64(len(p) - max(room, 0))
+	return len(p), nil
+}
+
+func (c *capped) String() string {
+	if c.dropped > 0 {
+		return c.buf.String() + fmt.Sprintf("\n… (%d more bytes not read)", c.dropped)
+	}
+	return c.buf.String()
+}
+
+var _ io.Writer = (*capped)(nil)

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// start starts the app container once (through testcontainers-go) and
+// returns its id. A container that cannot start is a StartError: the
+// submission's fault.
+func (j *Job) start(ctx context.Context) (string, error) {
+	j.mu.Lock()
+	if j.started {
+		id, err := j.app, j.startEr
+		j.mu.Unlock()
+		return id, err
+	}
+	j.mu.Unlock()
+	if !j.BuildInfo().OK {
+		return "", &checks.StartError{Err: fmt.Errorf("the image did not build")}
+	}
+	netName, err := j.ensureNetwork(ctx)
+	if err != nil {
+		return "", err
+	}
+	id, err := j.startApp(ctx, netName)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if id != "" {
+		j.app = id
+	}
+	if ctx.Err() == nil {
+		j.started, j.startEr = true, err
+	}
+	return id, err
+}
+
+func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
+	exposed := make([]string, 0, len(j.ports))
+	for _, p := range j.ports {
+		exposed = append(exposed, strconv.Itoa(p)+"/tcp")
+	}
+	env := map[string]string{}
+	for _, kv := range j.env {
+		k, v, _ := cutEnv(kv)
+		env[k] = v
+	}
+	sandbox := j.hostConfig()
+	req := testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:        j.tag,
+			Name:         "grade-" + j.slug + "-app",
+			Labels:       j.e.labels(j.name),
+			ExposedPorts: exposed,
+			Env:          env,
+			Networks:     []string{netName},
+			HostConfigModifier: func(hc *container.HostConfig) {
+				hc.Resources = sandbox.Resources
+				hc.SecurityOpt = sandbox.SecurityOpt
+				hc.LogConfig = sandbox.LogConfig
+				hc.PortBindings = network.PortMap{}
+				for _, p := range j.ports {
+					port, err := network.ParsePort(strconv.Itoa(p) + "/tcp")
+					if err != nil {
+						continue
+					}
+					hc.PortBindings[port] = []network.PortBinding{{HostIP: parseAddr(j.e.bindIP)}}
+				}
+			},
+		},
+		Started: true,
+	}
+	c, err := testcontainers.GenericContainer(ctx, req)
+	var id string
+	if c != nil {
+		id = c.GetContainerID()
+	}
+	if err != nil {
+		if se := startErr(err); se != err {
+			return id, se
+		}
+		return id, fmt.Errorf("starting the container of %s: %w", j.name, err)
+	}
+	return id, nil
+}
+
+func cutEnv(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}

@@ -1,0 +1,264 @@
+package grader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/engine"
+	"github.com/gradeproject/grade/grader/report"
+	"github.com/gradeproject/grade/grader/scenario"
+)
+
+// Job is what the grader needs of one job on the engine: a check target that
+// builds and cleans up after itself.
+type Job interface {
+	checks.Target
+	Build(ctx context.Context, spec engine.BuildSpec) (checks.BuildInfo, error)
+	Close() error
+}
+
+// Engine makes jobs. *engine.Engine satisfies it through EngineJobs.
+type Engine interface {
+	NewJob(name string, opts engine.JobOptions) Job
+	RunID() string
+}
+
+// EngineJobs adapts *engine.Engine to Engine.
+type EngineJobs struct{ *engine.Engine }
+
+// NewJob makes an engine job.
+func (e EngineJobs) NewJob(name string, opts engine.JobOptions) Job {
+	return e.Engine.NewJob(name, opts)
+}
+
+// Options says how to run.
+type Options struct {
+	// Parallel is the number of jobs graded at once (at least 1).
+	Parallel int
+	// Hidden includes hidden checks (instructor mode).
+	Hidden bool
+	// Progress receives one line per job started and finished; nil for none.
+	Progress io.Writer
+	// Version is grade's version, recorded in the report.
+	Version string
+}
+
+// Run grades every submission and returns the results. When ctx is
+// cancelled (Ctrl-C) it starts no new job, stops the running ones, cleans
+// up, and returns what was graded with Interrupted set.
+func Run(ctx context.Context, eng Engine, subs []Submission, o Options) *report.Run {
+	start := time.Now()
+	run := &report.Run{Format: report.FormatVersion, Grade: o.Version, RunID: eng.RunID(), Started: start.UTC().Truncate(time.Second)}
+	results := make([]*report.Job, len(subs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range max(o.Parallel, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				s := subs[i]
+				progress(o.Progress, &mu, "start", s.Name(), "")
+				j := gradeOne(ctx, eng, s, o)
+				if ctx.Err() != nil {
+					continue // interrupted: not graded
+				}
+				results[i] = j
+				mu.Lock()
+				done++
+				n := done
+				mu.Unlock()
+				progress(o.Progress, &mu, fmt.Sprintf("%d/%d", n, len(subs)), s.Name(),
+					fmt.Sprintf("%s/%s in %.1fs", trim(j.Score), trim(j.Max), j.DurationSec))
+			}
+		}()
+	}
+	for i := range subs {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case work <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(work)
+	wg.Wait()
+	for i, j := range results {
+		if j == nil {
+			run.Interrupted = true
+			run.NotGraded = append(run.NotGraded, subs[i].Name())
+			continue
+		}
+		run.Jobs = append(run.Jobs, j)
+	}
+	run.DurationSec = round(time.Since(start).Seconds())
+	return run
+}
+
+func progress(w io.Writer, mu *sync.Mutex, what, name, detail string) {
+	if w == nil {
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if detail != "" {
+		fmt.Fprintf(w, "[%s] %s: %s\n", what, name, detail)
+		return
+	}
+	fmt.Fprintf(w, "[%s] %s\n", what, name)
+}
+
+// gradeOne grades one submission; the job's objects are removed before it returns.
+func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.Job {
+	start := time.Now()
+	sc := s.Scenario
+	res := &report.Job{Student: s.Student, Scenario: sc.ID, Title: sc.Title, Section: sc.Section,
+		Max: sc.MaxPoints(o.Hidden), ScenarioDigest: sc.Digest}
+	defer func() { res.DurationSec = round(time.Since(start).Seconds()) }()
+
+	if missing := missingFiles(s.Dir, sc.Requires); len(missing) > 0 {
+		why := fmt.Sprintf("the submission has no %s (the assignment needs it)", strings.Join(missing, ", "))
+		for _, c := range sc.Checks {
+			if c.Hidden() && !o.Hidden {
+				continue
+			}
+			res.Checks = append(res.Checks, skipped(c, why))
+		}
+		return res
+	}
+	env := make([]string, 0)
+	if sc.Stack.Image != nil {
+		for k, v := range sc.Stack.Image.Run.Env {
+			env = append(env, k+"="+v)
+		}
+		sort.Strings(env)
+	}
+	job := eng.NewJob(s.Name(), engine.JobOptions{Ports: sc.Ports(), Env: env})
+	defer func() {
+		if err := job.Close(); err != nil {
+			res.Error = joinErr(res.Error, "cleaning up: "+err.Error())
+		}
+	}()
+	jctx, cancel := context.WithTimeout(ctx, sc.JobTimeout())
+	defer cancel()
+
+	build, err := job.Build(jctx, engine.BuildSpec{
+		Dir:        filepath.Join(s.Dir, filepath.FromSlash(sc.Context())),
+		Dockerfile: filepath.FromSlash(sc.Dockerfile()),
+		Shown:      filepath.ToSlash(filepath.Join(sc.Context(), sc.Dockerfile())),
+		Timeout:    sc.BuildTimeout(),
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return res
+		}
+		res.Error = err.Error()
+		for _, c := range sc.Checks {
+			if !c.Hidden() || o.Hidden {
+				res.Checks = append(res.Checks, errored(c, "grade could not build the submission: "+err.Error()))
+			}
+		}
+		return res
+	}
+	res.Build = &report.Build{OK: build.OK, Dockerfile: build.Dockerfile, Error: build.Error, Line: build.Line,
+		ImageID: build.ImageID, Log: build.Log}
+	buildCheck := "the build"
+	for _, c := range sc.Checks {
+		if c.Kind == "build" {
+			buildCheck = "check " + c.ID
+			break
+		}
+	}
+	for _, c := range sc.Checks {
+		if c.Hidden() && !o.Hidden {
+			continue
+		}
+		if ctx.Err() != nil {
+			return res
+		}
+		if c.Check.Requires() >= checks.NeedsImage && !build.OK {
+			res.Checks = append(res.Checks, skipped(c, "skipped: the image did not build (see "+buildCheck+")"))
+			continue
+		}
+		if jctx.Err() != nil {
+			r := result(c, checks.Fail("", "", fmt.Sprintf("the job's time limit (%s) ran out before this check", sc.JobTimeout())))
+			res.Checks = append(res.Checks, r)
+			continue
+		}
+		r := runCheck(jctx, c, job)
+		if ctx.Err() != nil {
+			return res // interrupted mid-check: the verdict is not trustworthy
+		}
+		res.Checks = append(res.Checks, r)
+		res.Score += r.Points
+	}
+	res.Score = round(res.Score)
+	return res
+}
+
+// runCheck runs one check within its time limit; a panic in a check is
+// grade's bug and becomes an error verdict, not a crash.
+func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target) (r report.Result) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			r = result(c, checks.Errored("", fmt.Errorf("internal error in the %s check: %v", c.Kind, p)))
+		}
+		r.DurationSec = round(time.Since(start).Seconds())
+	}()
+	cctx, cancel := context.WithTimeout(ctx, c.Limit())
+	defer cancel()
+	return result(c, c.Check.Run(cctx, t))
+}
+
+func result(c scenario.CheckSpec, o checks.Outcome) report.Result {
+	score := o.Score
+	return report.Result{
+		Check: c.ID, Kind: c.Kind, Title: c.Title, Status: o.Status,
+		Points: round(c.Points * score), Max: c.Points,
+		Expected: o.Expected, Actual: o.Actual, Message: o.Message, Detail: o.Detail,
+		Hint: c.Hint, See: c.See, Hidden: c.Hidden(),
+	}
+}
+
+func skipped(c scenario.CheckSpec, why string) report.Result {
+	return result(c, checks.Outcome{Status: checks.StatusSkipped, Message: why})
+}
+
+func errored(c scenario.CheckSpec, why string) report.Result {
+	return result(c, checks.Errored("", errors.New(why)))
+}
+
+// missingFiles lists the required paths absent from dir.
+func missingFiles(dir string, required []string) []string {
+	var missing []string
+	for _, r := range required {
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(r))); err != nil {
+			missing = append(missing, r)
+		}
+	}
+	return missing
+}
+
+func joinErr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func round(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+func trim(f float64) string { return fmt.Sprintf("%g", f) }

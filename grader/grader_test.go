@@ -1,0 +1,166 @@
+package grader
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/engine"
+	"github.com/gradeproject/grade/grader/scenario"
+)
+
+// fakeEngine makes fakeJobs whose build succeeds unless failBuild is set.
+type fakeEngine struct {
+	failBuild bool
+	buildErr  error
+	closed    []string
+}
+
+func (e *fakeEngine) RunID() string { return "test" }
+
+func (e *fakeEngine) NewJob(name string, _ engine.JobOptions) Job {
+	return &fakeJob{e: e, name: name}
+}
+
+type fakeJob struct {
+	e    *fakeEngine
+	name string
+	info checks.BuildInfo
+}
+
+func (j *fakeJob) Job() string                 { return j.name }
+func (j *fakeJob) BuildInfo() checks.BuildInfo { return j.info }
+func (j *fakeJob) Close() error {
+	j.e.closed = append(j.e.closed, j.name)
+	return nil
+}
+
+func (j *fakeJob) Build(context.Context, engine.BuildSpec) (checks.BuildInfo, error) {
+	if j.e.buildErr != nil {
+		return checks.BuildInfo{}, j.e.buildErr
+	}
+	j.info = checks.BuildInfo{OK: !j.e.failBuild, Error: "dockerfile parse error line 2: unknown instruction: RUNN", Line: 2}
+	if j.info.OK {
+		j.info.Error = ""
+	}
+	return j.info, nil
+}
+
+func (j *fakeJob) InspectImage(context.Context) (checks.ImageConfig, error) {
+	return checks.ImageConfig{WorkingDir: "/app"}, nil
+}
+
+const scenarioYAML = `version: 1
+id: demo
+chapter: 4
+title: Demo
+requires: [Dockerfile]
+stack: {image: {build: .}}
+checks:
+  - {id: builds, kind: build, points: 10}
+  - {id: workdir, kind: image, expect: {workdir: /app}, points: 20}
+  - {id: user, kind: image, expect: {non_root: true}, points: 30}
+  - {id: secret, kind: image, expect: {workdir: /app}, points: 40, visibility: hidden}
+`
+
+func submission(t *testing.T, withDockerfile bool) Submission {
+	t.Helper()
+	s, err := scenario.Parse("demo.yaml", []byte(scenarioYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if withDockerfile {
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Submission{Student: "alice", Scenario: s, Dir: dir}
+}
+
+func TestRunScoresAndSkips(t *testing.T) {
+	tests := []struct {
+		name      string
+		eng       *fakeEngine
+		file      bool
+		hidden    bool
+		score     float64
+		max       float64
+		statuses  string
+		jobError  bool
+		messageIn string
+	}{
+		{"built", &fakeEngine{}, true, false, 30, 60, "pass pass fail", false, "USER is root"},
+		{"instructor sees hidden", &fakeEngine{}, true, true, 70, 100, "pass pass fail pass", false, ""},
+		{"build failed", &fakeEngine{failBuild: true}, true, false, 0, 60, "fail skipped skipped", false, "the image did not build (see check builds)"},
+		{"missing file", &fakeEngine{}, false, false, 0, 60, "skipped skipped skipped", false, "the submission has no Dockerfile"},
+		{"engine failed", &fakeEngine{buildErr: errors.New("engine gone")}, true, false, 0, 60, "error error error", true, "engine gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := Run(context.Background(), tt.eng, []Submission{submission(t, tt.file)}, Options{Parallel: 1, Hidden: tt.hidden})
+			if len(run.Jobs) != 1 {
+				t.Fatalf("%d jobs", len(run.Jobs))
+			}
+			j := run.Jobs[0]
+			var st []string
+			var all string
+			for _, c := range j.Checks {
+				st = append(st, string(c.Status))
+				all += c.Message + c.Actual + "\n"
+			}
+			if got := strings.Join(st, " "); got != tt.statuses {
+				t.Errorf("statuses = %s, want %s", got, tt.statuses)
+			}
+			if j.Score != tt.score || j.Max != tt.max {
+				t.Errorf("score = %v/%v, want %v/%v", j.Score, j.Max, tt.score, tt.max)
+			}
+			if (j.Error != "") != tt.jobError {
+				t.Errorf("job error = %q", j.Error)
+			}
+			if !strings.Contains(all, tt.messageIn) {
+				t.Errorf("messages lack %q:\n%s", tt.messageIn, all)
+			}
+			if tt.file && len(tt.eng.closed) != 1 {
+				t.Errorf("job closed %d times, want once", len(tt.eng.closed))
+			}
+		})
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	run := Run(ctx, &fakeEngine{}, []Submission{submission(t, true), submission(t, true)}, Options{Parallel: 1})
+	if !run.Interrupted || len(run.Jobs) != 0 || len(run.NotGraded) != 2 {
+		t.Errorf("interrupted=%v jobs=%d not graded=%v", run.Interrupted, len(run.Jobs), run.NotGraded)
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	s := submission(t, true).Scenario
+	root := t.TempDir()
+	for _, d := range []string{"alice/demo", "bob/demo", "bob/typo-demo", ".git/demo"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	subs, unknown, err := Discover(root, []*scenario.Scenario{s}, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subs) != 2 || subs[0].Name() != "alice/demo" || subs[1].Name() != "bob/demo" {
+		t.Errorf("subs = %v", subs)
+	}
+	if len(unknown) != 1 || !strings.HasSuffix(unknown[0], "typo-demo") {
+		t.Errorf("unknown = %v", unknown)
+	}
+	subs, _, _ = Discover(root, []*scenario.Scenario{s}, Filter{Students: []string{"bob"}})
+	if len(subs) != 1 || subs[0].Student != "bob" {
+		t.Errorf("filtered subs = %v", subs)
+	}
+}

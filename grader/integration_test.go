@@ -1,0 +1,200 @@
+package grader_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader"
+	"github.com/gradeproject/grade/grader/engine"
+	"github.com/gradeproject/grade/grader/report"
+	"github.com/gradeproject/grade/grader/scenario"
+	"github.com/gradeproject/grade/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected verdicts (scores and statuses) from this run")
+
+// expected is a sample submission's expected verdict, kept beside it as
+// submissions/<student>/<scenario>.expected.yaml.
+type expected struct {
+	Score  float64                  `yaml:"score"`
+	Checks map[string]checks.Status `yaml:"checks"`
+	// Feedback lists fragments a check's feedback must contain: the cause
+	// in the words a student reads. Kept by -update.
+	Feedback map[string][]string `yaml:"feedback,omitempty"`
+}
+
+const submissionsDir = "../submissions"
+
+// connectEngine connects to the real engine; without one the test fails
+// (in CI a missing engine must fail the run, never skip it).
+func connectEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	eng, err := engine.New(ctx)
+	if err != nil {
+		t.Fatalf("integration tests need the Docker engine (run with -short for unit tests only): %v", err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	return eng
+}
+
+// assertNothingLeft fails when anything labelled grade.managed is on the engine.
+func assertNothingLeft(t *testing.T, eng *engine.Engine) {
+	t.Helper()
+	left, err := eng.Leftovers(context.Background())
+	if err != nil {
+		t.Fatalf("listing leftovers: %v", err)
+	}
+	if len(left) > 0 {
+		t.Errorf("left on the engine, labelled grade.managed:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+func loadAll(t *testing.T) []grader.Submission {
+	t.Helper()
+	list, err := scenario.Load(scenarios.FS, "scenarios/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, unknown, err := grader.Discover(submissionsDir, list, grader.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(unknown) > 0 {
+		t.Fatalf("sample folders named after no scenario: %v", unknown)
+	}
+	return subs
+}
+
+// TestSamples grades every sample submission on the real engine and compares
+// each verdict with the one kept beside it.
+func TestSamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	eng := connectEngine(t)
+	subs := loadAll(t)
+	run := grader.Run(context.Background(), grader.EngineJobs{Engine: eng}, subs, grader.Options{Parallel: 2, Hidden: true})
+	if _, err := eng.CleanRun(); err != nil {
+		t.Errorf("cleaning the run: %v", err)
+	}
+	if run.Interrupted || len(run.Jobs) != len(subs) {
+		t.Fatalf("graded %d of %d jobs", len(run.Jobs), len(subs))
+	}
+	seen := map[string]bool{}
+	for _, j := range run.Jobs {
+		seen[j.Name()] = true
+		t.Run(j.Name(), func(t *testing.T) { compare(t, j) })
+	}
+	// Every scenario has a correct sample and at least three broken ones.
+	perScenario := map[string][2]int{}
+	for _, j := range run.Jobs {
+		c := perScenario[j.Scenario]
+		if j.Score == j.Max {
+			c[0]++
+		} else {
+			c[1]++
+		}
+		perScenario[j.Scenario] = c
+	}
+	for sc, c := range perScenario {
+		if c[0] < 1 || c[1] < 3 {
+			t.Errorf("%s has %d full-score and %d broken samples; want at least 1 and 3", sc, c[0], c[1])
+		}
+	}
+	assertNothingLeft(t, eng)
+}
+
+func compare(t *testing.T, j *report.Job) {
+	path := filepath.Join(submissionsDir, j.Student, j.Scenario+".expected.yaml")
+	got := expected{Score: j.Score, Checks: map[string]checks.Status{}}
+	for _, c := range j.Checks {
+		got.Checks[c.Check] = c.Status
+	}
+	var want expected
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = yaml.Unmarshal(b, &want)
+	}
+	if *update {
+		got.Feedback = want.Feedback
+		out, _ := yaml.Marshal(got)
+		header := fmt.Sprintf("# Expected verdict of submissions/%s/%s (rewritten by go test ./grader -run TestSamples -update;\n# feedback fragments are kept).\n", j.Student, j.Scenario)
+		if err := os.WriteFile(path, append([]byte(header), out...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("reading %s: %v (run with -update to create it)", path, err)
+	}
+	if j.Error != "" {
+		t.Errorf("grade error: %s", j.Error)
+	}
+	if got.Score != want.Score {
+		t.Errorf("score = %v, want %v", got.Score, want.Score)
+	}
+	ids := make([]string, 0, len(want.Checks))
+	for id := range want.Checks {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if got.Checks[id] != want.Checks[id] {
+			t.Errorf("check %s: %s, want %s", id, got.Checks[id], want.Checks[id])
+		}
+	}
+	if len(got.Checks) != len(want.Checks) {
+		t.Errorf("%d checks graded, %d expected", len(got.Checks), len(want.Checks))
+	}
+	for id, frags := range want.Feedback {
+		var text string
+		for _, c := range j.Checks {
+			if c.Check == id {
+				text = strings.Join([]string{c.Expected, c.Actual, c.Message, c.Detail}, "\n")
+			}
+		}
+		for _, f := range frags {
+			if !strings.Contains(text, f) {
+				t.Errorf("check %s: feedback lacks %q:\n%s", id, f, text)
+			}
+		}
+	}
+	for _, c := range j.Checks {
+		if c.Status == checks.StatusFail && c.Actual == "" && c.Message == "" {
+			t.Errorf("check %s failed without saying why", c.Check)
+		}
+	}
+}
+
+// TestInterrupt stops a run in the middle (as Ctrl-C does) and requires that
+// what was started is removed.
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	eng := connectEngine(t)
+	subs := loadAll(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	timer := time.AfterFunc(4*time.Second, cancel)
+	defer timer.Stop()
+	run := grader.Run(ctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{Parallel: 2, Hidden: true})
+	if _, err := eng.CleanRun(); err != nil {
+		t.Errorf("cleaning the run: %v", err)
+	}
+	if !run.Interrupted || len(run.NotGraded) == 0 {
+		t.Errorf("the run was not reported as interrupted: %d graded, %v not graded", len(run.Jobs), run.NotGraded)
+	}
+	assertNothingLeft(t, eng)
+}

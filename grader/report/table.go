@@ -1,0 +1,193 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// TableOptions says how to render the table.
+type TableOptions struct {
+	// Lang picks the language of titles and hints: "en" or "zh".
+	Lang string
+	// Color uses ANSI colours (on a terminal only).
+	Color bool
+	// Details adds the feedback of every failed check after the table.
+	Details bool
+}
+
+// Table writes the score table (rows students, columns scenarios, a total
+// column) and, with Details, the feedback of every check that did not pass.
+func Table(w io.Writer, r *Run, o TableOptions) error {
+	students, scenarios := axes(r)
+	byKey := map[string]*Job{}
+	for _, j := range r.Jobs {
+		byKey[j.Student+"\x00"+j.Scenario] = j
+	}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderConfig(tw.CellConfig{Formatting: tw.CellFormatting{AutoFormat: tw.Off}}),
+		tablewriter.WithFooterConfig(tw.CellConfig{Formatting: tw.CellFormatting{AutoFormat: tw.Off}}),
+		tablewriter.WithRowAlignment(tw.AlignRight),
+	)
+	header := append([]any{"student"}, toAny(scenarios)...)
+	header = append(header, "total")
+	t.Header(header...)
+	colScore := make([]float64, len(scenarios))
+	colMax := make([]float64, len(scenarios))
+	for _, s := range students {
+		row := []any{s}
+		var score, maxp float64
+		for i, sc := range scenarios {
+			j, ok := byKey[s+"\x00"+sc]
+			if !ok {
+				row = append(row, "—")
+				continue
+			}
+			cell := fmt.Sprintf("%s/%s", num(j.Score), num(j.Max))
+			if j.Error != "" {
+				cell += " (error)"
+			}
+			row = append(row, cell)
+			score, maxp = score+j.Score, maxp+j.Max
+			colScore[i] += j.Score
+			colMax[i] += j.Max
+		}
+		row = append(row, fmt.Sprintf("%s/%s", num(score), num(maxp)))
+		if err := t.Append(row...); err != nil {
+			return err
+		}
+	}
+	if len(students) > 1 {
+		footer := []any{"average"}
+		var all, allMax float64
+		for i := range scenarios {
+			n := float64(countWith(r, scenarios[i]))
+			footer = append(footer, fmt.Sprintf("%s/%s", num(colScore[i]/n), num(colMax[i]/n)))
+			all += colScore[i] / n
+			allMax += colMax[i] / n
+		}
+		footer = append(footer, fmt.Sprintf("%s/%s", num(all), num(allMax)))
+		t.Footer(footer...)
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	c := r.Counts()
+	fmt.Fprintf(w, "%d checks: %d passed, %d failed, %d skipped, %d not graded (grade errors)\n",
+		c[checks.StatusPass]+c[checks.StatusFail]+c[checks.StatusSkipped]+c[checks.StatusError],
+		c[checks.StatusPass], c[checks.StatusFail], c[checks.StatusSkipped], c[checks.StatusError])
+	if r.Interrupted {
+		fmt.Fprintf(w, "Interrupted: %d jobs not graded: %s\n", len(r.NotGraded), strings.Join(r.NotGraded, ", "))
+	}
+	if o.Details {
+		Feedback(w, r, o)
+	}
+	return nil
+}
+
+// Feedback writes, for every job, each check that did not pass: what was
+// expected, what was found, the cause, the hint and the course section.
+func Feedback(w io.Writer, r *Run, o TableOptions) {
+	paint := func(code, s string) string {
+		if !o.Color {
+			return s
+		}
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
+	for _, j := range r.Jobs {
+		var bad []Result
+		for _, res := range j.Checks {
+			if res.Status != checks.StatusPass {
+				bad = append(bad, res)
+			}
+		}
+		if len(bad) == 0 && j.Error == "" {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s — %s (%s/%s)\n", paint("1", j.Name()), j.Title.In(o.Lang), num(j.Score), num(j.Max))
+		if j.Error != "" {
+			fmt.Fprintf(w, "  %s grade could not grade this submission: %s\n", paint("35", "ERROR"), j.Error)
+		}
+		for _, res := range bad {
+			label := map[checks.Status]string{
+				checks.StatusFail: paint("31", "FAIL"), checks.StatusSkipped: paint("33", "SKIP"), checks.StatusError: paint("35", "ERROR"),
+			}[res.Status]
+			title := res.Title.In(o.Lang)
+			if title == "" {
+				title = res.Kind
+			}
+			fmt.Fprintf(w, "  %s %s: %s (0/%s)\n", label, res.Check, title, num(res.Max))
+			if res.Status == checks.StatusSkipped {
+				fmt.Fprintf(w, "       %s\n", res.Message)
+				continue
+			}
+			if res.Expected != "" {
+				fmt.Fprintf(w, "       expected: %s\n", res.Expected)
+			}
+			if res.Actual != "" {
+				fmt.Fprintf(w, "       actual:   %s\n", res.Actual)
+			}
+			if res.Message != "" {
+				fmt.Fprintf(w, "       cause:    %s\n", res.Message)
+			}
+			if h := res.Hint.In(o.Lang); h != "" {
+				see := ""
+				if res.See != "" {
+					see = fmt.Sprintf(" (course §%s)", res.See)
+				}
+				fmt.Fprintf(w, "       hint:     %s%s\n", h, see)
+			} else if res.See != "" {
+				fmt.Fprintf(w, "       see:      course §%s\n", res.See)
+			}
+			if res.Detail != "" {
+				fmt.Fprintf(w, "       │ %s\n", strings.ReplaceAll(strings.TrimRight(res.Detail, "\n"), "\n", "\n       │ "))
+			}
+		}
+	}
+}
+
+func axes(r *Run) (students, scenarios []string) {
+	ss, sc := map[string]bool{}, map[string]bool{}
+	for _, j := range r.Jobs {
+		if !ss[j.Student] {
+			ss[j.Student] = true
+			students = append(students, j.Student)
+		}
+		if !sc[j.Scenario] {
+			sc[j.Scenario] = true
+			scenarios = append(scenarios, j.Scenario)
+		}
+	}
+	sort.Strings(students)
+	sort.Strings(scenarios)
+	return students, scenarios
+}
+
+func countWith(r *Run, scenario string) int {
+	n := 0
+	for _, j := range r.Jobs {
+		if j.Scenario == scenario {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// num shows points without needless decimals: 40, 12.5.
+func num(f float64) string { return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64) }
