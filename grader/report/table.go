@@ -32,10 +32,13 @@ func Table(w io.Writer, r *Run, o TableOptions) error {
 	for _, j := range r.Jobs {
 		byKey[j.Student+"\x00"+j.Scenario] = j
 	}
+	pad := tw.CellPadding{Global: tw.Padding{Left: " ", Right: " "}}
+	align := tw.CellAlignment{Global: tw.AlignRight, PerColumn: []tw.Align{tw.AlignLeft}}
+	cell := tw.CellConfig{Formatting: tw.CellFormatting{AutoFormat: tw.Off}, Padding: pad, Alignment: align}
 	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderConfig(tw.CellConfig{Formatting: tw.CellFormatting{AutoFormat: tw.Off}}),
-		tablewriter.WithFooterConfig(tw.CellConfig{Formatting: tw.CellFormatting{AutoFormat: tw.Off}}),
-		tablewriter.WithRowAlignment(tw.AlignRight),
+		tablewriter.WithHeaderConfig(cell),
+		tablewriter.WithFooterConfig(cell),
+		tablewriter.WithRowConfig(tw.CellConfig{Padding: pad, Alignment: align}),
 	)
 	header := append([]any{"student"}, toAny(scenarios)...)
 	header = append(header, "total")
@@ -112,7 +115,11 @@ func Feedback(w io.Writer, r *Run, o TableOptions) {
 		if len(bad) == 0 && j.Error == "" {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s — %s (%s/%s)\n", paint("1", j.Name()), j.Title.In(o.Lang), num(j.Score), num(j.Max))
+		title := ""
+		if t := j.Title.In(o.Lang); t != "" {
+			title = " — " + t
+		}
+		fmt.Fprintf(w, "\n%s%s (%s/%s)\n", paint("1", j.Name()), title, num(j.Score), num(j.Max))
 		if j.Error != "" {
 			fmt.Fprintf(w, "  %s grade could not grade this submission: %s\n", paint("35", "ERROR"), j.Error)
 		}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gradeproject/grade/grader/engine"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "grade-cli")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "grade")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runGrade runs the binary from the repository root and returns its exit code,
+// stdout and stderr.
+func runGrade(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "LANG=C")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String(), errb.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), out.String(), errb.String()
+	}
+	t.Fatalf("running grade: %v", err)
+	return 0, "", ""
+}
+
+func TestUsageAndLint(t *testing.T) {
+	bad := t.TempDir()
+	good, err := os.ReadFile("../../scenarios/ch04-first-dockerfile.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	misspelt := strings.Replace(string(good), "    port: 3000\n    path: /", "    prot: 3000\n    path: /", 1)
+	if misspelt == string(good) {
+		t.Fatal("test input not found in the scenario")
+	}
+	if err := os.WriteFile(filepath.Join(bad, "s.yaml"), []byte(misspelt), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"lint bundled", []string{"lint"}, 0, "2 scenarios", ""},
+		{"lint misspelt key", []string{"lint", "--scenarios", bad}, 78, "", `s.yaml:`},
+		{"misspelt key says where", []string{"lint", "--scenarios", bad}, 78, "", `prot: unknown key; did you mean "port"?`},
+		{"invalid scenario stops grading", []string{"--all", "--scenarios", bad}, 78, "", "invalid scenario"},
+		{"nothing to do", nil, 2, "", "say what to grade"},
+		{"unknown flag", []string{"--bogus"}, 2, "", "unknown flag"},
+		{"bad output", []string{"--all", "-o", "xml"}, 2, "", `--output "xml"`},
+		{"help has examples", []string{"--help"}, 0, "grade check . --scenario", ""},
+		{"check needs a scenario", []string{"check", "."}, 2, "", "--scenario ID"},
+		{"version", []string{"version"}, 0, "grade ", ""},
+		{"list", []string{"list", "--lang", "zh"}, 0, "编写你的第一个Dockerfile", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runGrade(t, context.Background(), tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			if !strings.Contains(out, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, out)
+			}
+			if !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, errOut)
+			}
+			if strings.Contains(errOut, "goroutine ") || strings.Contains(errOut, "panic:") {
+				t.Errorf("a stack trace reached the user:\n%s", errOut)
+			}
+		})
+	}
+	// The line and column of the misspelt key: line of "prot:" in the file.
+	line := 1 + strings.Count(misspelt[:strings.Index(misspelt, "    prot:")], "\n")
+	_, _, errOut := runGrade(t, context.Background(), "lint", "--scenarios", bad)
+	if want := filepath.Join(bad, "s.yaml") + ":" + strconv.Itoa(line) + ":5: checks[4].prot"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+}
+
+func engineFor(t *testing.T) *engine.Engine {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	eng, err := engine.New(ctx)
+	if err != nil {
+		t.Fatalf("integration tests need the Docker engine: %v", err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	return eng
+}
+
+func nothingLeft(t *testing.T, eng *engine.Engine) {
+	t.Helper()
+	left, err := eng.Leftovers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("left on the engine:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// TestCheckSyntaxError is the student's view of a Dockerfile syntax error:
+// the engine's message with the line, later checks skipped, exit code 1.
+func TestCheckSyntaxError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	eng := engineFor(t)
+	code, out, errOut := runGrade(t, context.Background(), "check", "submissions/carol/ch04-first-dockerfile")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"Dockerfile:11: dockerfile parse error line 11: unknown instruction: EXPOSE:", "SKIP greets", "the image did not build"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	nothingLeft(t, eng)
+}
+
+// TestCtrlC interrupts `grade --all` as a user would and requires a clean
+// engine and the interrupted exit code.
+func TestCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	eng := engineFor(t)
+	cmd := exec.Command(bin, "--all", "--jobs", "2")
+	cmd.Dir = "../.."
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once the first jobs are under way.
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(errb.String(), "[start]") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatal("grade did not stop within 2 minutes of Ctrl-C")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit code %d, want 130\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "Interrupted:") {
+		t.Errorf("the table does not say the run was interrupted:\n%s", out.String())
+	}
+	nothingLeft(t, eng)
+}
