@@ -39,6 +39,9 @@ func (*Build) Run(_ context.Context, t Target) Outcome {
 	}
 	o := Fail(buildExpected, "the build failed", where+": "+b.Error)
 	o.Detail = logTail(b.Log, 15)
+	if b.Excerpt != "" {
+		o.Detail = strings.TrimSpace(b.Excerpt + "\n" + o.Detail)
+	}
 	return o
 }
 

@@ -89,7 +89,7 @@ func (c *Image) Run(ctx context.Context, t Target) Outcome {
 		}
 	}
 	if len(bad) > 0 {
-		return Fail(expected, strings.Join(gots, "; "), "the image does not have "+strings.Join(bad, "; "))
+		return Fail(expected, strings.Join(gots, "; "), "wanted "+strings.Join(bad, "; wanted "))
 	}
 	return Pass(expected, strings.Join(gots, "; "))
 }
@@ -193,7 +193,7 @@ func formRule(instr string, argv []string, wantExec bool) imageRule {
 	default:
 		got = fmt.Sprintf("%s is in exec form (%s %s)", instr, instr, showArgv(argv))
 	}
-	want := instr + " in exec form, e.g. " + instr + ` ["node", "app.js"]`
+	want := instr + ` in exec form (a JSON array: ` + instr + ` ["program", "arg"])`
 	if !wantExec {
 		want = instr + " in shell form"
 	}

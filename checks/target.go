@@ -25,6 +25,8 @@ type BuildInfo struct {
 	Error string
 	// Line is the Dockerfile line the engine blamed, 0 when it named none.
 	Line int
+	// Excerpt is the Dockerfile around Line, numbered, when Line is set.
+	Excerpt string
 	// Log is the build log as the student would see it (capped).
 	Log      string
 	ImageID  string

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -60,21 +59,28 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	} else if err != nil {
 		return info, err
 	}
-	if _, err := os.Stat(filepath.Join(spec.Dir, spec.Dockerfile)); err != nil {
+	df, err := os.ReadFile(filepath.Join(spec.Dir, spec.Dockerfile))
+	if err != nil {
 		info.Error = fmt.Sprintf("there is no %s in the submission", spec.Shown)
 		j.setBuild(info)
 		return info, nil
 	}
+	labels := j.e.labels(j.name)
+	var extra string
+	if canAppend(df) {
+		extra, labels = labelLine(labels), nil
+	}
+	dfRel := filepath.ToSlash(filepath.Clean(spec.Dockerfile))
 	bctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeContext(pw, entries)) }()
+	go func() { pw.CloseWithError(writeContext(pw, entries, dfRel, extra)) }()
 	defer func() { _ = pr.Close() }()
 
 	res, err := j.e.cli.ImageBuild(bctx, pr, client.ImageBuildOptions{
 		Tags:        []string{j.tag},
 		Dockerfile:  filepath.ToSlash(spec.Dockerfile),
-		Labels:      j.e.labels(j.name),
+		Labels:      labels,
 		Remove:      true,
 		ForceRemove: true,
 		Memory:      j.e.limits.Memory,
@@ -92,6 +98,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		// error): the student's result, in the engine's words.
 		info.Error = strings.TrimPrefix(err.Error(), "Error response from daemon: ")
 		info.Line = blameLine(info.Error, "", filepath.Join(spec.Dir, spec.Dockerfile))
+		info.Excerpt = excerpt(df, info.Line, spec.Shown)
 		j.setBuild(info)
 		return info, nil
 	}
@@ -122,14 +129,16 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		if len(m.Aux) > 0 {
 			var aux struct{ ID string }
 			if json.Unmarshal(m.Aux, &aux) == nil && aux.ID != "" {
-				j.addStage(aux.ID)
+				j.addCreated(aux.ID)
 			}
 		}
 	}
+	j.addCreated(createdImages(log.String())...)
 	info.Log = scrubLog(log.String())
 	if buildErr != "" {
 		info.Error = strings.TrimSpace(buildErr)
 		info.Line = blameLine(info.Error, info.Log, filepath.Join(spec.Dir, spec.Dockerfile))
+		info.Excerpt = excerpt(df, info.Line, spec.Shown)
 		j.setBuild(info)
 		return info, nil
 	}
@@ -157,31 +166,26 @@ var (
 	parseErrRe = regexp.MustCompile(`(?i)line (\d+)`)
 )
 
-// scrubLog removes what grade added to the student's build: the LABEL step
-// with grade's labels and the tag line, and renumbers the steps.
+// scrubLog removes what grade added to the student's build: the LABEL
+// steps with grade's labels and the tag line, and renumbers the steps.
 func scrubLog(log string) string {
-	var out []string
-	skipping := false
-	total := 0
-	sc := bufio.NewScanner(strings.NewReader(log))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var lines []string
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	ours := map[string]bool{}
 	for _, l := range lines {
-		if m := stepRe.FindStringSubmatch(l); m != nil && strings.HasPrefix(m[3], "LABEL "+LabelManaged) {
-			total, _ = strconv.Atoi(m[2])
+		if m := stepRe.FindStringSubmatch(l); m != nil && strings.HasPrefix(m[3], "LABEL grade.") {
+			ours[m[1]] = true
 		}
 	}
+	var out []string
+	skipping := false
 	for _, l := range lines {
 		if m := stepRe.FindStringSubmatch(l); m != nil {
-			skipping = strings.HasPrefix(m[3], "LABEL "+LabelManaged)
+			skipping = ours[m[1]]
 			if skipping {
 				continue
 			}
-			if total > 1 {
-				l = fmt.Sprintf("Step %s/%d : %s", m[1], total-1, m[3])
+			if total, err := strconv.Atoi(m[2]); err == nil && len(ours) > 0 {
+				l = fmt.Sprintf("Step %s/%d : %s", m[1], total-len(ours), m[3])
 			}
 		}
 		if strings.HasPrefix(l, "Successfully built") {
@@ -193,10 +197,45 @@ func scrubLog(log string) string {
 		}
 		out = append(out, l)
 	}
-	if len(out) == 0 {
+	if len(out) == 0 || (len(out) == 1 && out[0] == "") {
 		return ""
 	}
 	return strings.Join(out, "\n") + "\n"
+}
+
+// createdImages returns the images a classic build's steps created, from
+// its log: each step ends with " ---> <image id>"; FROM steps name the base
+// image and cached steps (" ---> Using cache") an existing one, neither ours.
+func createdImages(log string) []string {
+	var ids []string
+	ours := false
+	for _, l := range strings.Split(log, "\n") {
+		if m := stepRe.FindStringSubmatch(l); m != nil {
+			ours = !strings.HasPrefix(strings.ToUpper(m[3]), "FROM ")
+			continue
+		}
+		if l == " ---> Using cache" {
+			ours = false
+			continue
+		}
+		if id, ok := strings.CutPrefix(l, " ---> "); ok && ours && isHexID(strings.TrimSpace(id)) {
+			ids = append(ids, strings.TrimSpace(id))
+			ours = false
+		}
+	}
+	return ids
+}
+
+func isHexID(s string) bool {
+	if len(s) < 12 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // blameLine finds the Dockerfile line a build error is about: the line a
@@ -227,4 +266,26 @@ func blameLine(errMsg, log, dockerfile string) int {
 		return 0
 	}
 	return res.AST.Children[step-1].StartLine
+}
+
+// excerpt shows the Dockerfile lines up to line (two before it), numbered,
+// with the blamed line marked.
+func excerpt(dockerfile []byte, line int, name string) string {
+	if line <= 0 {
+		return ""
+	}
+	lines := strings.Split(string(dockerfile), "\n")
+	if line > len(lines) {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:\n", name)
+	for n := max(1, line-2); n <= line; n++ {
+		mark := "  "
+		if n == line {
+			mark = "> "
+		}
+		fmt.Fprintf(&b, "%s%4d | %s\n", mark, n, strings.TrimRight(lines[n-1], "\r"))
+	}
+	return b.String()
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/docker/go-units"
@@ -130,15 +132,68 @@ func kindOf(m fs.FileMode) string {
 	return "special file"
 }
 
-// writeContext writes the entries as a tar stream, owned by root.
-func writeContext(w io.Writer, entries []entry) error {
+// labelLine is the LABEL instruction grade appends to the Dockerfile: one
+// build step for every label (the builder's labels option makes one step per
+// label, and each step costs a commit).
+func labelLine(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("\nLABEL")
+	for _, k := range keys {
+		b.WriteString(" " + k + "=" + strconv.Quote(labels[k]))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// canAppend reports whether a LABEL line can be appended to a Dockerfile:
+// not when it ends in a line continuation or changes the escape character.
+func canAppend(dockerfile []byte) bool {
+	s := strings.TrimRight(string(dockerfile), " \t\r\n")
+	return !strings.HasSuffix(s, "\\") && !strings.HasSuffix(s, "`") && !strings.Contains(strings.ToLower(s), "escape=")
+}
+
+// writeContext writes the entries as a tar stream, owned by root; extra is
+// appended to the file dockerfile.
+func writeContext(w io.Writer, entries []entry, dockerfile, extra string) error {
 	tw := tar.NewWriter(w)
 	for _, e := range entries {
-		if err := writeEntry(tw, e); err != nil {
+		var err error
+		if e.rel == dockerfile && extra != "" {
+			err = writeAppended(tw, e, extra)
+		} else {
+			err = writeEntry(tw, e)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return tw.Close()
+}
+
+// writeAppended writes a regular file with extra appended.
+func writeAppended(tw *tar.Writer, e entry, extra string) error {
+	b, err := os.ReadFile(e.abs)
+	if err != nil {
+		return err
+	}
+	b = append(b, extra...)
+	h, err := tar.FileInfoHeader(e.info, "")
+	if err != nil {
+		return err
+	}
+	h.Name, h.Size = e.rel, int64(len(b))
+	h.Uid, h.Gid, h.Uname, h.Gname = 0, 0, "", ""
+	h.Format = tar.FormatPAX
+	if err := tw.WriteHeader(h); err != nil {
+		return err
+	}
+	_, err = tw.Write(b)
+	return err
 }
 
 func writeEntry(tw *tar.Writer, e entry) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,37 +28,50 @@ func (r Removed) String() string {
 const cleanupTimeout = 2 * time.Minute
 
 // Close removes everything the job created: containers (with their
-// anonymous volumes), its network, volumes, its image and the untagged
-// intermediate images of a multi-stage build. It uses its own context, so it
-// works after the job's has been cancelled.
+// anonymous volumes), its network, volumes and its image. The untagged
+// intermediate images its build created are handed to the run, which removes
+// them at its end (CleanRun): removing them now could pull the build cache
+// from under a build of another job still running. Close uses its own
+// context, so it works after the job's has been cancelled.
 func (j *Job) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, err := j.e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+j.e.runID).Add("label", LabelJob+"="+j.name))
+	f := client.Filters{}.Add("label", LabelRun+"="+j.e.runID).Add("label", LabelJob+"="+j.name)
+	_, err := j.e.removeLabelled(ctx, f, false)
 	j.mu.Lock()
-	stages := j.stages
+	created := j.created
+	j.created = nil
 	j.mu.Unlock()
-	for _, id := range stages {
-		j.e.removeUntagged(ctx, id)
-	}
+	j.e.mu.Lock()
+	j.e.intermediate = append(j.e.intermediate, created...)
+	j.e.mu.Unlock()
 	return err
 }
 
-// removeUntagged removes an intermediate image unless it is tagged (a base
-// image) or still used.
-func (e *Engine) removeUntagged(ctx context.Context, id string) {
-	ins, err := e.cli.ImageInspect(ctx, id)
-	if err != nil || len(ins.RepoTags) > 0 {
-		return
+// removeIntermediate removes the untagged images this run's builds created,
+// newest first (children before parents). An image still in use (a parent of
+// something, tagged since) is left alone.
+func (e *Engine) removeIntermediate(ctx context.Context) {
+	e.mu.Lock()
+	ids := e.intermediate
+	e.intermediate = nil
+	e.mu.Unlock()
+	for i := len(ids) - 1; i >= 0; i-- {
+		ins, err := e.cli.ImageInspect(ctx, ids[i])
+		if err != nil || len(ins.RepoTags) > 0 {
+			continue
+		}
+		_, _ = e.cli.ImageRemove(ctx, ids[i], client.ImageRemoveOptions{})
 	}
-	_, _ = e.cli.ImageRemove(ctx, id, client.ImageRemoveOptions{PruneChildren: true})
 }
 
 // CleanRun removes everything labelled with this run, whatever job made it.
 func (e *Engine) CleanRun() (Removed, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	return e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+e.runID))
+	r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+e.runID), true)
+	e.removeIntermediate(ctx)
+	return r, err
 }
 
 // Sweep removes what grade runs left behind. Without all, only runs whose
@@ -74,7 +88,7 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 		if run == e.runID || (!all && !e.dead(owner)) {
 			continue
 		}
-		r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+run))
+		r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+run), true)
 		total.Containers += r.Containers
 		total.Networks += r.Networks
 		total.Volumes += r.Volumes
@@ -84,13 +98,14 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 	return total, errors.Join(errs...)
 }
 
-type owner struct{ host, pid string }
+// owner is the "<hostname>/<pid>" of a run's grade process.
+type owner string
 
 // leftoverRuns lists the runs that own objects on the engine.
 func (e *Engine) leftoverRuns(ctx context.Context) (map[string]owner, error) {
 	f := client.Filters{}.Add("label", LabelManaged+"=true")
 	runs := map[string]owner{}
-	add := func(l map[string]string) { runs[l[LabelRun]] = owner{l[LabelHost], l[LabelPID]} }
+	add := func(l map[string]string) { runs[l[LabelRun]] = owner(l[LabelOwner]) }
 	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
@@ -125,10 +140,11 @@ func (e *Engine) leftoverRuns(ctx context.Context) (map[string]owner, error) {
 // dead reports whether the run's process is known to be gone: it ran on
 // this machine and its pid no longer exists.
 func (e *Engine) dead(o owner) bool {
-	if o.host != e.self || o.pid == "" {
+	host, p, ok := strings.Cut(string(o), "/")
+	if !ok || host != e.self {
 		return false
 	}
-	pid, err := strconv.Atoi(o.pid)
+	pid, err := strconv.Atoi(p)
 	if err != nil || pid <= 0 {
 		return false
 	}
@@ -137,8 +153,9 @@ func (e *Engine) dead(o owner) bool {
 }
 
 // removeLabelled removes every container, network, volume and image
-// matching the filters, in that order.
-func (e *Engine) removeLabelled(ctx context.Context, f client.Filters) (Removed, error) {
+// matching the filters, in that order. prune also removes the images'
+// untagged parents (the build cache); only safe when no build may use them.
+func (e *Engine) removeLabelled(ctx context.Context, f client.Filters, prune bool) (Removed, error) {
 	var r Removed
 	var errs []error
 	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
@@ -178,7 +195,7 @@ func (e *Engine) removeLabelled(ctx context.Context, f client.Filters) (Removed,
 	errs = append(errs, err)
 	if err == nil {
 		for _, i := range is.Items {
-			if _, err := e.cli.ImageRemove(ctx, i.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil && !isNotFound(err) {
+			if _, err := e.cli.ImageRemove(ctx, i.ID, client.ImageRemoveOptions{Force: true, PruneChildren: prune}); err != nil && !isNotFound(err) {
 				errs = append(errs, fmt.Errorf("removing image %s: %w", i.ID, err))
 				continue
 			}

@@ -21,8 +21,9 @@ const (
 	LabelManaged = "grade.managed"
 	LabelRun     = "grade.run"
 	LabelJob     = "grade.job"
-	LabelPID     = "grade.pid"
-	LabelHost    = "grade.host"
+	// LabelOwner is "<hostname>/<pid>" of the grade process, so that
+	// `grade clean` can tell runs whose process is gone.
+	LabelOwner = "grade.owner"
 )
 
 // Limits bound what a submission may use.
@@ -57,6 +58,9 @@ type Engine struct {
 	helper string // image of the diagnostic helper
 	limits Limits
 	self   string // this machine's hostname, for the sweep
+
+	mu           sync.Mutex
+	intermediate []string // untagged images builds of this run created
 }
 
 // Option configures an Engine.
@@ -159,8 +163,7 @@ func (e *Engine) labels(job string) map[string]string {
 	l := map[string]string{
 		LabelManaged: "true",
 		LabelRun:     e.runID,
-		LabelPID:     strconv.Itoa(os.Getpid()),
-		LabelHost:    e.self,
+		LabelOwner:   e.self + "/" + strconv.Itoa(os.Getpid()),
 	}
 	if job != "" {
 		l[LabelJob] = job

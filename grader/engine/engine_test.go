@@ -15,6 +15,7 @@ import (
 func TestParseProcNet(t *testing.T) {
 	in := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0000000000000000 100 0 0 10 0
+   9: 0B00007F:8437 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9 1 0000000000000000 100 0 0 10 0
    1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 2 1 0000000000000000 100 0 0 10 0
    2: 0100007F:0BB8 0100007F:A000 01 00000000:00000000 00:00000000 00000000  1000        0 3 1 0000000000000000 100 0 0 10 0
   sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -33,28 +34,48 @@ func TestParseProcNet(t *testing.T) {
 	}
 }
 
-func TestScrubLog(t *testing.T) {
-	in := `Step 1/4 : FROM node:18-alpine
- ---> 1234
-Step 2/4 : WORKDIR /app
- ---> Running in abc
- ---> 5678
-Step 3/4 : CMD ["node", "app.js"]
- ---> 9abc
-Step 4/4 : LABEL grade.managed=true grade.run=x grade.job=alice/ch04
- ---> Running in def
- ---> fedc
-Successfully built fedc
+const classicLog = `Step 1/6 : FROM node:18-alpine
+ ---> 1234567890ab
+Step 2/6 : WORKDIR /app
+ ---> Using cache
+ ---> 2234567890ab
+Step 3/6 : COPY app.js .
+ ---> 3234567890ab
+Step 4/6 : CMD ["node", "app.js"]
+ ---> Running in abcdefabcdef
+Removing intermediate container abcdefabcdef
+ ---> 4234567890ab
+Step 5/6 : LABEL grade.job=alice/ch04
+ ---> Running in bbcdefabcdef
+Removing intermediate container bbcdefabcdef
+ ---> 5234567890ab
+Step 6/6 : LABEL grade.managed=true
+ ---> Running in cbcdefabcdef
+Removing intermediate container cbcdefabcdef
+ ---> 6234567890ab
+Successfully built 6234567890ab
 Successfully tagged grade-x-alice:latest
 `
-	got := scrubLog(in)
-	for _, bad := range []string{"grade.managed", "Successfully tagged", "Step 4", "/4 :"} {
+
+func TestScrubLog(t *testing.T) {
+	got := scrubLog(classicLog)
+	for _, bad := range []string{"grade.", "Successfully tagged", "Step 5", "/6 :", "Removing intermediate container bbc"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("scrubbed log still has %q:\n%s", bad, got)
 		}
 	}
-	if !strings.Contains(got, "Step 3/3 : CMD") {
-		t.Errorf("steps not renumbered:\n%s", got)
+	for _, want := range []string{"Step 1/4 : FROM", "Step 4/4 : CMD", " ---> 4234567890ab"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("scrubbed log lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestCreatedImages(t *testing.T) {
+	got := createdImages(classicLog)
+	want := []string{"3234567890ab", "4234567890ab", "5234567890ab", "6234567890ab"}
+	if !slices.Equal(got, want) {
+		t.Errorf("created = %v, want %v (cached and base images are not ours)", got, want)
 	}
 }
 

@@ -32,7 +32,7 @@ type Job struct {
 
 	mu      sync.Mutex
 	build   checks.BuildInfo
-	stages  []string
+	created []string // untagged images the build created (steps, stage results)
 	network string
 	app     string // app container id
 	startFn func(context.Context) (string, error)
@@ -80,10 +80,10 @@ func (j *Job) setBuild(b checks.BuildInfo) {
 	j.build = b
 }
 
-func (j *Job) addStage(id string) {
+func (j *Job) addCreated(ids ...string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.stages = append(j.stages, id)
+	j.created = append(j.created, ids...)
 }
 
 // Image is the tag of the job's built image.

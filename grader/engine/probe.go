@@ -23,6 +23,10 @@ func parseAddr(s string) netip.Addr {
 	return a
 }
 
+// dockerDNS is where the engine's embedded DNS server listens in containers
+// on user-defined networks.
+var dockerDNS = net.IPv4(127, 0, 0, 11)
+
 // parseProcNet reads /proc/net/tcp and /proc/net/tcp6 content and returns
 // the listening sockets (state 0A), deduplicated.
 func parseProcNet(s string) []checks.Listener {
@@ -41,6 +45,9 @@ func parseProcNet(s string) []checks.Listener {
 		ip, proto := decodeProcIP(hexAddr)
 		if ip == nil {
 			continue
+		}
+		if ip.Equal(dockerDNS) {
+			continue // the engine's embedded DNS server, not the app
 		}
 		l := checks.Listener{Proto: proto, Addr: ip.String(), Port: int(port)}
 		key := fmt.Sprint(l)
