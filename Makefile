@@ -27,8 +27,10 @@ demo: images build
 
 # Unit and integration tests. Integration tests need the Docker engine and
 # the base images (make images); without an engine they fail, never skip.
+# -p 1: packages share the engine, and each integration test ends by
+# asserting that nothing grade made is left on it.
 test: images
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -p 1 -timeout 30m ./...
 
 # Unit tests only: no Docker.
 unit:

@@ -103,7 +103,8 @@ func TestUsageAndLint(t *testing.T) {
 		})
 	}
 	// The line and column of the misspelt key: line of "prot:" in the file.
-	line := 1 + strings.Count(misspelt[:strings.Index(misspelt, "    prot:")], "\n")
+	before, _, _ := strings.Cut(misspelt, "    prot:")
+	line := 1 + strings.Count(before, "\n")
 	_, _, errOut := runGrade(t, context.Background(), "lint", "--scenarios", bad)
 	if want := filepath.Join(bad, "s.yaml") + ":" + strconv.Itoa(line) + ":5: checks[4].prot"; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
@@ -178,7 +179,11 @@ func TestCtrlC(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("waiting for grade: %v", err)
+		}
 	case <-time.After(2 * time.Minute):
 		_ = cmd.Process.Kill()
 		t.Fatal("grade did not stop within 2 minutes of Ctrl-C")

@@ -24,6 +24,9 @@ import (
 // buildLogLimit caps the build log kept for the student.
 const buildLogLimit = 256 << 10
 
+// buildGrace is how long a build may go on after the run is interrupted.
+const buildGrace = 10 * time.Second
+
 // BuildSpec says what to build.
 type BuildSpec struct {
 	// Dir is the build context on grade's filesystem.
@@ -71,8 +74,21 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		extra, labels = labelLine(labels), nil
 	}
 	dfRel := filepath.ToSlash(filepath.Clean(spec.Dockerfile))
-	bctx, cancel := context.WithTimeout(ctx, spec.Timeout)
+	// The build gets its own context: when the run is interrupted it may
+	// finish within a short grace, so that what it commits exists before
+	// the job's clean-up looks for it. A build cut off mid-way may still
+	// commit an image later; Close looks again for those.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spec.Timeout)
 	defer cancel()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(buildGrace, cancel) })
+	defer stopGrace()
+	defer func() {
+		if bctx.Err() != nil {
+			j.mu.Lock()
+			j.aborted = true
+			j.mu.Unlock()
+		}
+	}()
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, entries, dfRel, extra)) }()
 	defer func() { _ = pr.Close() }()
@@ -134,6 +150,9 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		}
 	}
 	j.addCreated(createdImages(log.String())...)
+	if ctx.Err() != nil {
+		return info, ctx.Err() // interrupted: no verdict
+	}
 	info.Log = scrubLog(log.String())
 	if buildErr != "" {
 		info.Error = strings.TrimSpace(buildErr)

@@ -27,6 +27,9 @@ func (r Removed) String() string {
 // cleanupTimeout bounds one clean-up.
 const cleanupTimeout = 2 * time.Minute
 
+// lateCommit is how long Close waits for the image of an aborted build.
+const lateCommit = 3 * time.Second
+
 // Close removes everything the job created: containers (with their
 // anonymous volumes), its network, volumes and its image. The untagged
 // intermediate images its build created are handed to the run, which removes
@@ -38,6 +41,15 @@ func (j *Job) Close() error {
 	defer cancel()
 	f := client.Filters{}.Add("label", LabelRun+"="+j.e.runID).Add("label", LabelJob+"="+j.name)
 	_, err := j.e.removeLabelled(ctx, f, false)
+	j.mu.Lock()
+	aborted := j.aborted
+	j.mu.Unlock()
+	if aborted {
+		// A build cut off mid-way can still commit its image a moment later.
+		time.Sleep(lateCommit)
+		_, err2 := j.e.removeLabelled(ctx, f, false)
+		err = errors.Join(err, err2)
+	}
 	j.mu.Lock()
 	created := j.created
 	j.created = nil

@@ -106,7 +106,7 @@ var ErrNoEngine = errors.New("no Docker engine answers")
 // and checks that it answers.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	quietTestcontainers()
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 	}
@@ -123,7 +123,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	}
 	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 		_ = cli.Close()
-		return nil, fmt.Errorf("%w at %s: %v", ErrNoEngine, cli.DaemonHost(), err)
+		return nil, fmt.Errorf("%w at %s: %w", ErrNoEngine, cli.DaemonHost(), err)
 	}
 	return e, nil
 }

@@ -33,9 +33,9 @@ type Job struct {
 	mu      sync.Mutex
 	build   checks.BuildInfo
 	created []string // untagged images the build created (steps, stage results)
+	aborted bool     // the build was cut off: the engine may still commit its image
 	network string
 	app     string // app container id
-	startFn func(context.Context) (string, error)
 	started bool
 	startEr error
 	reader  string // created-not-started container for file reads

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -83,7 +84,8 @@ func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
 		id = c.GetContainerID()
 	}
 	if err != nil {
-		if se := startErr(err); se != err {
+		var se *checks.StartError
+		if errors.As(startErr(err), &se) {
 			return id, se
 		}
 		return id, fmt.Errorf("starting the container of %s: %w", j.name, err)

@@ -530,7 +530,7 @@ func (d *doc) semantic(s *Scenario) Errors {
 	for i, c := range s.Checks {
 		at := []string{"checks", strconv.Itoa(i)}
 		if prev, dup := ids[c.ID]; dup {
-			idAt := append(at[:2:2], "id")
+			idAt := []string{at[0], at[1], "id"}
 			out = append(out, d.at(d.node(idAt, false), idAt, fmt.Sprintf("%q is also the id of checks[%d]", c.ID, prev)))
 		}
 		ids[c.ID] = i
@@ -541,7 +541,7 @@ func (d *doc) semantic(s *Scenario) Errors {
 		if err := v.Validate(); err != nil {
 			var fe *checks.FieldError
 			if errors.As(err, &fe) {
-				segs := append(at[:2:2], strings.Split(fe.Field, ".")...)
+				segs := append([]string{at[0], at[1]}, strings.Split(fe.Field, ".")...)
 				out = append(out, d.at(d.node(segs, false), segs, fe.Msg))
 				continue
 			}

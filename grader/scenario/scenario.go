@@ -167,8 +167,8 @@ func (s *Scenario) Ports() []int {
 
 // Limit is the time limit of one check.
 func (c *CheckSpec) Limit() time.Duration {
-	if c.Common.Timeout > 0 {
-		return c.Common.Timeout.Std()
+	if c.Timeout > 0 {
+		return c.Timeout.Std()
 	}
 	return DefaultCheckTimeout
 }
