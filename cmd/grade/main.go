@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,7 +13,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopNotice := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(os.Stderr, "grade: interrupted; removing what this run started (Ctrl-C again to quit at once)")
+		stop() // a second signal ends the process the default way
+	})
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopNotice()
 	stop()
 	os.Exit(code)
 }
