@@ -106,7 +106,7 @@ func TestUsageAndLint(t *testing.T) {
 	before, _, _ := strings.Cut(misspelt, "    prot:")
 	line := 1 + strings.Count(before, "\n")
 	_, _, errOut := runGrade(t, context.Background(), "lint", "--scenarios", bad)
-	if want := filepath.Join(bad, "s.yaml") + ":" + strconv.Itoa(line) + ":5: checks[4].prot"; !strings.Contains(errOut, want) {
+	if want := filepath.Join(bad, "s.yaml") + ":" + strconv.Itoa(line) + ":5: checks[5].prot"; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}
 }
