@@ -105,6 +105,7 @@ func Feedback(w io.Writer, r *Run, o TableOptions) {
 		}
 		return "\x1b[" + code + "m" + s + "\x1b[0m"
 	}
+	l := labelsFor(o.Lang)
 	for _, j := range r.Jobs {
 		var bad []Result
 		for _, res := range j.Checks {
@@ -137,22 +138,22 @@ func Feedback(w io.Writer, r *Run, o TableOptions) {
 				continue
 			}
 			if res.Expected != "" {
-				fmt.Fprintf(w, "       expected: %s\n", res.Expected)
+				fmt.Fprintf(w, "       %s %s\n", l.expected, res.Expected)
 			}
 			if res.Actual != "" {
-				fmt.Fprintf(w, "       actual:   %s\n", res.Actual)
+				fmt.Fprintf(w, "       %s %s\n", l.actual, res.Actual)
 			}
 			if res.Message != "" {
-				fmt.Fprintf(w, "       cause:    %s\n", res.Message)
+				fmt.Fprintf(w, "       %s %s\n", l.cause, res.Message)
 			}
 			if h := res.Hint.In(o.Lang); h != "" {
 				see := ""
 				if res.See != "" {
-					see = fmt.Sprintf(" (course §%s)", res.See)
+					see = fmt.Sprintf(l.course, res.See)
 				}
-				fmt.Fprintf(w, "       hint:     %s%s\n", h, see)
+				fmt.Fprintf(w, "       %s %s%s\n", l.hint, h, see)
 			} else if res.See != "" {
-				fmt.Fprintf(w, "       see:      course §%s\n", res.See)
+				fmt.Fprintf(w, "       %s"+strings.TrimSpace(l.course)+"\n", l.see, res.See)
 			}
 			if res.Detail != "" {
 				fmt.Fprintf(w, "       │ %s\n", strings.ReplaceAll(strings.TrimRight(res.Detail, "\n"), "\n", "\n       │ "))
@@ -198,3 +199,13 @@ func toAny(s []string) []any {
 
 // num shows points without needless decimals: 40, 12.5.
 func num(f float64) string { return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64) }
+
+// labels are the words of the feedback, per language.
+type labels struct{ expected, actual, cause, hint, see, course string }
+
+func labelsFor(lang string) labels {
+	if strings.HasPrefix(lang, "zh") {
+		return labels{"期望：", "实际：", "原因：", "提示：", "参见：", "（课程 §%s）"}
+	}
+	return labels{"expected:", "actual:  ", "cause:   ", "hint:    ", "see:     ", " (course §%s)"}
+}
