@@ -6,7 +6,7 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 BIN           := bin/grade
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build images demo test unit lint fmt clean-engine
+.PHONY: all build images tools demo test unit lint fmt clean-engine
 
 all: build
 
@@ -25,15 +25,22 @@ demo: images build
 	@./$(BIN) --all; status=$$?; \
 	if [ $$status -gt 1 ]; then echo "grade exited $$status" >&2; exit $$status; fi
 
+# Tools the tests use: xmllint validates JUnit output against its XSD.
+tools:
+	@command -v xmllint >/dev/null 2>&1 || { \
+	  echo "installing libxml2-utils (xmllint)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q libxml2-utils; }
+
 # Unit and integration tests. Integration tests need the Docker engine and
 # the base images (make images); without an engine they fail, never skip.
 # -p 1: packages share the engine, and each integration test ends by
 # asserting that nothing grade made is left on it.
-test: images
+test: images tools
 	$(GO) test -count=1 -p 1 -timeout 30m ./...
 
 # Unit tests only: no Docker.
-unit:
+unit: tools
 	$(GO) test -count=1 -short ./...
 
 lint:

@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/gradeproject/grade/grader/report"
 )
 
 // options is every setting, bound once from flags, GRADE_* environment
@@ -17,6 +20,7 @@ type options struct {
 	Scenarios   string
 	Submissions string
 	Output      string
+	Reports     []reportTarget
 	Lang        string
 	NoColor     bool
 	Quiet       bool
@@ -39,7 +43,8 @@ func addGlobalFlags(fs *pflag.FlagSet) {
 
 // addGradeFlags declares the flags of commands that grade.
 func addGradeFlags(fs *pflag.FlagSet) {
-	fs.StringP("output", "o", "table", "what to print on stdout: table or json")
+	fs.StringP("output", "o", "table", "what to print on stdout: "+strings.Join(report.Formats, ", "))
+	fs.StringArray("report", nil, "also write the results to FILE[:FORMAT] (repeatable; the format defaults from the extension: .json .xml(junit) .csv .md .html)")
 	fs.IntP("jobs", "j", 2, "jobs graded at once")
 }
 
@@ -89,14 +94,24 @@ func bind(cmd *cobra.Command) (*options, error) {
 	if o.Lang != "en" && o.Lang != "zh" {
 		return nil, usageErr("--lang %q: use en or zh", o.Lang)
 	}
-	if o.Output != "" && o.Output != "table" && o.Output != "json" {
-		return nil, usageErr("--output %q: use table or json", o.Output)
+	if !slices.Contains(report.Formats, o.Output) {
+		return nil, usageErr("--output %q: use one of %s", o.Output, strings.Join(report.Formats, ", "))
+	}
+	for _, r := range v.GetStringSlice("report") {
+		file, format, err := report.ParseTarget(r)
+		if err != nil {
+			return nil, usageErr("--report %v", err)
+		}
+		o.Reports = append(o.Reports, reportTarget{file: file, format: format})
 	}
 	if cmd.Flags().Lookup("jobs") != nil && o.Jobs < 1 {
 		return nil, usageErr("--jobs %d: give 1 or more", o.Jobs)
 	}
 	return o, nil
 }
+
+// reportTarget is a file to write the results to, in a format.
+type reportTarget struct{ file, format string }
 
 // localeLang picks zh when the locale is Chinese, else en.
 func localeLang() string {

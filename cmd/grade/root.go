@@ -191,14 +191,36 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 }
 
 func render(w io.Writer, o *options, r *report.Run) error {
-	if o.Output == "json" {
-		return report.JSON(w, r)
-	}
 	color := !o.NoColor
 	if f, ok := w.(*os.File); !ok || !isTerminal(f) {
 		color = false
 	}
-	return report.Table(w, r, report.TableOptions{Lang: o.Lang, Color: color, Details: true})
+	ro := report.Options{Lang: o.Lang}
+	for _, t := range o.Reports {
+		if err := writeReport(t, r, ro); err != nil {
+			return err
+		}
+	}
+	ro.Color = color
+	return report.Render(w, o.Output, r, ro)
+}
+
+// writeReport writes one --report file, creating its folder.
+func writeReport(t reportTarget, r *report.Run, o report.Options) error {
+	if dir := filepath.Dir(t.file); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", t.file, err)
+		}
+	}
+	f, err := os.Create(t.file)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", t.file, err)
+	}
+	if err := report.Render(f, t.format, r, o); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing %s: %w", t.file, err)
+	}
+	return f.Close()
 }
 
 func gradeAll(ctx context.Context, o *options, stdout, stderr io.Writer) error {

@@ -52,11 +52,11 @@ type buildMessage struct {
 func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, error) {
 	start := time.Now()
 	info := checks.BuildInfo{Dockerfile: spec.Shown}
-	defer func() { info.Duration = time.Since(start) }()
 	entries, err := scanContext(spec.Dir, spec.Dockerfile, j.e.limits.ContextSize)
 	var ce *ContextError
 	if errors.As(err, &ce) {
 		info.Error = ce.Msg
+		info.Duration = time.Since(start)
 		j.setBuild(info)
 		return info, nil
 	} else if err != nil {
@@ -65,6 +65,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	df, err := os.ReadFile(filepath.Join(spec.Dir, spec.Dockerfile))
 	if err != nil {
 		info.Error = fmt.Sprintf("there is no %s in the submission", spec.Shown)
+		info.Duration = time.Since(start)
 		j.setBuild(info)
 		return info, nil
 	}
@@ -115,6 +116,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		info.Error = strings.TrimPrefix(err.Error(), "Error response from daemon: ")
 		info.Line = blameLine(info.Error, "", filepath.Join(spec.Dir, spec.Dockerfile))
 		info.Excerpt = excerpt(df, info.Line, spec.Shown)
+		info.Duration = time.Since(start)
 		j.setBuild(info)
 		return info, nil
 	}
@@ -150,7 +152,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		}
 	}
 	j.addCreated(createdImages(log.String())...)
-	if ctx.Err() != nil {
+	if errors.Is(ctx.Err(), context.Canceled) {
 		return info, ctx.Err() // interrupted: no verdict
 	}
 	info.Log = scrubLog(log.String())
@@ -158,6 +160,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		info.Error = strings.TrimSpace(buildErr)
 		info.Line = blameLine(info.Error, info.Log, filepath.Join(spec.Dir, spec.Dockerfile))
 		info.Excerpt = excerpt(df, info.Line, spec.Shown)
+		info.Duration = time.Since(start)
 		j.setBuild(info)
 		return info, nil
 	}
@@ -166,16 +169,21 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		return info, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
 	}
 	info.OK, info.ImageID, info.Size = true, ins.ID, ins.Size
+	info.Duration = time.Since(start)
 	j.setBuild(info)
 	return info, nil
 }
 
 func (j *Job) buildTimedOut(ctx context.Context, info checks.BuildInfo, limit time.Duration, log string) (checks.BuildInfo, error) {
-	if ctx.Err() != nil {
+	if errors.Is(ctx.Err(), context.Canceled) {
 		return info, ctx.Err() // the run was stopped, not the build
 	}
 	info.Error = fmt.Sprintf("the build did not finish within %s and was stopped", limit)
+	if ctx.Err() != nil {
+		info.Error = "the build did not finish within the job's time limit and was stopped"
+	}
 	info.Log = scrubLog(log)
+	info.Duration = limit
 	j.setBuild(info)
 	return info, nil
 }
