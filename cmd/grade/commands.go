@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gradeproject/grade/grader"
+	"github.com/gradeproject/grade/grader/report"
 	"github.com/gradeproject/grade/grader/scenario"
 )
 
@@ -236,4 +237,53 @@ func newVersion(stdout io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "grade %s (scenario format %d)\n", gradeVersion(), scenario.Version)
 		},
 	}
+}
+
+func newMerge(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "merge RESULTS.json...",
+		Short: "Merge the JSON results of sharded runs into one report",
+		Long: `merge reads the JSON results of runs that graded disjoint shares of a class
+(grade --all --shard I/N -o json) and renders them as one run, on stdout and
+in any --report files.`,
+		Example: `  grade merge results-*.json
+  grade merge results-*.json --report out/junit.xml --report out/grades.csv --report out/index.html -o table`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := bind(cmd)
+			if err != nil {
+				return err
+			}
+			var runs []*report.Run
+			for _, a := range args {
+				r, err := readRun(a)
+				if err != nil {
+					return usageErr("%s: %v", a, err)
+				}
+				runs = append(runs, r)
+			}
+			merged, err := report.Merge(runs)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := render(stdout, o, merged); err != nil {
+				return envErr(err)
+			}
+			if merged.Failed() {
+				return &exitError{code: exitFailed}
+			}
+			return nil
+		},
+	}
+	addGradeFlags(cmd.Flags())
+	return cmd
+}
+
+func readRun(path string) (*report.Run, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	return report.ReadJSON(f)
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,7 +30,10 @@ type options struct {
 	PortHost    string
 	Students    []string
 	ScenarioIDs []string
+	Only        []string
 	Config      string
+	// ShardI of ShardN (0 when not sharding).
+	ShardI, ShardN int
 }
 
 // addGlobalFlags declares the flags shared by every command.
@@ -86,7 +91,15 @@ func bind(cmd *cobra.Command) (*options, error) {
 		PortHost:    v.GetString("port-host"),
 		Students:    v.GetStringSlice("student"),
 		ScenarioIDs: v.GetStringSlice("scenario"),
+		Only:        v.GetStringSlice("job"),
 		Config:      cfg,
+	}
+	if sh := v.GetString("shard"); sh != "" {
+		i, n, err := parseShard(sh)
+		if err != nil {
+			return nil, usageErr("--shard %v", err)
+		}
+		o.ShardI, o.ShardN = i, n
 	}
 	if o.Lang == "" {
 		o.Lang = localeLang()
@@ -108,6 +121,17 @@ func bind(cmd *cobra.Command) (*options, error) {
 		return nil, usageErr("--jobs %d: give 1 or more", o.Jobs)
 	}
 	return o, nil
+}
+
+// parseShard reads "I/N" with 1 ≤ I ≤ N.
+func parseShard(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, fmt.Errorf("%q: write I/N with 1 ≤ I ≤ N, e.g. 1/4", s)
+	}
+	return i, n, nil
 }
 
 // reportTarget is a file to write the results to, in a format.

@@ -110,8 +110,10 @@ Submissions live in submissions/<student>/<scenario-id>/.`,
 	f.String("submissions", "submissions", "the folder of submissions: <student>/<scenario-id>/")
 	f.StringSlice("student", nil, "grade only these students (repeatable)")
 	f.StringSlice("scenario", nil, "grade only these scenarios (repeatable)")
+	f.StringSlice("job", nil, "grade only these student/scenario pairs (repeatable)")
+	f.String("shard", "", "grade only share I of N, e.g. 2/4 (CI: $CI_NODE_INDEX/$CI_NODE_TOTAL); merge the shards' JSON with 'grade merge'")
 	addGradeFlags(f)
-	root.AddCommand(newCheck(stdout, stderr), newLint(stdout), newList(stdout), newImages(stdout), newClean(stdout, stderr), newVersion(stdout))
+	root.AddCommand(newCheck(stdout, stderr), newLint(stdout), newList(stdout), newImages(stdout), newClean(stdout, stderr), newVersion(stdout), newMerge(stdout))
 	return root
 }
 
@@ -228,7 +230,7 @@ func gradeAll(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	subs, unknown, err := grader.Discover(o.Submissions, list, grader.Filter{Students: o.Students, Scenarios: o.ScenarioIDs})
+	subs, unknown, err := grader.Discover(o.Submissions, list, grader.Filter{Students: o.Students, Scenarios: o.ScenarioIDs, Jobs: o.Only})
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -239,6 +241,12 @@ func gradeAll(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	if len(subs) == 0 {
 		return usageErr("nothing to grade in %s (expected <student>/<scenario-id>/ folders)", o.Submissions)
+	}
+	if o.ShardN > 0 {
+		subs = grader.Shard(subs, o.ShardI, o.ShardN)
+		if !o.Quiet {
+			fmt.Fprintf(stderr, "grade: shard %d/%d: %d jobs\n", o.ShardI, o.ShardN, len(subs))
+		}
 	}
 	return grade(ctx, o, subs, true, stdout, stderr)
 }
