@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,8 +45,8 @@ type Options struct {
 	Parallel int
 	// Hidden includes hidden checks (instructor mode).
 	Hidden bool
-	// Progress receives one line per job started and finished; nil for none.
-	Progress io.Writer
+	// Progress hears of every job started and finished; nil for none.
+	Progress Progress
 	// Version is grade's version, recorded in the report.
 	Version string
 }
@@ -61,26 +60,23 @@ func Run(ctx context.Context, eng Engine, subs []Submission, o Options) *report.
 	results := make([]*report.Job, len(subs))
 	work := make(chan int)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
 	for range max(o.Parallel, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
 				s := subs[i]
-				progress(o.Progress, &mu, "start", s.Name(), "")
+				if o.Progress != nil {
+					o.Progress.Started(s.Name())
+				}
 				j := gradeOne(ctx, eng, s, o)
 				if ctx.Err() != nil {
 					continue // interrupted: not graded
 				}
 				results[i] = j
-				mu.Lock()
-				done++
-				n := done
-				mu.Unlock()
-				progress(o.Progress, &mu, fmt.Sprintf("%d/%d", n, len(subs)), s.Name(),
-					fmt.Sprintf("%s/%s in %.1fs", trim(j.Score), trim(j.Max), j.DurationSec))
+				if o.Progress != nil {
+					o.Progress.Finished(s.Name(), j)
+				}
 			}
 		}()
 	}
@@ -105,19 +101,6 @@ func Run(ctx context.Context, eng Engine, subs []Submission, o Options) *report.
 	}
 	run.DurationSec = round(time.Since(start).Seconds())
 	return run
-}
-
-func progress(w io.Writer, mu *sync.Mutex, what, name, detail string) {
-	if w == nil {
-		return
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if detail != "" {
-		fmt.Fprintf(w, "[%s] %s: %s\n", what, name, detail)
-		return
-	}
-	fmt.Fprintf(w, "[%s] %s\n", what, name)
 }
 
 // gradeOne grades one submission; the job's objects are removed before it returns.

@@ -287,3 +287,24 @@ func readRun(path string) (*report.Run, error) {
 	defer func() { _ = f.Close() }()
 	return report.ReadJSON(f)
 }
+
+func newSchema(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of scenario files (for editor completion)",
+		Long: `schema prints the JSON Schema of scenario files, generated from grade's own
+types and check kinds; grade lint applies the same rules. Point your editor's
+YAML support at it, e.g. with a first line
+  # yaml-language-server: $schema=scenario.schema.json`,
+		Example: "  grade schema > scenario.schema.json",
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			b, err := scenario.JSONSchema()
+			if err != nil {
+				return envErr(err)
+			}
+			_, err = fmt.Fprintf(stdout, "%s\n", b)
+			return err
+		},
+	}
+}

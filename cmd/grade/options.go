@@ -107,7 +107,7 @@ func bind(cmd *cobra.Command) (*options, error) {
 	if o.Lang != "en" && o.Lang != "zh" {
 		return nil, usageErr("--lang %q: use en or zh", o.Lang)
 	}
-	if !slices.Contains(report.Formats, o.Output) {
+	if cmd.Flags().Lookup("output") != nil && !slices.Contains(report.Formats, o.Output) {
 		return nil, usageErr("--output %q: use one of %s", o.Output, strings.Join(report.Formats, ", "))
 	}
 	for _, r := range v.GetStringSlice("report") {

@@ -113,7 +113,7 @@ Submissions live in submissions/<student>/<scenario-id>/.`,
 	f.StringSlice("job", nil, "grade only these student/scenario pairs (repeatable)")
 	f.String("shard", "", "grade only share I of N, e.g. 2/4 (CI: $CI_NODE_INDEX/$CI_NODE_TOTAL); merge the shards' JSON with 'grade merge'")
 	addGradeFlags(f)
-	root.AddCommand(newCheck(stdout, stderr), newLint(stdout), newList(stdout), newImages(stdout), newClean(stdout, stderr), newVersion(stdout), newMerge(stdout))
+	root.AddCommand(newCheck(stdout, stderr), newLint(stdout), newList(stdout), newImages(stdout), newClean(stdout, stderr), newVersion(stdout), newMerge(stdout), newInit(stdout), newSchema(stdout))
 	return root
 }
 
@@ -161,9 +161,10 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 		return err
 	}
 	defer func() { _ = eng.Close() }()
-	var progress io.Writer
+	var progress grader.Progress
 	if !o.Quiet {
-		progress = stderr
+		f, ok := stderr.(*os.File)
+		progress = grader.NewProgress(stderr, ok && isTerminal(f) && !o.NoColor, len(subs))
 	}
 	start := time.Now()
 	res := grader.Run(ctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{

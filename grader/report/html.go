@@ -160,9 +160,7 @@ func rateClass(share float64) string {
 var overview = template.Must(template.New("overview").Funcs(template.FuncMap{
 	"num":  num,
 	"text": func(t checks.Text, lang string) string { return t.In(lang) },
-	"feedback": func(c Result, lang string) string {
-		return feedbackText(c, lang)
-	},
+	"feedback": feedbackText,
 }).Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}">
 <head>
