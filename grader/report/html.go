@@ -158,8 +158,8 @@ func rateClass(share float64) string {
 }
 
 var overview = template.Must(template.New("overview").Funcs(template.FuncMap{
-	"num":  num,
-	"text": func(t checks.Text, lang string) string { return t.In(lang) },
+	"num":      num,
+	"text":     func(t checks.Text, lang string) string { return t.In(lang) },
 	"feedback": feedbackText,
 }).Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}">
