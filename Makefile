@@ -6,7 +6,7 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 BIN           := bin/grade
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build images tools demo test unit lint fmt clean-engine
+.PHONY: all build images tools demo overview test unit lint fmt clean-engine
 
 all: build
 
@@ -31,6 +31,18 @@ tools:
 	  echo "installing libxml2-utils (xmllint)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q libxml2-utils; }
+
+# The instructor's HTML overview of the samples, and a screenshot of it taken
+# by a real headless browser (Debian's chromium): out/index.html, out/overview.png.
+overview: images build
+	@command -v chromium >/dev/null 2>&1 || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@./$(BIN) --all --quiet --report out/index.html -o csv >/dev/null; status=$$?; \
+	if [ $$status -gt 1 ]; then exit $$status; fi
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,1500 \
+	  --screenshot=$(CURDIR)/out/overview.png file://$(CURDIR)/out/index.html 2>/dev/null
+	@echo "wrote out/index.html and out/overview.png"
 
 # Unit and integration tests. Integration tests need the Docker engine and
 # the base images (make images); without an engine they fail, never skip.

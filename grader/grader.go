@@ -110,6 +110,9 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 	res := &report.Job{Student: s.Student, Scenario: sc.ID, Title: sc.Title, Section: sc.Section,
 		Max: sc.MaxPoints(o.Hidden), ScenarioDigest: sc.Digest}
 	defer func() { res.DurationSec = round(time.Since(start).Seconds()) }()
+	if d, err := digestDir(s.Dir); err == nil {
+		res.SubmissionDigest = d
+	}
 
 	if missing := missingFiles(s.Dir, sc.Requires); len(missing) > 0 {
 		why := fmt.Sprintf("the submission has no %s (the assignment needs it)", strings.Join(missing, ", "))

@@ -164,3 +164,27 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("filtered subs = %v", subs)
 	}
 }
+
+func TestDigestDir(t *testing.T) {
+	a := t.TempDir()
+	b := t.TempDir()
+	for _, d := range []string{a, b} {
+		if err := os.WriteFile(filepath.Join(d, "Dockerfile"), []byte("FROM busybox\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, err := digestDir(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := digestDir(b)
+	if da != db || !strings.HasPrefix(da, "sha256:") {
+		t.Errorf("same content, digests %s and %s", da, db)
+	}
+	if err := os.WriteFile(filepath.Join(b, "Dockerfile"), []byte("FROM busybox \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if db2, _ := digestDir(b); db2 == da {
+		t.Error("a changed file kept the digest")
+	}
+}

@@ -53,3 +53,41 @@ func TestInitGrades(t *testing.T) {
 	}
 	nothingLeft(t, eng)
 }
+
+// TestCheckHidesHidden: a student's self-check never shows a hidden check,
+// in any format; the instructor's run does.
+func TestCheckHidesHidden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	eng := engineFor(t)
+	dir := t.TempDir()
+	if code, out, errOut := runGrade(t, context.Background(), "init", "ch99-demo", "--dir", dir); code != 0 {
+		t.Fatalf("init: %s%s", out, errOut)
+	}
+	sc := filepath.Join(dir, "scenarios", "ch99-demo.yaml")
+	b, err := os.ReadFile(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden := "  - id: zz-secret-probe\n    kind: image\n    title: Secret probe title\n    expect: {non_root: true}\n    points: 5\n    visibility: hidden\n"
+	if err := os.WriteFile(sc, append(b, hidden...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(dir, "submissions", "example-broken", "ch99-demo")
+	for _, format := range []string{"table", "json", "junit", "markdown", "gradescope", "html", "csv"} {
+		_, out, errOut := runGrade(t, context.Background(), "check", broken, "--scenarios", filepath.Join(dir, "scenarios"), "-o", format)
+		if strings.Contains(out+errOut, "zz-secret-probe") || strings.Contains(out+errOut, "Secret probe") {
+			t.Errorf("grade check -o %s shows the hidden check:\n%s", format, out)
+		}
+		if format == "csv" && !strings.Contains(out, "example-broken,10,10,100") {
+			t.Errorf("the hidden check's points count for the student:\n%s", out)
+		}
+	}
+	_, out, _ := runGrade(t, context.Background(), "--all", "--scenarios", filepath.Join(dir, "scenarios"),
+		"--submissions", filepath.Join(dir, "submissions"), "-o", "json")
+	if !strings.Contains(out, "zz-secret-probe") {
+		t.Error("the instructor's run does not show the hidden check")
+	}
+	nothingLeft(t, eng)
+}

@@ -40,8 +40,10 @@ type Job struct {
 	// Error is set when grade itself could not grade the job (engine
 	// failure); it is not the student's fault.
 	Error string `json:"error,omitempty"`
-	// Digest is the scenario file's digest.
-	ScenarioDigest string `json:"scenario_digest,omitempty"`
+	// ScenarioDigest is the scenario file's digest, SubmissionDigest the
+	// digest of the submission folder's content (paths and bytes).
+	ScenarioDigest   string `json:"scenario_digest,omitempty"`
+	SubmissionDigest string `json:"submission_digest,omitempty"`
 }
 
 // Build is what building the submission gave.
