@@ -172,7 +172,11 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 	}
 	hostPort, err := pp.Endpoint(ctx, c.Service, c.Port)
 	if err != nil {
-		return engineOutcome(expected, err)
+		o := engineOutcome(expected, err)
+		if o.Status == StatusFail { // the app did not start: its log says why
+			o.Detail = (&poller{c: c, t: t, ctx: ctx}).logs()
+		}
+		return o
 	}
 	vars := map[string]string{}
 	ci, hasState := t.(ContainerInspector)

@@ -237,7 +237,7 @@ func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.
 	})
 	if err != nil {
 		if st, serr := j.State(ctx, ""); serr == nil && !st.Running {
-			return checks.Output{}, &checks.StartError{Err: fmt.Errorf("the container exited with code %d", st.ExitCode)}
+			return checks.Output{}, &checks.StartError{Err: fmt.Errorf("it exited with code %d", st.ExitCode)}
 		}
 		return checks.Output{}, fmt.Errorf("running %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
 	}
@@ -401,7 +401,7 @@ func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) 
 		}
 	}
 	if st, err := j.State(ctx, ""); err == nil && !st.Running {
-		return "", &checks.StartError{Err: fmt.Errorf("the container exited with code %d", st.ExitCode)}
+		return "", &checks.StartError{Err: fmt.Errorf("it exited with code %d", st.ExitCode)}
 	}
 	return "", fmt.Errorf("container port %d of %s is not published", port, j.name)
 }
