@@ -89,11 +89,7 @@ invalid.`,
   grade lint --scenarios my-course/scenarios`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := bind(cmd)
-			if err != nil {
-				return err
-			}
-			list, err := loadScenarios(o)
+			_, list, err := bindAndLoad(cmd)
 			if err != nil {
 				return err
 			}
@@ -114,11 +110,7 @@ func newList(stdout io.Writer) *cobra.Command {
 		Example: "  grade list --lang zh",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := bind(cmd)
-			if err != nil {
-				return err
-			}
-			list, err := loadScenarios(o)
+			o, list, err := bindAndLoad(cmd)
 			if err != nil {
 				return err
 			}
@@ -143,11 +135,7 @@ a registry answers and otherwise builds stand-ins from Debian packages.`,
 		Example: "  grade images",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := bind(cmd)
-			if err != nil {
-				return err
-			}
-			list, err := loadScenarios(o)
+			_, list, err := bindAndLoad(cmd)
 			if err != nil {
 				return err
 			}
@@ -307,4 +295,17 @@ YAML support at it, e.g. with a first line
 			return err
 		},
 	}
+}
+
+// bindAndLoad binds the options of cmd and loads the scenarios they name.
+func bindAndLoad(cmd *cobra.Command) (*options, []*scenario.Scenario, error) {
+	o, err := bind(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := loadScenarios(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, list, nil
 }

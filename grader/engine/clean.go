@@ -115,38 +115,44 @@ type owner string
 
 // leftoverRuns lists the runs that own objects on the engine.
 func (e *Engine) leftoverRuns(ctx context.Context) (map[string]owner, error) {
-	f := client.Filters{}.Add("label", LabelManaged+"=true")
 	runs := map[string]owner{}
-	add := func(l map[string]string) { runs[l[LabelRun]] = owner(l[LabelOwner]) }
+	err := e.eachManaged(ctx, func(_, _ string, l map[string]string) { runs[l[LabelRun]] = owner(l[LabelOwner]) })
+	return runs, err
+}
+
+// eachManaged calls fn for every container, network, volume and image
+// labelled grade.managed=true, with its kind, a short name and its labels.
+func (e *Engine) eachManaged(ctx context.Context, fn func(kind, name string, labels map[string]string)) error {
+	f := client.Filters{}.Add("label", LabelManaged+"=true")
 	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return fmt.Errorf("listing containers: %w", err)
 	}
 	for _, c := range cs.Items {
-		add(c.Labels)
+		fn("container", c.ID[:12], c.Labels)
 	}
 	ns, err := e.cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
-		return nil, fmt.Errorf("listing networks: %w", err)
+		return fmt.Errorf("listing networks: %w", err)
 	}
 	for _, n := range ns.Items {
-		add(n.Labels)
+		fn("network", n.Name, n.Labels)
 	}
 	vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
 	if err != nil {
-		return nil, fmt.Errorf("listing volumes: %w", err)
+		return fmt.Errorf("listing volumes: %w", err)
 	}
 	for _, v := range vs.Items {
-		add(v.Labels)
+		fn("volume", v.Name, v.Labels)
 	}
 	is, err := e.cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
 	if err != nil {
-		return nil, fmt.Errorf("listing images: %w", err)
+		return fmt.Errorf("listing images: %w", err)
 	}
 	for _, i := range is.Items {
-		add(i.Labels)
+		fn("image", i.ID, i.Labels)
 	}
-	return runs, nil
+	return nil
 }
 
 // dead reports whether the run's process is known to be gone: it ran on
@@ -217,38 +223,12 @@ func (e *Engine) removeLabelled(ctx context.Context, f client.Filters, prune boo
 	return r, errors.Join(errs...)
 }
 
-// Leftovers counts the objects labelled grade.managed on the engine; tests
+// Leftovers lists the objects labelled grade.managed on the engine; tests
 // use it to assert that nothing is left.
 func (e *Engine) Leftovers(ctx context.Context) ([]string, error) {
-	f := client.Filters{}.Add("label", LabelManaged+"=true")
 	var out []string
-	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cs.Items {
-		out = append(out, "container "+c.ID[:12]+" "+c.Labels[LabelJob])
-	}
-	ns, err := e.cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range ns.Items {
-		out = append(out, "network "+n.Name)
-	}
-	vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
-	if err != nil {
-		return nil, err
-	}
-	for _, v := range vs.Items {
-		out = append(out, "volume "+v.Name)
-	}
-	is, err := e.cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
-	if err != nil {
-		return nil, err
-	}
-	for _, i := range is.Items {
-		out = append(out, "image "+i.ID+" "+i.Labels[LabelJob])
-	}
-	return out, nil
+	err := e.eachManaged(ctx, func(kind, name string, l map[string]string) {
+		out = append(out, kind+" "+name+" "+l[LabelJob])
+	})
+	return out, err
 }

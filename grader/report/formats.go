@@ -13,29 +13,16 @@ import (
 // CSV writes the gradebook: one row per student, one column per scenario,
 // then the total and the maximum.
 func CSV(w io.Writer, r *Run) error {
-	students, scenarios := axes(r)
-	byKey := map[string]*Job{}
-	for _, j := range r.Jobs {
-		byKey[j.Student+"\x00"+j.Scenario] = j
-	}
+	g := newGrid(r)
+	students, scenarios := g.students, g.scenarios
 	cw := csv.NewWriter(w)
 	header := append(append([]string{"student"}, scenarios...), "total", "max")
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for _, s := range students {
-		row := []string{s}
-		var total, maxp float64
-		for _, sc := range scenarios {
-			j, ok := byKey[s+"\x00"+sc]
-			if !ok {
-				row = append(row, "")
-				continue
-			}
-			row = append(row, num(j.Score))
-			total, maxp = total+j.Score, maxp+j.Max
-		}
-		row = append(row, num(total), num(maxp))
+		cells, total, maxp := g.row(s, "", func(j *Job) string { return num(j.Score) })
+		row := append(append([]string{s}, cells...), num(total), num(maxp))
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -47,27 +34,14 @@ func CSV(w io.Writer, r *Run) error {
 // Markdown writes the score table and the failed checks as Markdown (for a
 // merge request comment or a CI job summary).
 func Markdown(w io.Writer, r *Run, lang string) error {
-	students, scenarios := axes(r)
-	byKey := map[string]*Job{}
-	for _, j := range r.Jobs {
-		byKey[j.Student+"\x00"+j.Scenario] = j
-	}
+	g := newGrid(r)
+	students, scenarios := g.students, g.scenarios
 	var b strings.Builder
 	b.WriteString("| student | " + strings.Join(scenarios, " | ") + " | total |\n")
 	b.WriteString("|---" + strings.Repeat("|---:", len(scenarios)+1) + "|\n")
 	for _, s := range students {
-		cells := []string{mdEscape(s)}
-		var total, maxp float64
-		for _, sc := range scenarios {
-			j, ok := byKey[s+"\x00"+sc]
-			if !ok {
-				cells = append(cells, "—")
-				continue
-			}
-			cells = append(cells, num(j.Score)+"/"+num(j.Max))
-			total, maxp = total+j.Score, maxp+j.Max
-		}
-		cells = append(cells, num(total)+"/"+num(maxp))
+		row, total, maxp := g.row(s, "—", scoreCell)
+		cells := append(append([]string{mdEscape(s)}, row...), num(total)+"/"+num(maxp))
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	for _, j := range r.Jobs {

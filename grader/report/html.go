@@ -16,11 +16,8 @@ import (
 // inline SVG charts, and a drill-down per student. No script, no external
 // file.
 func HTML(w io.Writer, r *Run, lang string) error {
-	students, scenarios := axes(r)
-	byKey := map[string]*Job{}
-	for _, j := range r.Jobs {
-		byKey[j.Student+"\x00"+j.Scenario] = j
-	}
+	g := newGrid(r)
+	students, scenarios := g.students, g.scenarios
 	type cell struct {
 		Text  string
 		Class string
@@ -37,8 +34,8 @@ func HTML(w io.Writer, r *Run, lang string) error {
 		rw := row{Student: s}
 		var total, maxp float64
 		for _, sc := range scenarios {
-			j, ok := byKey[s+"\x00"+sc]
-			if !ok {
+			j := g.at(s, sc)
+			if j == nil {
 				rw.Cells = append(rw.Cells, cell{Text: "—", Class: "none"})
 				continue
 			}

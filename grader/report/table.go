@@ -27,11 +27,8 @@ type TableOptions struct {
 // Table writes the score table (rows students, columns scenarios, a total
 // column) and, with Details, the feedback of every check that did not pass.
 func Table(w io.Writer, r *Run, o TableOptions) error {
-	students, scenarios := axes(r)
-	byKey := map[string]*Job{}
-	for _, j := range r.Jobs {
-		byKey[j.Student+"\x00"+j.Scenario] = j
-	}
+	g := newGrid(r)
+	students, scenarios := g.students, g.scenarios
 	pad := tw.CellPadding{Global: tw.Padding{Left: " ", Right: " "}}
 	align := tw.CellAlignment{Global: tw.AlignRight, PerColumn: []tw.Align{tw.AlignLeft}}
 	cell := tw.CellConfig{Formatting: tw.CellFormatting{AutoFormat: tw.Off}, Padding: pad, Alignment: align}
@@ -46,22 +43,18 @@ func Table(w io.Writer, r *Run, o TableOptions) error {
 	colScore := make([]float64, len(scenarios))
 	colMax := make([]float64, len(scenarios))
 	for _, s := range students {
-		row := []any{s}
-		var score, maxp float64
-		for i, sc := range scenarios {
-			j, ok := byKey[s+"\x00"+sc]
-			if !ok {
-				row = append(row, "—")
-				continue
-			}
-			cell := fmt.Sprintf("%s/%s", num(j.Score), num(j.Max))
+		cells, score, maxp := g.row(s, "—", func(j *Job) string {
 			if j.Error != "" {
-				cell += " (error)"
+				return scoreCell(j) + " (error)"
 			}
-			row = append(row, cell)
-			score, maxp = score+j.Score, maxp+j.Max
-			colScore[i] += j.Score
-			colMax[i] += j.Max
+			return scoreCell(j)
+		})
+		row := append([]any{s}, toAny(cells)...)
+		for i, sc := range scenarios {
+			if j := g.at(s, sc); j != nil {
+				colScore[i] += j.Score
+				colMax[i] += j.Max
+			}
 		}
 		row = append(row, fmt.Sprintf("%s/%s", num(score), num(maxp)))
 		if err := t.Append(row...); err != nil {
@@ -162,22 +155,51 @@ func Feedback(w io.Writer, r *Run, o TableOptions) {
 	}
 }
 
-func axes(r *Run) (students, scenarios []string) {
+// grid is the score matrix of a run: students × scenarios.
+type grid struct {
+	students, scenarios []string
+	jobs                map[string]*Job
+}
+
+func newGrid(r *Run) grid {
+	g := grid{jobs: map[string]*Job{}}
 	ss, sc := map[string]bool{}, map[string]bool{}
 	for _, j := range r.Jobs {
+		g.jobs[j.Student+"\x00"+j.Scenario] = j
 		if !ss[j.Student] {
 			ss[j.Student] = true
-			students = append(students, j.Student)
+			g.students = append(g.students, j.Student)
 		}
 		if !sc[j.Scenario] {
 			sc[j.Scenario] = true
-			scenarios = append(scenarios, j.Scenario)
+			g.scenarios = append(g.scenarios, j.Scenario)
 		}
 	}
-	sort.Strings(students)
-	sort.Strings(scenarios)
-	return students, scenarios
+	sort.Strings(g.students)
+	sort.Strings(g.scenarios)
+	return g
 }
+
+// at is student's job for scenario, nil when there is none.
+func (g grid) at(student, scenario string) *Job { return g.jobs[student+"\x00"+scenario] }
+
+// row renders a student's cells, one per scenario (none where the student
+// has no job), and sums the student's score and maximum.
+func (g grid) row(student, none string, cell func(*Job) string) (cells []string, score, maxp float64) {
+	for _, sc := range g.scenarios {
+		j := g.at(student, sc)
+		if j == nil {
+			cells = append(cells, none)
+			continue
+		}
+		cells = append(cells, cell(j))
+		score, maxp = score+j.Score, maxp+j.Max
+	}
+	return cells, score, maxp
+}
+
+// scoreCell shows a job's score as "score/max".
+func scoreCell(j *Job) string { return num(j.Score) + "/" + num(j.Max) }
 
 func countWith(r *Run, scenario string) int {
 	n := 0
