@@ -6,7 +6,7 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 BIN           := bin/grade
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build images tools demo overview test unit lint fmt clean-engine
+.PHONY: all build images tools demo overview bench test unit lint fmt clean-engine
 
 all: build
 
@@ -43,6 +43,13 @@ overview: images build
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,1500 \
 	  --screenshot=$(CURDIR)/out/overview.png file://$(CURDIR)/out/index.html 2>/dev/null
 	@echo "wrote out/index.html and out/overview.png"
+
+# The benchmark (not a test): a generated class graded with --jobs 1 and 2
+# against the floor of the same engine work; prints a table and writes
+# bench/results.json. N=30 copies by default: make bench N=10.
+N ?= 30
+bench: images build
+	$(GO) run ./bench -n $(N) -grade $(BIN) -out bench/results.json
 
 # Unit and integration tests. Integration tests need the Docker engine and
 # the base images (make images); without an engine they fail, never skip.

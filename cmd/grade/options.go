@@ -50,7 +50,7 @@ func addGlobalFlags(fs *pflag.FlagSet) {
 func addGradeFlags(fs *pflag.FlagSet) {
 	fs.StringP("output", "o", "table", "what to print on stdout: "+strings.Join(report.Formats, ", "))
 	fs.StringArray("report", nil, "also write the results to FILE[:FORMAT] (repeatable; the format defaults from the extension: .json .xml(junit) .csv .md .html)")
-	fs.IntP("jobs", "j", 2, "jobs graded at once")
+	fs.IntP("jobs", "j", 0, "jobs graded at once (default: the CPUs of this machine and of the engine, the fewer, at most 8)")
 }
 
 // bind reads the options of cmd from its flags, the environment and the
@@ -117,8 +117,8 @@ func bind(cmd *cobra.Command) (*options, error) {
 		}
 		o.Reports = append(o.Reports, reportTarget{file: file, format: format})
 	}
-	if cmd.Flags().Lookup("jobs") != nil && o.Jobs < 1 {
-		return nil, usageErr("--jobs %d: give 1 or more", o.Jobs)
+	if cmd.Flags().Lookup("jobs") != nil && o.Jobs < 0 {
+		return nil, usageErr("--jobs %d: give 1 or more (0 picks from the CPUs)", o.Jobs)
 	}
 	return o, nil
 }

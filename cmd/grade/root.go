@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -166,6 +167,9 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 		f, ok := stderr.(*os.File)
 		progress = grader.NewProgress(stderr, ok && isTerminal(f) && !o.NoColor, len(subs))
 	}
+	if o.Jobs == 0 {
+		o.Jobs = defaultJobs(runtime.NumCPU(), eng.CPUs(ctx))
+	}
 	start := time.Now()
 	res := grader.Run(ctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{
 		Parallel: o.Jobs, Hidden: hidden, Progress: progress, Version: gradeVersion(),
@@ -191,6 +195,17 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// defaultJobs is how many jobs run at once by default: one per CPU of this
+// machine and of the engine, the fewer (builds and apps run on the engine,
+// HTTP polling here), at most 8.
+func defaultJobs(local, engine int) int {
+	n := local
+	if engine > 0 && engine < n {
+		n = engine
+	}
+	return max(1, min(n, 8))
 }
 
 func render(w io.Writer, o *options, r *report.Run) error {

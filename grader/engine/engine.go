@@ -182,3 +182,12 @@ func (e *Engine) ImagePresent(ctx context.Context, ref string) (bool, error) {
 	}
 	return false, fmt.Errorf("inspecting %s: %w", ref, err)
 }
+
+// CPUs is the number of CPUs the engine has (0 when it does not say).
+func (e *Engine) CPUs(ctx context.Context) int {
+	info, err := e.cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return 0
+	}
+	return info.Info.NCPU
+}
