@@ -93,13 +93,15 @@ func (f *floor) one(ctx context.Context, dir, tag string) error {
 		failed = failed || m.ErrorDetail != nil
 	}
 	_ = res.Body.Close()
-	defer func() { _, _ = f.cli.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{PruneChildren: true}) }()
+	defer func() {
+		_, _ = f.cli.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{PruneChildren: true})
+	}()
 	if failed {
 		return nil
 	}
 	port, _ := network.ParsePort("3000/tcp")
 	c, err := f.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config: &container.Config{Image: tag, Labels: labels(), ExposedPorts: network.PortSet{port: {}}},
+		Config:     &container.Config{Image: tag, Labels: labels(), ExposedPorts: network.PortSet{port: {}}},
 		HostConfig: &container.HostConfig{PortBindings: network.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1")}}}},
 	})
 	if err != nil {
