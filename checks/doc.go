@@ -3,7 +3,7 @@
 //
 // A check talks to the world only through the small capability interfaces
 // declared in target.go (ImageInspector, FileReader, Runner, Execer,
-// PortPublisher, ContainerInspector, ListenerProber, BuildReporter). The
+// PortPublisher, ContainerInspector, ListenerProber, BuildReporter, Memo). The
 // package grader/engine implements them on a real Docker engine; tests
 // implement them with fakes. This package imports no Docker, testcontainers,
 // viper or cobra code.

@@ -24,6 +24,16 @@ type fake struct {
 	listeners []Listener
 	probes    int
 	lastRun   RunSpec
+	memo      map[string]any
+}
+
+func (f *fake) Recall(k string) (any, bool) { v, ok := f.memo[k]; return v, ok }
+
+func (f *fake) Remember(k string, v any) {
+	if f.memo == nil {
+		f.memo = map[string]any{}
+	}
+	f.memo[k] = v
 }
 
 func (f *fake) Job() string          { return "alice/test" }

@@ -194,6 +194,9 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 	defer client.CloseIdleConnections()
 	url := "http://" + hostPort + c.path()
 
+	if o, ok := c.knownDead(t, expected); ok {
+		return o
+	}
 	p := &poller{c: c, t: t, ctx: ctx, start: time.Now()}
 	p.deadline = time.Now().Add(time.Hour)
 	if d, ok := ctx.Deadline(); ok {
@@ -215,18 +218,46 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 				return Fail(expected, a.String(), msg)
 			}
 		} else if o, done := p.diagnose(expected, a); done {
-			return o
+			return c.dead(t, o)
 		}
 		if ctx.Err() != nil || time.Now().Add(wait).After(p.deadline) {
-			return p.giveUp(expected, a)
+			return c.dead(t, p.giveUp(expected, a))
 		}
 		select {
 		case <-ctx.Done():
-			return p.giveUp(expected, a)
+			return c.dead(t, p.giveUp(expected, a))
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, httpPollMax)
 	}
+}
+
+// deadKey names, in the job's memo, a port found not to answer.
+func (c *HTTP) deadKey() string { return fmt.Sprintf("http-dead %s:%d", c.Service, c.Port) }
+
+// dead remembers that the port does not answer, so that the job's next
+// check on it reports the same cause at once instead of waiting again.
+func (c *HTTP) dead(t Target, o Outcome) Outcome {
+	if m, ok := t.(Memo); ok && o.Status == StatusFail {
+		m.Remember(c.deadKey(), o)
+	}
+	return o
+}
+
+// knownDead reports what an earlier check of the job found on this port.
+func (c *HTTP) knownDead(t Target, expected string) (Outcome, bool) {
+	m, ok := t.(Memo)
+	if !ok {
+		return Outcome{}, false
+	}
+	v, ok := m.Recall(c.deadKey())
+	if !ok {
+		return Outcome{}, false
+	}
+	prev := v.(Outcome)
+	o := Fail(expected, prev.Actual, prev.Message)
+	o.Detail = prev.Detail
+	return o, true
 }
 
 // send makes one request.

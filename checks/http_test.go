@@ -164,3 +164,24 @@ func TestHTTPValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPRemembersDeadPort: a second check on a port found dead reports
+// the same cause at once; a check on another port still probes.
+func TestHTTPRemembersDeadPort(t *testing.T) {
+	fastPolls(t)
+	f := &fake{endpoint: closedPort(t), state: ContainerState{Running: true},
+		listeners: []Listener{{Proto: "tcp", Addr: "127.0.0.1", Port: 3000}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	want(t, (&HTTP{Port: 3000}).Run(ctx, f), StatusFail, "127.0.0.1:3000")
+	probes := f.probes
+	start := time.Now()
+	o := (&HTTP{Port: 3000, Path: "/other"}).Run(ctx, f)
+	want(t, o, StatusFail, "127.0.0.1:3000", "GET /other")
+	if f.probes != probes || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("the second check probed again (%d probes, %s)", f.probes-probes, time.Since(start))
+	}
+	srv := serve(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
+	f.endpoint = srv
+	want(t, (&HTTP{Port: 8080}).Run(ctx, f), StatusPass)
+}

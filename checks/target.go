@@ -145,3 +145,11 @@ type Listener struct {
 type ListenerProber interface {
 	Listeners(ctx context.Context, service string) ([]Listener, error)
 }
+
+// Memo lets the checks of one job share what they found, e.g. that a port
+// does not answer, so that a second check on a dead port does not wait for
+// its deadline again.
+type Memo interface {
+	Recall(key string) (any, bool)
+	Remember(key string, v any)
+}

@@ -41,6 +41,7 @@ type Job struct {
 	reader  string // created-not-started container for file reads
 	ports   []int
 	env     []string
+	memo    map[string]any
 }
 
 // JobOptions says how the job's app container runs.
@@ -84,6 +85,24 @@ func (j *Job) addCreated(ids ...string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.created = append(j.created, ids...)
+}
+
+// Recall returns what a check of this job remembered under key.
+func (j *Job) Recall(key string) (any, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	v, ok := j.memo[key]
+	return v, ok
+}
+
+// Remember keeps v under key for the job's later checks.
+func (j *Job) Remember(key string, v any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.memo == nil {
+		j.memo = map[string]any{}
+	}
+	j.memo[key] = v
 }
 
 // Image is the tag of the job's built image.
