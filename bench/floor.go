@@ -171,8 +171,11 @@ func imageChecks(ctx context.Context, f *floor, dir string) (gradeWay, perCheck 
 	job := eng.NewJob("bench/image-checks", engine.JobOptions{})
 	defer func() { _ = job.Close() }()
 	info, err := job.Build(ctx, engine.BuildSpec{Dir: dir, Dockerfile: "Dockerfile", Shown: "Dockerfile", Timeout: 5 * time.Minute})
-	if err != nil || !info.OK {
-		return 0, 0, fmt.Errorf("building %s: %v %s", dir, err, info.Error)
+	if err != nil {
+		return 0, 0, fmt.Errorf("building %s: %w", dir, err)
+	}
+	if !info.OK {
+		return 0, 0, fmt.Errorf("building %s: %s", dir, info.Error)
 	}
 	paths := []string{"/app/app.js", "/app", "/usr/bin/node", "/etc/passwd", "/etc/os-release",
 		"/usr/local/bin", "/home/node", "/tmp", "/bin/sh", "/app/missing.js"}
@@ -199,7 +202,8 @@ func imageChecks(ctx context.Context, f *floor, dir string) (gradeWay, perCheck 
 			w := f.cli.ContainerWait(ctx, c.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 			select {
 			case <-w.Result:
-			case <-w.Error:
+			case werr := <-w.Error:
+				return 0, 0, fmt.Errorf("waiting for a check container: %w", werr)
 			}
 		}
 		_, _ = f.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})

@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -126,8 +127,11 @@ func run(n int, grade, out string) error {
 // n times round-robin, each copy's app.js made unique.
 func generate(dir string, n int) ([]string, error) {
 	samples, err := filepath.Glob(filepath.Join("submissions", "*", scenarioID))
-	if err != nil || len(samples) == 0 {
-		return nil, fmt.Errorf("no samples of %s under submissions/: %v", scenarioID, err)
+	if err != nil {
+		return nil, fmt.Errorf("finding the samples of %s: %w", scenarioID, err)
+	}
+	if len(samples) == 0 {
+		return nil, fmt.Errorf("no samples of %s under submissions/", scenarioID)
 	}
 	sort.Strings(samples)
 	var subs []string
@@ -168,7 +172,8 @@ func measureGrade(grade, dir string, jobs int) (Measure, error) {
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+	var ee *exec.ExitError
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 1) {
 		return Measure{}, fmt.Errorf("grade --jobs %d: %w", jobs, err)
 	}
 	r, err := report.ReadJSON(strings.NewReader(stdout.String()))
