@@ -198,15 +198,18 @@ func imageChecks(ctx context.Context, f *floor, dir string) (gradeWay, perCheck 
 		if err != nil {
 			return 0, 0, err
 		}
+		var werr error
 		if _, err := f.cli.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err == nil {
 			w := f.cli.ContainerWait(ctx, c.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 			select {
 			case <-w.Result:
-			case werr := <-w.Error:
-				return 0, 0, fmt.Errorf("waiting for a check container: %w", werr)
+			case werr = <-w.Error:
 			}
 		}
 		_, _ = f.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+		if werr != nil {
+			return 0, 0, fmt.Errorf("waiting for a check container: %w", werr)
+		}
 	}
 	if _, err := f.cli.ImageInspect(ctx, job.Image()); err != nil {
 		return 0, 0, err
