@@ -20,6 +20,7 @@ type fake struct {
 	endpoint  string
 	endErr    error
 	state     ContainerState
+	stateErr  error
 	logs      string
 	listeners []Listener
 	probes    int
@@ -62,7 +63,7 @@ func (f *fake) Exec(_ context.Context, _ string, s ExecSpec) (Output, error) { r
 
 func (f *fake) Endpoint(context.Context, string, int) (string, error) { return f.endpoint, f.endErr }
 
-func (f *fake) State(context.Context, string) (ContainerState, error) { return f.state, nil }
+func (f *fake) State(context.Context, string) (ContainerState, error) { return f.state, f.stateErr }
 
 func (f *fake) Logs(context.Context, string, int) (string, error) { return f.logs, nil }
 

@@ -157,10 +157,10 @@ var (
 	httpPollStart   = 100 * time.Millisecond
 	httpPollMax     = time.Second
 	httpRequestMax  = 5 * time.Second
-	httpSettle      = 2 * time.Second // how long a wrong answer may still change
-	httpProbeEvery  = 2 * time.Second // how often to look inside when nothing answers
-	httpWrongPortOK = 3 * time.Second // how long listening elsewhere must last to conclude
-	httpReserve     = 3 * time.Second // kept back from the deadline for the diagnosis
+	httpSettle      = 2 * time.Second  // how long a wrong answer may still change
+	httpProbeEvery  = 2 * time.Second  // how often to look inside when nothing answers
+	httpWrongPortOK = 10 * time.Second // how long listening elsewhere must last to conclude
+	httpReserve     = 3 * time.Second  // kept back from the deadline for the diagnosis
 )
 
 // Run polls the endpoint until it answers as expected or the time runs out.
@@ -179,11 +179,17 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		return o
 	}
 	vars := map[string]string{}
-	ci, hasState := t.(ContainerInspector)
-	if hasState {
-		if st, err := ci.State(ctx, c.Service); err == nil {
-			vars["hostname"] = st.Hostname
+	if c.usesVars() {
+		ci, ok := t.(ContainerInspector)
+		if !ok {
+			return capErr(expected, "inspect containers")
 		}
+		st, err := ci.State(ctx, c.Service)
+		if err != nil {
+			// Without the hostname, ${hostname} would match anything.
+			return Errored(expected, fmt.Errorf("reading the container's hostname: %w", err))
+		}
+		vars["hostname"] = st.Hostname
 	}
 	body := c.body().expand(vars)
 	client := &http.Client{
@@ -221,22 +227,30 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 			return c.dead(t, o)
 		}
 		if ctx.Err() != nil || time.Now().Add(wait).After(p.deadline) {
-			return c.dead(t, p.giveUp(expected, a))
+			return p.giveUp(expected, a)
 		}
 		select {
 		case <-ctx.Done():
-			return c.dead(t, p.giveUp(expected, a))
+			return p.giveUp(expected, a)
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, httpPollMax)
 	}
 }
 
+// usesVars reports whether the expectation refers to ${variables}.
+func (c *HTTP) usesVars() bool {
+	return strings.Contains(c.Expect.BodyContains, "$") || strings.Contains(deref(c.Expect.BodyEquals), "$")
+}
+
 // deadKey names, in the job's memo, a port found not to answer.
 func (c *HTTP) deadKey() string { return fmt.Sprintf("http-dead %s:%d", c.Service, c.Port) }
 
-// dead remembers that the port does not answer, so that the job's next
-// check on it reports the same cause at once instead of waiting again.
+// dead remembers a certain cause for a port that does not answer (the
+// container exited, the app listens only on loopback or steadily on other
+// ports), so that the job's next check on it reports the cause at once
+// instead of waiting again. A mere timeout is not remembered: another path
+// or a longer limit may still get an answer.
 func (c *HTTP) dead(t Target, o Outcome) Outcome {
 	if m, ok := t.(Memo); ok && o.Status == StatusFail {
 		m.Remember(c.deadKey(), o)

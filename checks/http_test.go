@@ -106,6 +106,11 @@ func TestHTTP(t *testing.T) {
 				return &fake{endpoint: serve(t, stuck), state: ContainerState{Running: true}}
 			},
 			StatusFail, []string{"did not grow", "counts 1, 1"}},
+		{"hostname unreadable", HTTP{Port: 3000, Expect: HTTPExpect{BodyContains: "host: ${hostname}"}},
+			func(t *testing.T) Target {
+				return &fake{endpoint: serve(t, hello), stateErr: errors.New("engine gone")}
+			},
+			StatusError, []string{"hostname", "engine gone"}},
 		{"no capability", HTTP{Port: 3000},
 			func(*testing.T) Target { return bare{} },
 			StatusError, []string{"cannot publish"}},
@@ -184,4 +189,19 @@ func TestHTTPRemembersDeadPort(t *testing.T) {
 	srv := serve(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	f.endpoint = srv
 	want(t, (&HTTP{Port: 8080}).Run(ctx, f), StatusPass)
+}
+
+// TestHTTPTimeoutNotRemembered: a port that merely did not answer in time
+// is probed again by the next check (it may be slow, or another path works).
+func TestHTTPTimeoutNotRemembered(t *testing.T) {
+	fastPolls(t)
+	f := &fake{endpoint: closedPort(t), state: ContainerState{Running: true}}
+	for i := 0; i < 2; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		want(t, (&HTTP{Port: 3000}).Run(ctx, f), StatusFail, "nothing listens")
+		cancel()
+	}
+	if f.memo != nil {
+		t.Errorf("a timeout was remembered: %v", f.memo)
+	}
 }

@@ -174,7 +174,9 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 	res := grader.Run(ctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{
 		Parallel: o.Jobs, Hidden: hidden, Progress: progress, Version: gradeVersion(),
 	})
-	if v, err := eng.Version(context.WithoutCancel(ctx)); err == nil {
+	vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer vcancel()
+	if v, err := eng.Version(vctx); err == nil {
 		res.Engine = v
 	}
 	if _, err := eng.CleanRun(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
@@ -108,7 +109,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		if bctx.Err() != nil {
 			return j.buildTimedOut(ctx, info, spec.Timeout, "")
 		}
-		if client.IsErrConnectionFailed(err) {
+		if !cerrdefs.IsInvalidArgument(err) {
 			return info, fmt.Errorf("building %s: %w", j.name, err)
 		}
 		// The engine refused the Dockerfile before building (a parse
@@ -122,6 +123,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	}
 	defer func() { _ = res.Body.Close() }()
 	var log bytes.Buffer
+	var steps stepLines
 	var buildErr string
 	dec := json.NewDecoder(res.Body)
 	for {
@@ -138,6 +140,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		if log.Len() < buildLogLimit {
 			log.WriteString(m.Stream)
 		}
+		steps.add(m.Stream) // every step's image, whatever the log cap
 		switch {
 		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":
 			buildErr = m.ErrorDetail.Message
@@ -151,7 +154,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 			}
 		}
 	}
-	j.addCreated(createdImages(log.String())...)
+	j.addCreated(createdImages(steps.String())...)
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return info, ctx.Err() // interrupted: no verdict
 	}
@@ -164,7 +167,9 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		j.setBuild(info)
 		return info, nil
 	}
-	ins, err := j.e.cli.ImageInspect(ctx, j.tag)
+	ictx, icancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer icancel()
+	ins, err := j.e.cli.ImageInspect(ictx, j.tag)
 	if err != nil {
 		return info, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
 	}
@@ -316,3 +321,24 @@ func excerpt(dockerfile []byte, line int, name string) string {
 	}
 	return b.String()
 }
+
+// stepLines keeps, from a build's stream, only the lines createdImages
+// reads (step headers and " ---> " lines), so that it sees every step
+// however long the log.
+type stepLines struct {
+	b       strings.Builder
+	partial string
+}
+
+func (s *stepLines) add(stream string) {
+	text := s.partial + stream
+	lines := strings.Split(text, "\n")
+	s.partial = lines[len(lines)-1]
+	for _, l := range lines[:len(lines)-1] {
+		if strings.HasPrefix(l, "Step ") || strings.HasPrefix(l, " ---> ") {
+			s.b.WriteString(l + "\n")
+		}
+	}
+}
+
+func (s *stepLines) String() string { return s.b.String() + s.partial }

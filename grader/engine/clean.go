@@ -68,12 +68,23 @@ func (e *Engine) removeIntermediate(ctx context.Context) {
 	ids := e.intermediate
 	e.intermediate = nil
 	e.mu.Unlock()
-	for i := len(ids) - 1; i >= 0; i-- {
-		ins, err := e.cli.ImageInspect(ctx, ids[i])
-		if err != nil || len(ins.RepoTags) > 0 {
-			continue
+	// Jobs share cached steps, so a parent may come before its child in
+	// this list: repeat while a pass removes something.
+	for removed := true; removed && len(ids) > 0; {
+		removed = false
+		var left []string
+		for i := len(ids) - 1; i >= 0; i-- {
+			ins, err := e.cli.ImageInspect(ctx, ids[i])
+			if err != nil || len(ins.RepoTags) > 0 {
+				continue // gone, or tagged since: not ours to remove
+			}
+			if _, err := e.cli.ImageRemove(ctx, ids[i], client.ImageRemoveOptions{}); err != nil {
+				left = append([]string{ids[i]}, left...)
+				continue
+			}
+			removed = true
 		}
-		_, _ = e.cli.ImageRemove(ctx, ids[i], client.ImageRemoveOptions{})
+		ids = left
 	}
 }
 

@@ -233,14 +233,20 @@ func (j *Job) runToExit(ctx context.Context, id string) (checks.Output, error) {
 
 // logs reads a container's stdout and stderr, each up to the output cap.
 func (j *Job) logs(ctx context.Context, id string) (string, string, error) {
-	rc, err := j.e.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	return j.logsTail(ctx, id, "all")
+}
+
+// logsTail reads the last tail lines ("all" for every line) of a
+// container's stdout and stderr, each up to the output cap.
+func (j *Job) logsTail(ctx context.Context, id, tail string) (string, string, error) {
+	rc, err := j.e.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
 	if err != nil {
 		return "", "", fmt.Errorf("reading the logs of %s: %w", j.name, err)
 	}
 	defer func() { _ = rc.Close() }()
 	stdout, stderr := newCapped(j.e.limits.OutputBytes), newCapped(j.e.limits.OutputBytes)
-	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil && !errors.Is(err, errFull) {
-		return stdout.String(), stderr.String(), nil
+	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil {
+		return stdout.String(), stderr.String(), fmt.Errorf("reading the logs of %s: %w", j.name, err)
 	}
 	return stdout.String(), stderr.String(), nil
 }
@@ -272,7 +278,15 @@ func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.
 	if ctx.Err() != nil {
 		return checks.Output{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: true}, ctx.Err()
 	}
+	// The streams can close before the process ends: wait for its exit code.
 	ins, err := j.e.cli.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+	for err == nil && ins.Running && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		ins, err = j.e.cli.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+	}
+	if ctx.Err() != nil {
+		return checks.Output{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: true}, ctx.Err()
+	}
 	if err != nil {
 		return checks.Output{}, fmt.Errorf("inspecting %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
 	}
@@ -355,7 +369,7 @@ func (j *Job) Logs(ctx context.Context, _ string, limit int) (string, error) {
 	if id == "" {
 		return "", nil
 	}
-	out, errOut, err := j.logs(ctx, id)
+	out, errOut, err := j.logsTail(ctx, id, "200") // the end: where a crash is
 	if err != nil {
 		return "", err
 	}
@@ -430,6 +444,10 @@ func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) 
 // submission's fault.
 func startErr(err error) error {
 	msg := err.Error()
+	if client.IsErrConnectionFailed(err) || !(strings.Contains(msg, "OCI runtime") || strings.Contains(msg, "exec:") ||
+		strings.Contains(msg, "No command specified")) {
+		return err
+	}
 	for _, s := range []string{"executable file not found", "no such file or directory", "permission denied",
 		"exec format error", "No command specified", "is a directory"} {
 		if strings.Contains(msg, s) {
@@ -448,9 +466,6 @@ func cleanEngineMsg(msg string) string {
 }
 
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
-
-// errFull is returned by a capped buffer that has seen its cap.
-var errFull = errors.New("output cap reached")
 
 // capped keeps the first n bytes written and counts the rest.
 type capped struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
@@ -34,18 +35,21 @@ func (j *Job) start(ctx context.Context) (string, error) {
 	id, err := j.startApp(ctx, netName)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if id != "" {
-		j.app = id
-	}
-	if ctx.Err() == nil {
-		j.started, j.startEr = true, err
-	}
+	// Recorded whatever happened: a second attempt would clash with the
+	// container's name, and the first one's verdict stands for the job.
+	j.app, j.started, j.startEr = id, true, err
 	return id, err
 }
 
 func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
-	exposed := make([]string, 0, len(j.ports))
-	for _, p := range j.ports {
+	ports := j.ports
+	if len(ports) == 0 {
+		// testcontainers publishes the image's EXPOSE ports when asked for
+		// none, on every host address: publish them ourselves, on ours.
+		ports = j.exposedPorts(ctx)
+	}
+	exposed := make([]string, 0, len(ports))
+	for _, p := range ports {
 		exposed = append(exposed, strconv.Itoa(p)+"/tcp")
 	}
 	env := map[string]string{}
@@ -67,7 +71,7 @@ func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
 				hc.SecurityOpt = sandbox.SecurityOpt
 				hc.LogConfig = sandbox.LogConfig
 				hc.PortBindings = network.PortMap{}
-				for _, p := range j.ports {
+				for _, p := range ports {
 					port, err := network.ParsePort(strconv.Itoa(p) + "/tcp")
 					if err != nil {
 						continue
@@ -100,4 +104,20 @@ func cutEnv(kv string) (string, string, bool) {
 		}
 	}
 	return kv, "", false
+}
+
+// exposedPorts lists the image's EXPOSE'd TCP ports.
+func (j *Job) exposedPorts(ctx context.Context) []int {
+	cfg, err := j.InspectImage(ctx)
+	if err != nil {
+		return nil
+	}
+	var ports []int
+	for _, p := range cfg.ExposedPorts {
+		num, proto, _ := strings.Cut(p, "/")
+		if n, err := strconv.Atoi(num); err == nil && (proto == "" || proto == "tcp") {
+			ports = append(ports, n)
+		}
+	}
+	return ports
 }
