@@ -444,8 +444,8 @@ func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) 
 // submission's fault.
 func startErr(err error) error {
 	msg := err.Error()
-	if client.IsErrConnectionFailed(err) || !(strings.Contains(msg, "OCI runtime") || strings.Contains(msg, "exec:") ||
-		strings.Contains(msg, "No command specified")) {
+	runtime := strings.Contains(msg, "OCI runtime") || strings.Contains(msg, "exec:") || strings.Contains(msg, "No command specified")
+	if client.IsErrConnectionFailed(err) || !runtime {
 		return err
 	}
 	for _, s := range []string{"executable file not found", "no such file or directory", "permission denied",
