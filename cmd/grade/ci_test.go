@@ -16,7 +16,7 @@ import (
 	"github.com/gradeproject/grade/grader/report"
 )
 
-const gitlabSchema = "../../../shared/schemas/gitlab-ci.schema.json"
+const gitlabSchema = "../../third_party/schemas/gitlab-ci.schema.json"
 
 func loadPipeline(t *testing.T) map[string]any {
 	t.Helper()

@@ -39,7 +39,7 @@ func TestJUnit(t *testing.T) {
 // with xmllint (Debian's libxml2-utils, installed by `make tools`).
 func validateXSD(t *testing.T, doc []byte) {
 	t.Helper()
-	xsd := filepath.Join("..", "..", "..", "shared", "schemas", "junit.xsd")
+	xsd := filepath.Join("..", "..", "third_party", "schemas", "junit.xsd")
 	if _, err := os.Stat(xsd); err != nil {
 		t.Fatalf("the JUnit schema is not at %s: %v", xsd, err)
 	}
@@ -65,7 +65,7 @@ func TestJUnitSchemaCatchesInvalid(t *testing.T) {
 	if err := os.WriteFile(f, bad, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	xsd := filepath.Join("..", "..", "..", "shared", "schemas", "junit.xsd")
+	xsd := filepath.Join("..", "..", "third_party", "schemas", "junit.xsd")
 	if err := exec.Command("xmllint", "--noout", "--schema", xsd, f).Run(); err == nil {
 		t.Fatal("xmllint accepted a testsuite without its required attributes: the validation cannot fail")
 	}
