@@ -72,9 +72,11 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	}
 	labels := j.e.labels(j.name)
 	var extra string
+	added := len(labels) // steps grade adds: one per label through the API…
 	if canAppend(df) {
-		extra, labels = labelLine(labels), nil
+		extra, labels, added = labelLine(labels), nil, 1 // …or one LABEL line
 	}
+	j.added = added
 	dfRel := filepath.ToSlash(filepath.Clean(spec.Dockerfile))
 	// The build gets its own context: when the run is interrupted it may
 	// finish within a short grace, so that what it commits exists before
@@ -158,7 +160,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return info, ctx.Err() // interrupted: no verdict
 	}
-	info.Log = scrubLog(log.String())
+	info.Log = scrubLog(log.String(), added)
 	if buildErr != "" {
 		info.Error = strings.TrimSpace(buildErr)
 		info.Line = blameLine(info.Error, info.Log, filepath.Join(spec.Dir, spec.Dockerfile))
@@ -187,7 +189,7 @@ func (j *Job) buildTimedOut(ctx context.Context, info checks.BuildInfo, limit ti
 	if ctx.Err() != nil {
 		info.Error = "the build did not finish within the job's time limit and was stopped"
 	}
-	info.Log = scrubLog(log)
+	info.Log = scrubLog(log, j.added)
 	info.Duration = limit
 	j.setBuild(info)
 	return info, nil
@@ -198,9 +200,15 @@ var (
 	parseErrRe = regexp.MustCompile(`(?i)line (\d+)`)
 )
 
+// ansiRe matches terminal escape sequences (the classic builder colours a
+// RUN step's stderr).
+var ansiRe = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+
 // scrubLog removes what grade added to the student's build: the LABEL
-// steps with grade's labels and the tag line, and renumbers the steps.
-func scrubLog(log string) string {
+// steps with grade's labels (added of them) and the tag line, renumbers the
+// steps, and drops terminal escapes.
+func scrubLog(log string, added int) string {
+	log = ansiRe.ReplaceAllString(log, "")
 	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
 	ours := map[string]bool{}
 	for _, l := range lines {
@@ -208,6 +216,9 @@ func scrubLog(log string) string {
 			ours[m[1]] = true
 		}
 	}
+	// A build that failed before grade's steps never shows them; the
+	// totals still count them.
+	extra := max(len(ours), added)
 	var out []string
 	skipping := false
 	for _, l := range lines {
@@ -216,8 +227,8 @@ func scrubLog(log string) string {
 			if skipping {
 				continue
 			}
-			if total, err := strconv.Atoi(m[2]); err == nil && len(ours) > 0 {
-				l = fmt.Sprintf("Step %s/%d : %s", m[1], total-len(ours), m[3])
+			if total, err := strconv.Atoi(m[2]); err == nil && extra > 0 && total > extra {
+				l = fmt.Sprintf("Step %s/%d : %s", m[1], total-extra, m[3])
 			}
 		}
 		if strings.HasPrefix(l, "Successfully built") {

@@ -58,7 +58,7 @@ Successfully tagged grade-x-alice:latest
 `
 
 func TestScrubLog(t *testing.T) {
-	got := scrubLog(classicLog)
+	got := scrubLog(classicLog, 2)
 	for _, bad := range []string{"grade.", "Successfully tagged", "Step 5", "/6 :", "Removing intermediate container bbc"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("scrubbed log still has %q:\n%s", bad, got)
@@ -68,6 +68,20 @@ func TestScrubLog(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("scrubbed log lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+func TestScrubLogFailedBeforeLabels(t *testing.T) {
+	in := "Step 1/3 : FROM node:18-alpine\n ---> 1234567890ab\nStep 2/3 : RUN npm ci\n ---> Running in abcdefabcdef\n" +
+		"\x1b[91m/bin/sh: 1: npm: not found\n\x1b[0mRemoving intermediate container abcdefabcdef\n"
+	got := scrubLog(in, 1)
+	for _, want := range []string{"Step 1/2 : FROM", "Step 2/2 : RUN npm ci", "/bin/sh: 1: npm: not found\nRemoving"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("scrubbed log lacks %q:\n%q", want, got)
+		}
+	}
+	if strings.Contains(got, "\x1b") {
+		t.Errorf("terminal escapes left: %q", got)
 	}
 }
 

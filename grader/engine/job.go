@@ -34,6 +34,7 @@ type Job struct {
 	build   checks.BuildInfo
 	created []string // untagged images the build created (steps, stage results)
 	aborted bool     // the build was cut off: the engine may still commit its image
+	added   int      // build steps grade added (its labels)
 	network string
 	app     string // app container id
 	started bool
