@@ -101,10 +101,7 @@ func runLines(t *testing.T, dir string, env []string, lines []string) {
 // TestShardAndMerge runs the pipeline's class jobs the way GitLab would with
 // two shards, and requires the merged results to equal an unsharded run.
 func TestShardAndMerge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs the Docker engine")
-	}
-	eng := engineFor(t)
+	eng := integration(t)
 	doc := loadPipeline(t)
 	// A scratch copy of what the jobs read: the binary, scenarios, submissions.
 	dir := t.TempDir()

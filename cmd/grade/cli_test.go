@@ -111,6 +111,25 @@ func TestUsageAndLint(t *testing.T) {
 	}
 }
 
+// integration skips with -short and otherwise connects to the real engine.
+func integration(t *testing.T) *engine.Engine {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	return engineFor(t)
+}
+
+// initDemo runs grade init ch99-demo in a fresh folder and returns it.
+func initDemo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if code, out, errOut := runGrade(t, context.Background(), "init", "ch99-demo", "--dir", dir); code != 0 {
+		t.Fatalf("init: exit %d\n%s%s", code, out, errOut)
+	}
+	return dir
+}
+
 func engineFor(t *testing.T) *engine.Engine {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -137,10 +156,7 @@ func nothingLeft(t *testing.T, eng *engine.Engine) {
 // TestCheckSyntaxError is the student's view of a Dockerfile syntax error:
 // the engine's message with the line, later checks skipped, exit code 1.
 func TestCheckSyntaxError(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs the Docker engine")
-	}
-	eng := engineFor(t)
+	eng := integration(t)
 	code, out, errOut := runGrade(t, context.Background(), "check", "submissions/carol/ch04-first-dockerfile")
 	if code != 1 {
 		t.Errorf("exit code %d, want 1\n%s\n%s", code, out, errOut)
@@ -156,10 +172,7 @@ func TestCheckSyntaxError(t *testing.T) {
 // TestCtrlC interrupts `grade --all` as a user would and requires a clean
 // engine and the interrupted exit code.
 func TestCtrlC(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs the Docker engine")
-	}
-	eng := engineFor(t)
+	eng := integration(t)
 	cmd := exec.Command(bin, "--all", "--jobs", "2")
 	cmd.Dir = "../.."
 	var out, errb bytes.Buffer

@@ -33,14 +33,8 @@ func TestInit(t *testing.T) {
 
 // TestInitGrades grades the scaffold as the README's walkthrough does.
 func TestInitGrades(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs the Docker engine")
-	}
-	eng := engineFor(t)
-	dir := t.TempDir()
-	if code, out, errOut := runGrade(t, context.Background(), "init", "ch99-demo", "--dir", dir); code != 0 {
-		t.Fatalf("init: %s%s", out, errOut)
-	}
+	eng := integration(t)
+	dir := initDemo(t)
 	code, out, errOut := runGrade(t, context.Background(), "--all", "--quiet", "-o", "csv",
 		"--scenarios", filepath.Join(dir, "scenarios"), "--submissions", filepath.Join(dir, "submissions"))
 	if code != 1 {
@@ -57,14 +51,8 @@ func TestInitGrades(t *testing.T) {
 // TestCheckHidesHidden: a student's self-check never shows a hidden check,
 // in any format; the instructor's run does.
 func TestCheckHidesHidden(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs the Docker engine")
-	}
-	eng := engineFor(t)
-	dir := t.TempDir()
-	if code, out, errOut := runGrade(t, context.Background(), "init", "ch99-demo", "--dir", dir); code != 0 {
-		t.Fatalf("init: %s%s", out, errOut)
-	}
+	eng := integration(t)
+	dir := initDemo(t)
 	sc := filepath.Join(dir, "scenarios", "ch99-demo.yaml")
 	b, err := os.ReadFile(sc)
 	if err != nil {
