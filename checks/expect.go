@@ -158,7 +158,7 @@ func showOutput(out Output) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "exit code %d", out.ExitCode)
 	if out.OOMKilled {
-		b.WriteString(" (killed: out of memory)")
+		b.WriteString(" (" + OOMMessage(out.MemoryLimit) + ")")
 	}
 	fmt.Fprintf(&b, ", stdout %s", quote(out.Stdout, 200))
 	if strings.TrimSpace(out.Stderr) != "" {

@@ -487,7 +487,9 @@ func (p *poller) exited(expected string, st ContainerState) Outcome {
 	actual := fmt.Sprintf("the container exited with code %d", st.ExitCode)
 	msg := "the app must keep running and listen on port " + strconv.Itoa(p.c.Port)
 	if st.OOMKilled {
-		actual = "the container was killed: out of memory"
+		actual = "the container was " + OOMMessage(st.MemoryLimit)
+		msg = fmt.Sprintf("the app used more memory than the sandbox allows (%s); it must keep running and listen on port %d",
+			Size(st.MemoryLimit), p.c.Port)
 	}
 	o := Fail(expected, actual, msg)
 	o.Detail = p.logs()

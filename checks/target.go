@@ -93,6 +93,8 @@ type Output struct {
 	Stderr    string
 	TimedOut  bool
 	OOMKilled bool
+	// MemoryLimit is the container's memory limit in bytes (0: unknown).
+	MemoryLimit int64
 }
 
 // Runner runs a fresh container of the image to completion (docker run).
@@ -123,8 +125,10 @@ type ContainerState struct {
 	Running   bool
 	ExitCode  int
 	OOMKilled bool
-	Hostname  string
-	Error     string
+	// MemoryLimit is the container's memory limit in bytes (0: unknown).
+	MemoryLimit int64
+	Hostname    string
+	Error       string
 }
 
 // ContainerInspector reads a service container's state and logs.
@@ -152,4 +156,13 @@ type ListenerProber interface {
 type Memo interface {
 	Recall(key string) (any, bool)
 	Remember(key string, v any)
+}
+
+// OOMMessage says that a container was killed for memory, naming the limit
+// when it is known: "killed: out of memory at 512 MiB".
+func OOMMessage(limit int64) string {
+	if limit <= 0 {
+		return "killed: out of memory"
+	}
+	return "killed: out of memory at " + Size(limit).String()
 }

@@ -74,13 +74,46 @@ type Size int64
 
 // UnmarshalYAML parses a human size: decimal (MB) or binary (MiB) units.
 func (s *Size) UnmarshalYAML(n *yaml.Node) error {
-	v, err := units.FromHumanSize(n.Value)
+	v, err := ParseSize(n.Value)
 	if err != nil {
-		return fmt.Errorf("%q is not a size like 200MB or 1GiB", n.Value)
+		return err
 	}
-	*s = Size(v)
+	*s = v
 	return nil
 }
 
-// String shows the size the way docker images does.
-func (s Size) String() string { return units.HumanSize(float64(s)) }
+// ParseSize reads a human size: "200MB" is decimal, "256MiB" binary, a plain
+// number bytes.
+func ParseSize(text string) (Size, error) {
+	t := strings.TrimSpace(text)
+	parse := units.FromHumanSize
+	if strings.Contains(strings.ToLower(t), "i") {
+		parse = units.RAMInBytes
+	}
+	v, err := parse(t)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a size like 200MB or 1GiB", text)
+	}
+	return Size(v), nil
+}
+
+// String shows the size in binary units when it is a whole number of them
+// (512MiB), else the way docker images does (1.2GB).
+func (s Size) String() string {
+	if s > 0 && s%(1<<20) == 0 {
+		return binary(int64(s))
+	}
+	return units.HumanSize(float64(s))
+}
+
+// binary writes a whole number of KiB, MiB or GiB.
+func binary(n int64) string {
+	switch {
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	default:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+}

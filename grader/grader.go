@@ -49,6 +49,11 @@ type Options struct {
 	Progress Progress
 	// Version is grade's version, recorded in the report.
 	Version string
+	// RunTimeout is the run's time limit, for the report (0: none).
+	RunTimeout time.Duration
+	// Limits are the configured limits (over scenario.DefaultLimits); each
+	// scenario may override them.
+	Limits scenario.Limits
 }
 
 // Run grades every submission and returns the results. When ctx is
@@ -99,6 +104,12 @@ func Run(ctx context.Context, eng Engine, subs []Submission, o Options) *report.
 		}
 		run.Jobs = append(run.Jobs, j)
 	}
+	if run.Interrupted {
+		run.StopReason = "interrupted (Ctrl-C or SIGTERM)"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			run.StopReason = fmt.Sprintf("the run's time limit (%s) ran out", o.RunTimeout)
+		}
+	}
 	run.DurationSec = round(time.Since(start).Seconds())
 	return run
 }
@@ -131,20 +142,22 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		}
 		sort.Strings(env)
 	}
-	job := eng.NewJob(s.Name(), engine.JobOptions{Ports: sc.Ports(), Env: env})
+	lim := sc.Effective(o.Limits.Over(scenario.DefaultLimits))
+	job := eng.NewJob(s.Name(), engine.JobOptions{Ports: sc.Ports(), Env: env, Outbound: sc.Stack.Outbound,
+		Limits: engineLimits(lim)})
 	defer func() {
 		if err := job.Close(); err != nil {
 			res.Error = joinErr(res.Error, "cleaning up: "+err.Error())
 		}
 	}()
-	jctx, cancel := context.WithTimeout(ctx, sc.JobTimeout())
+	jctx, cancel := context.WithTimeout(ctx, lim.Job.Std())
 	defer cancel()
 
 	build, err := job.Build(jctx, engine.BuildSpec{
 		Dir:        filepath.Join(s.Dir, filepath.FromSlash(sc.Context())),
 		Dockerfile: filepath.FromSlash(sc.Dockerfile()),
 		Shown:      filepath.ToSlash(filepath.Join(sc.Context(), sc.Dockerfile())),
-		Timeout:    sc.BuildTimeout(),
+		Timeout:    lim.Build.Std(),
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -179,11 +192,11 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 			continue
 		}
 		if jctx.Err() != nil {
-			r := result(c, checks.Fail("", "", fmt.Sprintf("the job's time limit (%s) ran out before this check", sc.JobTimeout())))
+			r := result(c, checks.Fail("", "", fmt.Sprintf("the job's time limit (%s) ran out before this check", lim.Job.Std())))
 			res.Checks = append(res.Checks, r)
 			continue
 		}
-		r := runCheck(jctx, c, job)
+		r := runCheck(jctx, c, job, lim.Check.Std())
 		if ctx.Err() != nil {
 			return res // interrupted mid-check: the verdict is not trustworthy
 		}
@@ -196,7 +209,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 
 // runCheck runs one check within its time limit; a panic in a check is
 // grade's bug and becomes an error verdict, not a crash.
-func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target) (r report.Result) {
+func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target, def time.Duration) (r report.Result) {
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -204,7 +217,7 @@ func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target) (r rep
 		}
 		r.DurationSec = round(time.Since(start).Seconds())
 	}()
-	cctx, cancel := context.WithTimeout(ctx, c.Limit())
+	cctx, cancel := context.WithTimeout(ctx, c.Limit(def))
 	defer cancel()
 	return result(c, c.Check.Run(cctx, t))
 }
@@ -225,6 +238,14 @@ func skipped(c scenario.CheckSpec, why string) report.Result {
 
 func errored(c scenario.CheckSpec, why string) report.Result {
 	return result(c, checks.Errored("", errors.New(why)))
+}
+
+// engineLimits turns a scenario's effective limits into the engine's.
+func engineLimits(l scenario.Limits) engine.Limits {
+	return engine.Limits{
+		Memory: int64(l.Memory), PIDs: l.PIDs, NanoCPUs: int64(l.CPUs * 1e9), ContextSize: int64(l.Context),
+		OutputBytes: int(l.Output), ImageSize: int64(l.Image), Start: l.Start.Std(),
+	}
 }
 
 // missingFiles lists the required paths absent from dir.

@@ -33,7 +33,7 @@ requires: [Dockerfile, index.html]
 images: [nginx:alpine]
 stack:
   image: {build: .}
-  timeout: 2m
+limits: {job: 2m}
 checks:
   - id: builds
     kind: build

@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/gradeproject/grade/grader/report"
+	"github.com/gradeproject/grade/grader/scenario"
 )
 
 // options is every setting, bound once from flags, GRADE_* environment
@@ -34,6 +36,13 @@ type options struct {
 	Config      string
 	// ShardI of ShardN (0 when not sharding).
 	ShardI, ShardN int
+	// Limits are the configured sandbox limits (zero fields: not set).
+	Limits scenario.Limits
+	// Timeout bounds the whole run (0: none).
+	Timeout time.Duration
+	// PublishPorts reaches containers through published ports even with a
+	// local engine.
+	PublishPorts bool
 }
 
 // addGlobalFlags declares the flags shared by every command.
@@ -51,6 +60,10 @@ func addGradeFlags(fs *pflag.FlagSet) {
 	fs.StringP("output", "o", "table", "what to print on stdout: "+strings.Join(report.Formats, ", "))
 	fs.StringArray("report", nil, "also write the results to FILE[:FORMAT] (repeatable; the format defaults from the extension: .json .xml(junit) .csv .md .html)")
 	fs.IntP("jobs", "j", 0, "jobs graded at once (default: the CPUs of this machine and of the engine, the fewer, at most 8)")
+	fs.StringArray("limit", nil, "override a sandbox limit, KEY=VALUE (repeatable): "+strings.Join(scenario.LimitKeys, ", ")+
+		"; e.g. --limit memory=256MiB --limit build=2m (a scenario's own limits still win)")
+	fs.Duration("timeout", 0, "time limit of the whole run, e.g. 30m; jobs not graded by then are reported as not graded (default: none)")
+	fs.Bool("publish-ports", false, "reach containers through ports published on the engine's host even when the engine is local (their network then has a way out)")
 }
 
 // bind reads the options of cmd from its flags, the environment and the
@@ -58,7 +71,7 @@ func addGradeFlags(fs *pflag.FlagSet) {
 func bind(cmd *cobra.Command) (*options, error) {
 	v := viper.New()
 	v.SetEnvPrefix("GRADE")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
 	v.AutomaticEnv()
 	if err := v.BindPFlags(cmd.Flags()); err != nil {
 		return nil, err
@@ -101,6 +114,9 @@ func bind(cmd *cobra.Command) (*options, error) {
 		}
 		o.ShardI, o.ShardN = i, n
 	}
+	if err := bindLimits(v, o); err != nil {
+		return nil, err
+	}
 	if o.Lang == "" {
 		o.Lang = localeLang()
 	}
@@ -121,6 +137,40 @@ func bind(cmd *cobra.Command) (*options, error) {
 		return nil, usageErr("--jobs %d: give 1 or more (0 picks from the CPUs)", o.Jobs)
 	}
 	return o, nil
+}
+
+// bindLimits reads the limits: the configuration file's limits mapping,
+// GRADE_LIMITS_<KEY> variables, then --limit KEY=VALUE flags.
+func bindLimits(v *viper.Viper, o *options) error {
+	if cfg := v.Sub("limits"); cfg != nil {
+		for _, k := range cfg.AllKeys() {
+			if !slices.Contains(scenario.LimitKeys, k) {
+				return usageErr("configuration file %s: limits.%s: unknown limit (known: %s)", o.Config, k, strings.Join(scenario.LimitKeys, ", "))
+			}
+		}
+	}
+	for _, k := range scenario.LimitKeys {
+		if val := v.GetString("limits." + k); val != "" {
+			if err := o.Limits.Set(k, val); err != nil {
+				return usageErr("limits.%v (configuration or GRADE_LIMITS_%s)", err, strings.ToUpper(k))
+			}
+		}
+	}
+	for _, kv := range v.GetStringSlice("limit") {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usageErr("--limit %q: write KEY=VALUE, e.g. memory=256MiB", kv)
+		}
+		if err := o.Limits.Set(k, val); err != nil {
+			return usageErr("--limit %v", err)
+		}
+	}
+	o.Timeout = v.GetDuration("timeout")
+	if o.Timeout < 0 {
+		return usageErr("--timeout %s: give a positive duration", o.Timeout)
+	}
+	o.PublishPorts = v.GetBool("publish-ports")
+	return nil
 }
 
 // parseShard reads "I/N" with 1 ≤ I ≤ N.

@@ -142,7 +142,7 @@ func loadScenarios(o *options) ([]*scenario.Scenario, error) {
 
 // connect connects to the engine, sweeping what dead runs left behind.
 func connect(ctx context.Context, o *options, stderr io.Writer, sweep bool) (*engine.Engine, error) {
-	eng, err := engine.New(ctx, engine.WithPortHost(o.PortHost))
+	eng, err := engine.New(ctx, engine.WithPortHost(o.PortHost), engine.WithPublishedPorts(o.PublishPorts))
 	if err != nil {
 		return nil, envErr(fmt.Errorf("%w\nIs the Docker engine running? Try 'docker info'; set DOCKER_HOST for a remote engine", err))
 	}
@@ -171,8 +171,15 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 		o.Jobs = defaultJobs(runtime.NumCPU(), eng.CPUs(ctx))
 	}
 	start := time.Now()
-	res := grader.Run(ctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{
-		Parallel: o.Jobs, Hidden: hidden, Progress: progress, Version: gradeVersion(),
+	rctx := ctx
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	res := grader.Run(rctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{
+		Parallel: o.Jobs, Hidden: hidden, Progress: progress, Version: gradeVersion(), Limits: o.Limits,
+		RunTimeout: o.Timeout,
 	})
 	vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer vcancel()
@@ -189,6 +196,8 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 		return envErr(err)
 	}
 	switch {
+	case res.Interrupted && ctx.Err() == nil:
+		return &exitError{code: exitEnvironment} // the run's own time limit
 	case res.Interrupted:
 		return &exitError{code: exitInterrupted}
 	case res.GradeErrors():

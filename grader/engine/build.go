@@ -15,6 +15,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/go-units"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
@@ -53,7 +54,7 @@ type buildMessage struct {
 func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, error) {
 	start := time.Now()
 	info := checks.BuildInfo{Dockerfile: spec.Shown}
-	entries, err := scanContext(spec.Dir, spec.Dockerfile, j.e.limits.ContextSize)
+	entries, err := scanContext(spec.Dir, spec.Dockerfile, j.limits.ContextSize)
 	var ce *ContextError
 	if errors.As(err, &ce) {
 		info.Error = ce.Msg
@@ -103,8 +104,8 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		Labels:      labels,
 		Remove:      true,
 		ForceRemove: true,
-		Memory:      j.e.limits.Memory,
-		MemorySwap:  j.e.limits.Memory,
+		Memory:      j.limits.Memory,
+		MemorySwap:  j.limits.Memory,
 		Version:     build.BuilderV1,
 	})
 	if err != nil {
@@ -177,6 +178,11 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	}
 	info.OK, info.ImageID, info.Size = true, ins.ID, ins.Size
 	info.Duration = time.Since(start)
+	if lim := j.limits.ImageSize; lim > 0 && ins.Size > lim {
+		info.OK = false
+		info.Error = fmt.Sprintf("the image is %s, over the %s limit on image size; grade does not run it "+
+			"(look for large files the build writes or copies)", units.HumanSize(float64(ins.Size)), checks.Size(lim))
+	}
 	j.setBuild(info)
 	return info, nil
 }

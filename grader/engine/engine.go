@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/client"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -26,7 +27,8 @@ const (
 	LabelOwner = "grade.owner"
 )
 
-// Limits bound what a submission may use.
+// Limits bound what one job's submission may use. A zero field takes the
+// engine's default.
 type Limits struct {
 	// Memory per container and build step, bytes; swap is not allowed.
 	Memory int64
@@ -38,6 +40,10 @@ type Limits struct {
 	ContextSize int64
 	// OutputBytes caps what is read of logs and command output.
 	OutputBytes int
+	// ImageSize caps the built image; a bigger one fails the build.
+	ImageSize int64
+	// Start bounds starting the app container.
+	Start time.Duration
 }
 
 // DefaultLimits are the limits when none are configured.
@@ -47,6 +53,34 @@ var DefaultLimits = Limits{
 	NanoCPUs:    1e9,
 	ContextSize: 100 << 20,
 	OutputBytes: 256 << 10,
+	ImageSize:   2 << 30,
+	Start:       time.Minute,
+}
+
+// or returns l with its zero fields taken from d.
+func (l Limits) or(d Limits) Limits {
+	if l.Memory <= 0 {
+		l.Memory = d.Memory
+	}
+	if l.PIDs <= 0 {
+		l.PIDs = d.PIDs
+	}
+	if l.NanoCPUs <= 0 {
+		l.NanoCPUs = d.NanoCPUs
+	}
+	if l.ContextSize <= 0 {
+		l.ContextSize = d.ContextSize
+	}
+	if l.OutputBytes <= 0 {
+		l.OutputBytes = d.OutputBytes
+	}
+	if l.ImageSize <= 0 {
+		l.ImageSize = d.ImageSize
+	}
+	if l.Start <= 0 {
+		l.Start = d.Start
+	}
+	return l
 }
 
 // Engine is a connection to a Docker engine for one grade run.
@@ -55,9 +89,16 @@ type Engine struct {
 	runID  string
 	host   string // where published ports are reached
 	bindIP string // host address ports are published on; "" for all
+	// direct: the engine runs on this machine, which reaches containers at
+	// their addresses on the job's network; jobs then get an internal
+	// network (no way out) and nothing is published.
+	direct bool
 	helper string // image of the diagnostic helper
 	limits Limits
 	self   string // this machine's hostname, for the sweep
+	// portHostSet is the port host the configuration set, if any.
+	portHostSet string
+	publish     bool // publish ports even when the engine is local
 
 	mu           sync.Mutex
 	intermediate []string // untagged images builds of this run created
@@ -71,12 +112,18 @@ type Option func(*Engine)
 func WithPortHost(h string) Option {
 	return func(e *Engine) {
 		if h != "" {
-			e.host = h
+			e.host, e.portHostSet = h, h
 		}
 	}
 }
 
-// WithLimits sets the sandbox limits.
+// WithPublishedPorts makes jobs publish their ports on the engine's host
+// and reach them there, even when the engine is local (where they are
+// otherwise reached directly, on a network with no way out).
+func WithPublishedPorts(on bool) Option { return func(e *Engine) { e.publish = on } }
+
+// WithLimits sets the default sandbox limits of jobs (and the limits of
+// grade's own helper containers).
 func WithLimits(l Limits) Option { return func(e *Engine) { e.limits = l } }
 
 // WithHelperImage sets the image of the diagnostic helper container (it
@@ -125,8 +172,20 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		_ = cli.Close()
 		return nil, fmt.Errorf("%w at %s: %w", ErrNoEngine, cli.DaemonHost(), err)
 	}
+	if e.host == "127.0.0.1" && e.portHostSet == "" {
+		// A local socket whose engine names itself as this machine does:
+		// not Docker Desktop's VM, not a socket mounted into a CI container.
+		if info, err := cli.Info(ctx, client.InfoOptions{}); err == nil && self != "" && info.Info.Name == self && !e.publish {
+			e.direct = true
+		}
+	}
 	return e, nil
 }
+
+// Direct reports whether jobs run on internal networks and are reached at
+// their containers' addresses (a local engine), rather than through ports
+// published on the engine's host.
+func (e *Engine) Direct() bool { return e.direct }
 
 // portHost decides where published ports are reached from DOCKER_HOST: a
 // local socket means this machine (ports then bind to loopback only); a TCP

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,19 +31,21 @@ type Job struct {
 	slug string // for object names
 	tag  string // image tag
 
-	mu      sync.Mutex
-	build   checks.BuildInfo
-	created []string // untagged images the build created (steps, stage results)
-	aborted bool     // the build was cut off: the engine may still commit its image
-	added   int      // build steps grade added (its labels)
-	network string
-	app     string // app container id
-	started bool
-	startEr error
-	reader  string // created-not-started container for file reads
-	ports   []int
-	env     []string
-	memo    map[string]any
+	mu       sync.Mutex
+	build    checks.BuildInfo
+	created  []string // untagged images the build created (steps, stage results)
+	aborted  bool     // the build was cut off: the engine may still commit its image
+	added    int      // build steps grade added (its labels)
+	network  string
+	app      string // app container id
+	started  bool
+	startEr  error
+	reader   string // created-not-started container for file reads
+	ports    []int
+	env      []string
+	limits   Limits
+	outbound bool
+	memo     map[string]any
 }
 
 // JobOptions says how the job's app container runs.
@@ -51,6 +54,10 @@ type JobOptions struct {
 	Ports []int
 	// Env is the app container's extra environment, KEY=value.
 	Env []string
+	// Limits are the job's sandbox limits; zero fields take the engine's.
+	Limits Limits
+	// Outbound lets the job's containers reach beyond the job's network.
+	Outbound bool
 }
 
 var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
@@ -63,7 +70,8 @@ func (e *Engine) NewJob(name string, opts JobOptions) *Job {
 		slug = slug[:40]
 	}
 	slug = e.runID + "-" + slug
-	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", ports: opts.Ports, env: opts.Env}
+	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", ports: opts.Ports, env: opts.Env,
+		limits: opts.Limits.or(e.limits), outbound: opts.Outbound}
 }
 
 // Job names the job, "student/scenario".
@@ -111,7 +119,7 @@ func (j *Job) Image() string { return j.tag }
 
 // hostConfig is the sandbox every container of the job runs in.
 func (j *Job) hostConfig() *container.HostConfig {
-	l := j.e.limits
+	l := j.limits
 	pids := l.PIDs
 	return &container.HostConfig{
 		Resources: container.Resources{
@@ -121,7 +129,9 @@ func (j *Job) hostConfig() *container.HostConfig {
 			PidsLimit:  &pids,
 		},
 		SecurityOpt: []string{"no-new-privileges"},
-		LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
+		// Docker's default capabilities less those a course app never needs.
+		CapDrop:   []string{"NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"},
+		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
 	}
 }
 
@@ -133,7 +143,12 @@ func (j *Job) ensureNetwork(ctx context.Context) (string, error) {
 		return j.network, nil
 	}
 	name := "grade-" + j.slug
-	_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: j.e.labels(j.name)})
+	// Internal: no route out of it. Ports cannot be published from an
+	// internal network, so only a local engine's jobs (reached directly)
+	// get one.
+	internal := j.e.direct && !j.outbound
+	_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Internal: internal,
+		Labels: j.e.labels(j.name)})
 	if err != nil {
 		return "", fmt.Errorf("creating the network of %s: %w", j.name, err)
 	}
@@ -223,6 +238,9 @@ func (j *Job) runToExit(ctx context.Context, id string) (checks.Output, error) {
 	}
 	if ins, err := j.e.cli.ContainerInspect(fresh, id, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil {
 		out.OOMKilled = ins.Container.State.OOMKilled
+		if hc := ins.Container.HostConfig; hc != nil {
+			out.MemoryLimit = hc.Memory
+		}
 	}
 	stdout, stderr, err := j.logs(fresh, id)
 	if err != nil {
@@ -245,7 +263,7 @@ func (j *Job) logsTail(ctx context.Context, id, tail string) (string, string, er
 		return "", "", fmt.Errorf("reading the logs of %s: %w", j.name, err)
 	}
 	defer func() { _ = rc.Close() }()
-	stdout, stderr := newCapped(j.e.limits.OutputBytes), newCapped(j.e.limits.OutputBytes)
+	stdout, stderr := newCapped(j.limits.OutputBytes), newCapped(j.limits.OutputBytes)
 	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil {
 		return stdout.String(), stderr.String(), fmt.Errorf("reading the logs of %s: %w", j.name, err)
 	}
@@ -263,7 +281,7 @@ func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.
 	})
 	if err != nil {
 		if st, serr := j.State(ctx, ""); serr == nil && !st.Running {
-			return checks.Output{}, &checks.StartError{Err: fmt.Errorf("it exited with code %d", st.ExitCode)}
+			return checks.Output{}, exitedErr(st)
 		}
 		return checks.Output{}, fmt.Errorf("running %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
 	}
@@ -274,7 +292,7 @@ func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.
 	defer att.Close()
 	stop := context.AfterFunc(ctx, func() { _ = att.Conn.Close() })
 	defer stop()
-	stdout, stderr := newCapped(j.e.limits.OutputBytes), newCapped(j.e.limits.OutputBytes)
+	stdout, stderr := newCapped(j.limits.OutputBytes), newCapped(j.limits.OutputBytes)
 	_, _ = stdcopy.StdCopy(stdout, stderr, att.Reader)
 	if ctx.Err() != nil {
 		return checks.Output{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: true}, ctx.Err()
@@ -355,6 +373,9 @@ func (j *Job) State(ctx context.Context, _ string) (checks.ContainerState, error
 	if s := ins.Container.State; s != nil {
 		st.Running, st.ExitCode, st.OOMKilled, st.Error = s.Running, s.ExitCode, s.OOMKilled, s.Error
 	}
+	if hc := ins.Container.HostConfig; hc != nil {
+		st.MemoryLimit = hc.Memory
+	}
 	if ins.Container.Config != nil {
 		st.Hostname = ins.Container.Config.Hostname
 	}
@@ -420,6 +441,15 @@ func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) 
 	if ins.Container.NetworkSettings == nil {
 		return "", fmt.Errorf("the container of %s has no network settings", j.name)
 	}
+	if j.e.direct {
+		if st, err := j.State(ctx, ""); err == nil && !st.Running {
+			return "", exitedErr(st)
+		}
+		if ep := ins.Container.NetworkSettings.Networks[j.network]; ep != nil && ep.IPAddress.IsValid() {
+			return net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(port)), nil
+		}
+		return "", fmt.Errorf("the container of %s has no address on its network %s", j.name, j.network)
+	}
 	want, err := network.ParsePort(strconv.Itoa(port) + "/tcp")
 	if err != nil {
 		return "", err
@@ -435,9 +465,17 @@ func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) 
 		}
 	}
 	if st, err := j.State(ctx, ""); err == nil && !st.Running {
-		return "", &checks.StartError{Err: fmt.Errorf("it exited with code %d", st.ExitCode)}
+		return "", exitedErr(st)
 	}
 	return "", fmt.Errorf("container port %d of %s is not published", port, j.name)
+}
+
+// exitedErr says that the app container is no longer running, and why.
+func exitedErr(st checks.ContainerState) error {
+	if st.OOMKilled {
+		return &checks.StartError{Err: fmt.Errorf("it was %s (exit code %d)", checks.OOMMessage(st.MemoryLimit), st.ExitCode)}
+	}
+	return &checks.StartError{Err: fmt.Errorf("it exited with code %d", st.ExitCode)}
 }
 
 // startErr classifies an error creating or starting a container of the

@@ -32,7 +32,12 @@ func (j *Job) start(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := j.startApp(ctx, netName)
+	sctx, cancel := context.WithTimeout(ctx, j.limits.Start)
+	defer cancel()
+	id, err := j.startApp(sctx, netName)
+	if err != nil && sctx.Err() != nil && ctx.Err() == nil {
+		err = &checks.StartError{Err: fmt.Errorf("it did not start within %s", j.limits.Start)}
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	// Recorded whatever happened: a second attempt would clash with the
@@ -43,7 +48,9 @@ func (j *Job) start(ctx context.Context) (string, error) {
 
 func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
 	ports := j.ports
-	if len(ports) == 0 {
+	if j.e.direct {
+		ports = nil // reached at the container's address: nothing published
+	} else if len(ports) == 0 {
 		// testcontainers publishes the image's EXPOSE ports when asked for
 		// none, on every host address: publish them ourselves, on ours.
 		ports = j.exposedPorts(ctx)
@@ -69,6 +76,7 @@ func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.Resources = sandbox.Resources
 				hc.SecurityOpt = sandbox.SecurityOpt
+				hc.CapDrop = sandbox.CapDrop
 				hc.LogConfig = sandbox.LogConfig
 				hc.PortBindings = network.PortMap{}
 				for _, p := range ports {

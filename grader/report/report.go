@@ -21,7 +21,9 @@ type Run struct {
 	// job was graded; NotGraded lists the jobs left out.
 	Interrupted bool     `json:"interrupted"`
 	NotGraded   []string `json:"not_graded,omitempty"`
-	Jobs        []*Job   `json:"jobs"`
+	// StopReason says why the run stopped early.
+	StopReason string `json:"stop_reason,omitempty"`
+	Jobs       []*Job `json:"jobs"`
 }
 
 // Job is one submission graded against one scenario.

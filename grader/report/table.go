@@ -81,7 +81,16 @@ func Table(w io.Writer, r *Run, o TableOptions) error {
 		c[checks.StatusPass]+c[checks.StatusFail]+c[checks.StatusSkipped]+c[checks.StatusError],
 		c[checks.StatusPass], c[checks.StatusFail], c[checks.StatusSkipped], c[checks.StatusError])
 	if r.Interrupted {
-		fmt.Fprintf(w, "Interrupted: %d jobs not graded: %s\n", len(r.NotGraded), strings.Join(r.NotGraded, ", "))
+		why := r.StopReason
+		if why == "" {
+			why = "interrupted"
+		}
+		fmt.Fprintf(w, "Not graded, %s: %d jobs: %s\n", why, len(r.NotGraded), strings.Join(r.NotGraded, ", "))
+	}
+	for _, j := range r.Jobs {
+		if j.Error != "" {
+			fmt.Fprintf(w, "Could not grade %s (grade's or the engine's failure, not the student's): %s\n", j.Name(), j.Error)
+		}
 	}
 	if o.Details {
 		Feedback(w, r, o)

@@ -351,6 +351,8 @@ func leafMessage(e *sjs.ValidationError, value any) string {
 		switch {
 		case strings.Contains(k.Want, "ms|s|m|h"):
 			return fmt.Sprintf("%q is not a duration like 30s, 2m or 1m30s", k.Got)
+		case strings.Contains(k.Want, "[kKmMgGtT]"):
+			return fmt.Sprintf("%q is not a size like 200MB or 1GiB", k.Got)
 		case strings.HasPrefix(k.Want, "^[a-z0-9]"):
 			return fmt.Sprintf("%q must be lowercase letters, digits, '.', '_' or '-'", k.Got)
 		}

@@ -18,7 +18,7 @@ requires: [Dockerfile, app.js]
 images: [node:18-alpine]
 stack:
   image: {build: ., run: {env: {NODE_ENV: production}}}
-  timeout: 3m
+limits: {job: 3m, memory: 256MiB, cpus: 0.5}
 checks:
   - id: builds
     kind: build
@@ -61,8 +61,10 @@ func TestParseValid(t *testing.T) {
 	if got := s.Ports(); len(got) != 1 || got[0] != 3000 {
 		t.Errorf("ports = %v", got)
 	}
-	if !strings.HasPrefix(s.Digest, "sha256:") || s.JobTimeout().String() != "3m0s" {
-		t.Errorf("digest %q timeout %v", s.Digest, s.JobTimeout())
+	lim := s.Effective(DefaultLimits)
+	if !strings.HasPrefix(s.Digest, "sha256:") || lim.Job.Std().String() != "3m0s" || lim.Memory != 256<<20 ||
+		lim.CPUs != 0.5 || lim.Build != DefaultLimits.Build {
+		t.Errorf("digest %q limits %v", s.Digest, lim)
 	}
 }
 
@@ -80,7 +82,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown kind", "kind: http", "kind: htpp", []string{`x.yaml:16:11: checks[1].kind: unknown check kind "htpp"; did you mean "http"?; known kinds: build, exec, file, http, image, run`}},
 		{"missing field", "    points: 30\n", "", []string{`x.yaml:15:5: checks[1].points: missing; this key is required here`}},
 		{"zero checks", "checks:" + strings.SplitN(valid, "checks:", 2)[1], "checks: []\n", []string{`checks: the scenario has no checks`}},
-		{"bad duration", "timeout: 3m", "timeout: 3 minutes", []string{`x.yaml:10:12: stack.timeout: "3 minutes" is not a duration`}},
+		{"bad duration", "job: 3m", "job: 3 minutes", []string{`x.yaml:10:15: limits.job: "3 minutes" is not a duration`}},
+		{"bad size", "memory: 256MiB", "memory: lots", []string{`x.yaml:10:27: limits.memory: "lots" is not a size`}},
+		{"unknown limit", "cpus: 0.5", "cpu: 0.5", []string{`limits.cpu: unknown key; did you mean "cpus"?`}},
 		{"bad text", "title: {en: Your first Dockerfile, zh: 第一个Dockerfile}", "title: [a, b]", []string{`x.yaml:5:8: title: is a list; want text or a mapping`}},
 		{"bad regexp", `body_contains: "Running on host: ${hostname}"`, `body_matches: "("`, []string{`checks[1].expect.body_matches: not a valid regular expression`}},
 		{"unknown variable", "${hostname}", "${host}", []string{`checks[1].expect.body_contains: unknown variable ${host}`}},

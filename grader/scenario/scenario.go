@@ -27,6 +27,8 @@ type Scenario struct {
 	// `grade images` can prepare them.
 	Images []string `yaml:"images"`
 	Stack  Stack    `yaml:"stack" jsonschema:"required"`
+	// Limits override the configured sandbox limits for this exercise.
+	Limits Limits `yaml:"limits"`
 	// Checks run in order.
 	Checks []CheckSpec `yaml:"checks" jsonschema:"required,minItems=1"`
 
@@ -39,8 +41,9 @@ type Scenario struct {
 // Stack says what a submission is built into and started as.
 type Stack struct {
 	Image *ImageStack `yaml:"image" jsonschema:"required"`
-	// Timeout bounds the whole job: build, start and every check.
-	Timeout checks.Duration `yaml:"timeout"`
+	// Outbound lets the running containers reach the internet; without it
+	// they reach only the job's own network (builds always have network).
+	Outbound bool `yaml:"outbound"`
 }
 
 // ImageStack is a submission built from a Dockerfile into one image, started
@@ -49,10 +52,8 @@ type ImageStack struct {
 	// Build is the build context inside the submission; default ".".
 	Build string `yaml:"build"`
 	// Dockerfile is its path inside the context; default "Dockerfile".
-	Dockerfile string `yaml:"dockerfile"`
-	// BuildTimeout bounds the build; default 5m.
-	BuildTimeout checks.Duration `yaml:"build_timeout"`
-	Run          RunOptions      `yaml:"run"`
+	Dockerfile string     `yaml:"dockerfile"`
+	Run        RunOptions `yaml:"run"`
 }
 
 // RunOptions says how the app container is started.
@@ -94,28 +95,9 @@ type Common struct {
 	Timeout    checks.Duration `yaml:"timeout"`
 }
 
-// Defaults for timeouts a scenario does not set.
-const (
-	DefaultJobTimeout   = 5 * time.Minute
-	DefaultBuildTimeout = 5 * time.Minute
-	DefaultCheckTimeout = 30 * time.Second
-)
-
-// JobTimeout is the time limit of one job of this scenario.
-func (s *Scenario) JobTimeout() time.Duration {
-	if s.Stack.Timeout > 0 {
-		return s.Stack.Timeout.Std()
-	}
-	return DefaultJobTimeout
-}
-
-// BuildTimeout is the time limit of the build.
-func (s *Scenario) BuildTimeout() time.Duration {
-	if s.Stack.Image != nil && s.Stack.Image.BuildTimeout > 0 {
-		return s.Stack.Image.BuildTimeout.Std()
-	}
-	return DefaultBuildTimeout
-}
+// Effective returns the scenario's limits over base (the configured ones,
+// themselves over DefaultLimits).
+func (s *Scenario) Effective(base Limits) Limits { return s.Limits.Over(base) }
 
 // Context is the build context folder inside the submission.
 func (s *Scenario) Context() string {
@@ -165,12 +147,13 @@ func (s *Scenario) Ports() []int {
 	return ports
 }
 
-// Limit is the time limit of one check.
-func (c *CheckSpec) Limit() time.Duration {
+// Limit is the time limit of one check: its own timeout, else def (the
+// scenario's check limit).
+func (c *CheckSpec) Limit(def time.Duration) time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout.Std()
 	}
-	return DefaultCheckTimeout
+	return def
 }
 
 // Hidden reports whether students do not see the check.
