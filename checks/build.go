@@ -51,5 +51,20 @@ func logTail(log string, n int) string {
 	if len(lines) > n {
 		lines = append([]string{fmt.Sprintf("… (%d earlier lines)", len(lines)-n)}, lines[len(lines)-n:]...)
 	}
+	for i, l := range lines {
+		lines[i] = clip(l, maxLogLine)
+	}
 	return strings.Join(lines, "\n")
+}
+
+// maxLogLine is the longest log line shown in feedback, in characters.
+const maxLogLine = 300
+
+// clip shortens a line to n characters, saying how much was left out.
+func clip(line string, n int) string {
+	r := []rune(line)
+	if len(r) <= n {
+		return line
+	}
+	return string(r[:n]) + fmt.Sprintf(" … (%d more characters)", len(r)-n)
 }

@@ -102,6 +102,16 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// LimitError is returned by a capability when the submission's container
+// ran into a sandbox limit (e.g. no process could be started in it because
+// it holds its limit of processes): the submission's result, not grade's.
+type LimitError struct{ Err error }
+
+func (e *LimitError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *LimitError) Unwrap() error { return e.Err }
+
 // StartError is returned by a capability when the container under test could
 // not be started. It is the submission's fault (a missing executable, a bad
 // entrypoint), so checks report it as a failure, not an error.
@@ -128,6 +138,10 @@ func engineOutcome(expected string, err error) Outcome {
 	var se *StartError
 	if errors.As(err, &se) {
 		return Fail(expected, se.Error(), "")
+	}
+	var le *LimitError
+	if errors.As(err, &le) {
+		return Fail(expected, le.Error(), "")
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Fail(expected, "no result within the check's time limit", "")

@@ -203,6 +203,16 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 	if o, ok := c.knownDead(t, expected); ok {
 		return o
 	}
+	if prev, ok := c.knownSilent(t); ok {
+		// An earlier check of the job waited its whole time limit with
+		// nothing listening: one more attempt, not another long wait.
+		a := c.send(ctx, client, url)
+		if a.err != nil {
+			o := Fail(expected, a.String()+"; earlier: "+prev.Actual, prev.Message)
+			o.Detail = prev.Detail
+			return o
+		}
+	}
 	p := &poller{c: c, t: t, ctx: ctx, start: time.Now()}
 	p.deadline = time.Now().Add(time.Hour)
 	if d, ok := ctx.Deadline(); ok {
@@ -256,6 +266,24 @@ func (c *HTTP) dead(t Target, o Outcome) Outcome {
 		m.Remember(c.deadKey(), o)
 	}
 	return o
+}
+
+// silentKey names, in the job's memo, a port where nothing listened for a
+// whole check.
+func (c *HTTP) silentKey() string { return fmt.Sprintf("http-silent %s:%d", c.Service, c.Port) }
+
+// knownSilent reports a port on which an earlier check of the job found
+// nothing listening after waiting its whole time limit.
+func (c *HTTP) knownSilent(t Target) (Outcome, bool) {
+	m, ok := t.(Memo)
+	if !ok {
+		return Outcome{}, false
+	}
+	v, ok := m.Recall(c.silentKey())
+	if !ok {
+		return Outcome{}, false
+	}
+	return v.(Outcome), true
 }
 
 // knownDead reports what an earlier check of the job found on this port.
@@ -463,12 +491,14 @@ func (p *poller) giveUp(expected string, a answer) Outcome {
 		}
 	}
 	msg := "the app did not answer in time"
+	silent := false
 	if p.probed {
 		ls := p.listeners
 		actual += "; inside the container: " + showListeners(ls)
 		switch {
 		case len(ls) == 0:
 			msg = fmt.Sprintf("nothing listens inside the container: the app did not open port %d", p.c.Port)
+			silent = true
 		case listensOn(ls, p.c.Port, false):
 			msg = fmt.Sprintf("the app listens on port %d but did not answer HTTP in time", p.c.Port)
 		case listensOn(ls, p.c.Port, true):
@@ -479,6 +509,9 @@ func (p *poller) giveUp(expected string, a answer) Outcome {
 	}
 	o := Fail(expected, actual, msg)
 	o.Detail = p.logs()
+	if m, ok := p.t.(Memo); ok && silent {
+		m.Remember(p.c.silentKey(), o)
+	}
 	return o
 }
 

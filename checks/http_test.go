@@ -191,17 +191,22 @@ func TestHTTPRemembersDeadPort(t *testing.T) {
 	want(t, (&HTTP{Port: 8080}).Run(ctx, f), StatusPass)
 }
 
-// TestHTTPTimeoutNotRemembered: a port that merely did not answer in time
-// is probed again by the next check (it may be slow, or another path works).
-func TestHTTPTimeoutNotRemembered(t *testing.T) {
+// TestHTTPSilentPort: after a check waited its whole limit with nothing
+// listening, the job's next check on the port tries once instead of waiting
+// again, and still passes when the app has come up since.
+func TestHTTPSilentPort(t *testing.T) {
 	fastPolls(t)
 	f := &fake{endpoint: closedPort(t), state: ContainerState{Running: true}}
-	for i := 0; i < 2; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		want(t, (&HTTP{Port: 3000}).Run(ctx, f), StatusFail, "nothing listens")
-		cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	want(t, (&HTTP{Port: 3000}).Run(ctx, f), StatusFail, "nothing listens")
+	cancel()
+	start := time.Now()
+	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	want(t, (&HTTP{Port: 3000, Path: "/other"}).Run(ctx, f), StatusFail, "nothing listens", "earlier:")
+	if time.Since(start) > 300*time.Millisecond {
+		t.Errorf("the second check waited again (%s)", time.Since(start))
 	}
-	if f.memo != nil {
-		t.Errorf("a timeout was remembered: %v", f.memo)
-	}
+	f.endpoint = serve(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
+	want(t, (&HTTP{Port: 3000}).Run(ctx, f), StatusPass)
 }

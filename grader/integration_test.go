@@ -77,14 +77,45 @@ func loadAll(t *testing.T) []grader.Submission {
 	return subs
 }
 
-// TestSamples grades every sample submission on the real engine and compares
-// each verdict with the one kept beside it.
+var passes = flag.Int("passes", 3, "how many times TestSamples grades every sample (the verdicts must not change)")
+
+// TestSamples grades every sample submission on the real engine, several
+// times over, and compares each verdict with the one kept beside it: every
+// pass must give the same scores and statuses (no flaky check).
 func TestSamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: needs the Docker engine")
 	}
-	eng := connectEngine(t)
 	subs := loadAll(t)
+	n := *passes
+	if *update {
+		n = 1
+	}
+	var first map[string]string
+	for pass := 1; pass <= n; pass++ {
+		run := gradePass(t, subs)
+		if pass == 1 {
+			first = verdicts(run)
+			for _, j := range run.Jobs {
+				t.Run(j.Name(), func(t *testing.T) { compare(t, j) })
+			}
+			checkCoverage(t, run)
+			continue
+		}
+		for name, v := range verdicts(run) {
+			if v != first[name] {
+				t.Errorf("pass %d: %s changed verdict:\n  pass 1: %s\n  pass %d: %s", pass, name, first[name], pass, v)
+			}
+		}
+	}
+}
+
+// gradePass grades every submission once, on its own engine connection (so
+// with its own run id), and requires that nothing is left afterwards.
+func gradePass(t *testing.T, subs []grader.Submission) *report.Run {
+	t.Helper()
+	eng := connectEngine(t)
+	start := time.Now()
 	run := grader.Run(context.Background(), grader.EngineJobs{Engine: eng}, subs, grader.Options{Parallel: 2, Hidden: true})
 	if _, err := eng.CleanRun(); err != nil {
 		t.Errorf("cleaning the run: %v", err)
@@ -92,12 +123,28 @@ func TestSamples(t *testing.T) {
 	if run.Interrupted || len(run.Jobs) != len(subs) {
 		t.Fatalf("graded %d of %d jobs", len(run.Jobs), len(subs))
 	}
-	seen := map[string]bool{}
+	t.Logf("graded %d jobs in %s", len(run.Jobs), time.Since(start).Round(time.Second))
+	assertNothingLeft(t, eng)
+	return run
+}
+
+// verdicts is each job's score and check statuses, as one comparable line.
+func verdicts(run *report.Run) map[string]string {
+	out := map[string]string{}
 	for _, j := range run.Jobs {
-		seen[j.Name()] = true
-		t.Run(j.Name(), func(t *testing.T) { compare(t, j) })
+		parts := []string{fmt.Sprintf("score %g", j.Score)}
+		for _, c := range j.Checks {
+			parts = append(parts, c.Check+"="+string(c.Status))
+		}
+		out[j.Name()] = strings.Join(parts, " ")
 	}
-	// Every scenario has a correct sample and at least three broken ones.
+	return out
+}
+
+// checkCoverage requires a correct sample and at least three broken ones
+// per scenario.
+func checkCoverage(t *testing.T, run *report.Run) {
+	t.Helper()
 	perScenario := map[string][2]int{}
 	for _, j := range run.Jobs {
 		c := perScenario[j.Scenario]
@@ -113,7 +160,6 @@ func TestSamples(t *testing.T) {
 			t.Errorf("%s has %d full-score and %d broken samples; want at least 1 and 3", sc, c[0], c[1])
 		}
 	}
-	assertNothingLeft(t, eng)
 }
 
 func compare(t *testing.T, j *report.Job) {

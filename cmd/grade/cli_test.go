@@ -66,6 +66,10 @@ func TestUsageAndLint(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bad, "s.yaml"), []byte(misspelt), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	bomb, err := filepath.Abs("testdata/yaml-bomb")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		args   []string
@@ -84,6 +88,10 @@ func TestUsageAndLint(t *testing.T) {
 		{"check needs a scenario", []string{"check", "."}, 2, "", "--scenario ID"},
 		{"version", []string{"version"}, 0, "grade ", ""},
 		{"list", []string{"list", "--lang", "zh"}, 0, "编写你的第一个Dockerfile", ""},
+		{"yaml bomb refused", []string{"lint", "--scenarios", bomb}, 78, "", "expands to more than"},
+		{"unknown limit", []string{"--all", "--limit", "mem=1GiB"}, 2, "", `unknown limit "mem"`},
+		{"bad limit", []string{"--all", "--limit", "memory=lots"}, 2, "", `"lots" is not a size`},
+		{"bad run timeout", []string{"--all", "--timeout", "soon"}, 2, "", "--timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -287,6 +287,9 @@ func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.
 	}
 	att, err := j.e.cli.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
 	if err != nil {
+		if isProcessLimit(err.Error()) {
+			return checks.Output{}, j.processLimit(spec)
+		}
 		return checks.Output{}, fmt.Errorf("attaching to %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
 	}
 	defer att.Close()
@@ -313,7 +316,21 @@ func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.
 	if isExecNotFound(out) {
 		out.ExitCode = 127
 	}
+	if out.ExitCode == 126 && isProcessLimit(out.Stdout+out.Stderr) {
+		return checks.Output{}, j.processLimit(spec)
+	}
 	return out, nil
+}
+
+// isProcessLimit recognises the engine failing to start a process in a
+// container that holds its limit of processes.
+func isProcessLimit(msg string) bool {
+	return strings.Contains(msg, "resource temporarily unavailable") || strings.Contains(msg, "Resource temporarily unavailable")
+}
+
+func (j *Job) processLimit(spec checks.ExecSpec) error {
+	return &checks.LimitError{Err: fmt.Errorf("could not start %q in the container: it holds its limit of %d processes "+
+		"(something in it keeps starting processes)", strings.Join(spec.Cmd, " "), j.limits.PIDs)}
 }
 
 // isExecNotFound recognises an exec whose executable is missing (the engine

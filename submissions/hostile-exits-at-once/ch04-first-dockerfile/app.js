@@ -1,0 +1,3 @@
+// Exits as soon as it starts.
+console.error('fatal: missing configuration, giving up');
+process.exit(3);
