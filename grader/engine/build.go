@@ -98,7 +98,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	go func() { pw.CloseWithError(writeContext(pw, entries, dfRel, extra)) }()
 	defer func() { _ = pr.Close() }()
 
-	res, err := j.e.cli.ImageBuild(bctx, pr, client.ImageBuildOptions{
+	opts := client.ImageBuildOptions{
 		Tags:        []string{j.tag},
 		Dockerfile:  filepath.ToSlash(spec.Dockerfile),
 		Labels:      labels,
@@ -106,8 +106,18 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		ForceRemove: true,
 		Memory:      j.limits.Memory,
 		MemorySwap:  j.limits.Memory,
+		CPUPeriod:   100_000,
+		CPUQuota:    j.limits.NanoCPUs / 10_000, // µs per 100 ms period
 		Version:     build.BuilderV1,
-	})
+	}
+	if cg := j.e.cgroups; cg != nil {
+		name := cgroupPrefix + j.slug
+		if cg.make(name, j.limits.PIDs) == nil {
+			opts.CgroupParent = name
+			defer cg.remove(name)
+		}
+	}
+	res, err := j.e.cli.ImageBuild(bctx, pr, opts)
 	if err != nil {
 		if bctx.Err() != nil {
 			return j.buildTimedOut(ctx, info, spec.Timeout, "")

@@ -94,6 +94,9 @@ func (e *Engine) CleanRun() (Removed, error) {
 	defer cancel()
 	r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+e.runID), true)
 	e.removeIntermediate(ctx)
+	if e.cgroups != nil {
+		e.cgroups.sweep(e.runID + "-")
+	}
 	return r, err
 }
 
@@ -107,6 +110,9 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 	}
 	var total Removed
 	var errs []error
+	if e.cgroups != nil {
+		e.cgroups.sweep("") // only empty ones go: a live build's stays
+	}
 	for run, owner := range runs {
 		if run == e.runID || (!all && !e.dead(owner)) {
 			continue

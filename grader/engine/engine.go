@@ -99,6 +99,7 @@ type Engine struct {
 	// portHostSet is the port host the configuration set, if any.
 	portHostSet string
 	publish     bool // publish ports even when the engine is local
+	cgroups     *buildCgroups
 
 	mu           sync.Mutex
 	intermediate []string // untagged images builds of this run created
@@ -175,8 +176,9 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if e.host == "127.0.0.1" && e.portHostSet == "" {
 		// A local socket whose engine names itself as this machine does:
 		// not Docker Desktop's VM, not a socket mounted into a CI container.
-		if info, err := cli.Info(ctx, client.InfoOptions{}); err == nil && self != "" && info.Info.Name == self && !e.publish {
-			e.direct = true
+		if info, err := cli.Info(ctx, client.InfoOptions{}); err == nil && self != "" && info.Info.Name == self {
+			e.direct = !e.publish
+			e.cgroups = detectBuildCgroups("/sys/fs/cgroup", info.Info.CgroupDriver)
 		}
 	}
 	return e, nil
