@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -28,6 +29,8 @@ const (
 	// MaxValues caps how many values a file may expand to, aliases
 	// included: a YAML bomb is an error, not an out-of-memory.
 	MaxValues = 100_000
+	// MaxDepth caps how deep a file's mappings and lists may nest.
+	MaxDepth = 64
 )
 
 // Load reads every *.yaml and *.yml file at the top of fsys. Names in
@@ -92,6 +95,21 @@ func readFile(fsys fs.FS, name, shown string) (*Scenario, error) {
 // Parse reads one scenario file's content. name is used in messages. The
 // error, when not nil, is Errors.
 func Parse(name string, data []byte) (*Scenario, error) {
+	s, err := parse(name, data)
+	var es Errors
+	if errors.As(err, &es) {
+		// At the end of the file the parser names the line after the last.
+		last := lineCount(data)
+		for _, e := range es {
+			if e.Line > last {
+				e.Line = last
+			}
+		}
+	}
+	return s, err
+}
+
+func parse(name string, data []byte) (*Scenario, error) {
 	g, err := schema()
 	if err != nil {
 		return nil, err
@@ -149,6 +167,8 @@ type doc struct {
 	values map[string]*yaml.Node // instance location → value node
 	keys   map[string]*yaml.Node // instance location → key node
 	budget int
+	// expanding holds the anchors whose aliases are being expanded.
+	expanding map[*yaml.Node]bool
 }
 
 func locKey(segs []string) string { return strings.Join(segs, "\x00") }
@@ -160,12 +180,23 @@ func (d *doc) value(n *yaml.Node, segs []string) (any, *Error) {
 	if d.budget < 0 {
 		return nil, d.at(n, segs, fmt.Sprintf("the file expands to more than %d values (aliases referring to aliases?); refused", MaxValues))
 	}
+	if len(segs) > MaxDepth {
+		return nil, d.at(n, segs[:MaxDepth], fmt.Sprintf("the file nests deeper than %d levels; refused", MaxDepth))
+	}
 	k := locKey(segs)
 	if _, seen := d.values[k]; !seen {
 		d.values[k] = n
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
+		if d.expanding[n.Alias] {
+			return nil, d.at(n, segs, fmt.Sprintf("the alias *%s refers to itself; refused", n.Value))
+		}
+		if d.expanding == nil {
+			d.expanding = map[*yaml.Node]bool{}
+		}
+		d.expanding[n.Alias] = true
+		defer delete(d.expanding, n.Alias)
 		return d.value(n.Alias, segs)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
@@ -522,6 +553,12 @@ func yamlError(file string, err error) *Error {
 		e.Line, e.Col = 1, 1
 	}
 	return e
+}
+
+// lineCount counts lines as YAML does: "\n", "\r\n" and a lone "\r" each
+// end one.
+func lineCount(data []byte) int {
+	return bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 1
 }
 
 // semantic checks what the schema cannot: each check's own rules, unique

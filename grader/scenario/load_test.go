@@ -113,6 +113,23 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestHostileYAML: files built to exhaust the loader are refused quickly.
+func TestHostileYAML(t *testing.T) {
+	tests := []struct{ name, file, want string }{
+		{"self alias", "a: &a [*a]\n", "the alias *a refers to itself"},
+		{"self alias in a mapping", "a: &a {b: *a}\n", "the alias *a refers to itself"},
+		{"deep nesting", strings.Repeat("[", 500) + strings.Repeat("]", 500) + "\n", "nests deeper than 64 levels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("h.yaml", []byte(tt.file))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestYAMLBomb(t *testing.T) {
 	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
 	prev := "a"
