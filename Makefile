@@ -6,7 +6,7 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 BIN           := bin/grade
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build images tools demo overview bench test unit lint fmt clean-engine
+.PHONY: all build images tools demo overview bench test unit fuzz lint fmt clean-engine
 
 all: build
 
@@ -61,6 +61,17 @@ test: images tools
 # Unit tests only: no Docker.
 unit: tools
 	$(GO) test -count=1 -short ./...
+
+# Each fuzz target for a fixed short time (FUZZTIME=30s per target by
+# default). What they find is kept under testdata/fuzz/ and replayed by
+# `make test` from then on.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./grader/scenario:FuzzParse ./grader/engine:FuzzDockerfile
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
+	done
 
 lint:
 	test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
