@@ -231,7 +231,11 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 				firstWrong = time.Now()
 			}
 			if time.Since(firstWrong) >= httpSettle || time.Now().After(p.deadline) {
-				return Fail(expected, a.String(), msg)
+				o := Fail(expected, a.String(), msg)
+				if a.status >= 500 {
+					o.Detail = p.logs() // the app's own account of the error
+				}
+				return o
 			}
 		} else if o, done := p.diagnose(expected, a); done {
 			return c.dead(t, o)

@@ -166,3 +166,40 @@ func OOMMessage(limit int64) string {
 	}
 	return "killed: out of memory at " + Size(limit).String()
 }
+
+// StackInfo is how a compose stack came up. grade vets the compose file and
+// brings the stack up before any check runs.
+type StackInfo struct {
+	// OK is true when every service's container is up.
+	OK bool
+	// File is the compose file's path inside the submission.
+	File string
+	// Refused lists why the compose file was refused before anything
+	// started (a sandbox rule it breaks, or why it does not parse).
+	Refused []string
+	// Error is the engine's or compose's words when the stack did not come up.
+	Error string
+	// Log is the build logs of the services grade built, and what the
+	// services printed when the stack failed (capped).
+	Log      string
+	Services []ServiceInfo
+	Duration time.Duration
+}
+
+// ServiceInfo is one service of a stack.
+type ServiceInfo struct {
+	Name string
+	// State is the container's state ("running", "exited", …); Health its
+	// health check status, "" without one.
+	State    string
+	Health   string
+	ExitCode int
+	// Ports are the port mappings the compose file declares, normalised
+	// to "HOST:CONTAINER" (or "CONTAINER" when no host port is given).
+	Ports []string
+}
+
+// StackReporter reports how the compose stack came up.
+type StackReporter interface {
+	StackInfo() StackInfo
+}

@@ -22,6 +22,7 @@ import (
 type Job interface {
 	checks.Target
 	Build(ctx context.Context, spec engine.BuildSpec) (checks.BuildInfo, error)
+	Up(ctx context.Context, spec engine.ComposeSpec) (checks.StackInfo, error)
 	Close() error
 }
 
@@ -153,12 +154,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 	jctx, cancel := context.WithTimeout(ctx, lim.Job.Std())
 	defer cancel()
 
-	build, err := job.Build(jctx, engine.BuildSpec{
-		Dir:        filepath.Join(s.Dir, filepath.FromSlash(sc.Context())),
-		Dockerfile: filepath.FromSlash(sc.Dockerfile()),
-		Shown:      filepath.ToSlash(filepath.Join(sc.Context(), sc.Dockerfile())),
-		Timeout:    lim.Build.Std(),
-	})
+	ready, err := prepare(jctx, job, s, lim, res)
 	if err != nil {
 		if ctx.Err() != nil {
 			return res
@@ -171,12 +167,13 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		}
 		return res
 	}
-	res.Build = &report.Build{OK: build.OK, Dockerfile: build.Dockerfile, Error: build.Error, Line: build.Line,
-		ImageID: build.ImageID, Log: build.Log}
-	buildCheck := "the build"
+	prepCheck, what := "the build", "the image did not build"
+	if sc.IsCompose() {
+		prepCheck, what = "the stack", "the compose stack did not come up"
+	}
 	for _, c := range sc.Checks {
-		if c.Kind == "build" {
-			buildCheck = "check " + c.ID
+		if c.Kind == "build" || c.Kind == "compose-up" {
+			prepCheck = "check " + c.ID
 			break
 		}
 	}
@@ -187,8 +184,8 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		if ctx.Err() != nil {
 			return res
 		}
-		if c.Check.Requires() >= checks.NeedsImage && !build.OK {
-			res.Checks = append(res.Checks, skipped(c, "skipped: the image did not build (see "+buildCheck+")"))
+		if c.Check.Requires() >= checks.NeedsImage && !ready {
+			res.Checks = append(res.Checks, skipped(c, "skipped: "+what+" (see "+prepCheck+")"))
 			continue
 		}
 		if jctx.Err() != nil {
@@ -205,6 +202,36 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 	}
 	res.Score = round(res.Score)
 	return res
+}
+
+// prepare builds the submission's image, or brings its compose stack up,
+// and records it in res. ready says whether checks that need it can run.
+func prepare(ctx context.Context, job Job, s Submission, lim scenario.Limits, res *report.Job) (bool, error) {
+	sc := s.Scenario
+	if sc.IsCompose() {
+		info, err := job.Up(ctx, engine.ComposeSpec{Dir: s.Dir, File: sc.Stack.Compose, BuildTimeout: lim.Build.Std()})
+		if err != nil {
+			return false, err
+		}
+		b := &report.Build{OK: info.OK, Dockerfile: info.File, Error: info.Error, Log: info.Log}
+		if len(info.Refused) > 0 {
+			b.Error = "refused: " + strings.Join(info.Refused, "; ")
+		}
+		res.Build = b
+		return info.OK, nil
+	}
+	build, err := job.Build(ctx, engine.BuildSpec{
+		Dir:        filepath.Join(s.Dir, filepath.FromSlash(sc.Context())),
+		Dockerfile: filepath.FromSlash(sc.Dockerfile()),
+		Shown:      filepath.ToSlash(filepath.Join(sc.Context(), sc.Dockerfile())),
+		Timeout:    lim.Build.Std(),
+	})
+	if err != nil {
+		return false, err
+	}
+	res.Build = &report.Build{OK: build.OK, Dockerfile: build.Dockerfile, Error: build.Error, Line: build.Line,
+		ImageID: build.ImageID, Log: build.Log}
+	return build.OK, nil
 }
 
 // runCheck runs one check within its time limit; a panic in a check is

@@ -50,6 +50,10 @@ func (j *fakeJob) Build(context.Context, engine.BuildSpec) (checks.BuildInfo, er
 	return j.info, nil
 }
 
+func (j *fakeJob) Up(context.Context, engine.ComposeSpec) (checks.StackInfo, error) {
+	return checks.StackInfo{}, errors.New("the fake job has no compose stack")
+}
+
 func (j *fakeJob) InspectImage(context.Context) (checks.ImageConfig, error) {
 	return checks.ImageConfig{WorkingDir: "/app"}, nil
 }

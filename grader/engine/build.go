@@ -38,6 +38,8 @@ type BuildSpec struct {
 	// Shown is how the Dockerfile is named to the student, e.g. "Dockerfile".
 	Shown   string
 	Timeout time.Duration
+	// Tag is the image's tag; default the job's image tag.
+	Tag string
 }
 
 // buildMessage is one message of the engine's build stream.
@@ -117,6 +119,9 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 			defer cg.remove(name)
 		}
 	}
+	if spec.Tag != "" {
+		opts.Tags = []string{spec.Tag}
+	}
 	res, err := j.e.cli.ImageBuild(bctx, pr, opts)
 	if err != nil {
 		if bctx.Err() != nil {
@@ -182,7 +187,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	}
 	ictx, icancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer icancel()
-	ins, err := j.e.cli.ImageInspect(ictx, j.tag)
+	ins, err := j.e.cli.ImageInspect(ictx, opts.Tags[0])
 	if err != nil {
 		return info, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
 	}

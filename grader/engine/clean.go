@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
 )
 
 // Removed counts what a clean-up removed.
@@ -39,8 +40,21 @@ const lateCommit = 3 * time.Second
 func (j *Job) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
+	j.mu.Lock()
+	dc := j.compose
+	j.compose = nil
+	j.mu.Unlock()
+	var errDown error
+	if dc != nil {
+		// compose down first (it knows its own objects), then by label.
+		errDown = dc.Down(ctx, tccompose.RemoveOrphans(true), tccompose.RemoveVolumes(true))
+		_ = dc.Close()
+	}
 	f := client.Filters{}.Add("label", LabelRun+"="+j.e.runID).Add("label", LabelJob+"="+j.name)
 	_, err := j.e.removeLabelled(ctx, f, false)
+	if err != nil && errDown != nil {
+		err = errors.Join(err, errDown)
+	}
 	j.mu.Lock()
 	aborted := j.aborted
 	j.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
 
 	"github.com/gradeproject/grade/checks"
 )
@@ -46,6 +47,8 @@ type Job struct {
 	limits   Limits
 	outbound bool
 	memo     map[string]any
+	stack    *stack                   // the compose stack, for a compose scenario
+	compose  *tccompose.DockerCompose // the compose engine's handle on it
 }
 
 // JobOptions says how the job's app container runs.
@@ -271,8 +274,8 @@ func (j *Job) logsTail(ctx context.Context, id, tail string) (string, string, er
 }
 
 // Exec runs a command in the app container.
-func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.Output, error) {
-	id, err := j.start(ctx)
+func (j *Job) Exec(ctx context.Context, service string, spec checks.ExecSpec) (checks.Output, error) {
+	id, err := j.service(ctx, service)
 	if err != nil {
 		return checks.Output{}, err
 	}
@@ -280,7 +283,7 @@ func (j *Job) Exec(ctx context.Context, _ string, spec checks.ExecSpec) (checks.
 		Cmd: spec.Cmd, User: spec.User, Env: spec.Env, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {
-		if st, serr := j.State(ctx, ""); serr == nil && !st.Running {
+		if st, serr := j.State(ctx, service); serr == nil && !st.Running {
 			return checks.Output{}, exitedErr(st)
 		}
 		return checks.Output{}, fmt.Errorf("running %q in %s: %w", strings.Join(spec.Cmd, " "), j.name, err)
@@ -375,10 +378,8 @@ func (j *Job) readerContainer(ctx context.Context) (string, error) {
 }
 
 // State reads the app container's state.
-func (j *Job) State(ctx context.Context, _ string) (checks.ContainerState, error) {
-	j.mu.Lock()
-	id := j.app
-	j.mu.Unlock()
+func (j *Job) State(ctx context.Context, service string) (checks.ContainerState, error) {
+	id := j.containerOf(service)
 	if id == "" {
 		return checks.ContainerState{}, errors.New("the app container has not been started")
 	}
@@ -401,10 +402,8 @@ func (j *Job) State(ctx context.Context, _ string) (checks.ContainerState, error
 
 // Logs reads the app container's log (stdout and stderr interleaved by
 // stream), at most limit bytes of each.
-func (j *Job) Logs(ctx context.Context, _ string, limit int) (string, error) {
-	j.mu.Lock()
-	id := j.app
-	j.mu.Unlock()
+func (j *Job) Logs(ctx context.Context, service string, limit int) (string, error) {
+	id := j.containerOf(service)
 	if id == "" {
 		return "", nil
 	}
@@ -422,10 +421,8 @@ func (j *Job) Logs(ctx context.Context, _ string, limit int) (string, error) {
 // Listeners lists the TCP sockets listening in the app container's network
 // namespace, read by a helper container sharing it (so nothing from the
 // student's image is needed).
-func (j *Job) Listeners(ctx context.Context, _ string) ([]checks.Listener, error) {
-	j.mu.Lock()
-	id := j.app
-	j.mu.Unlock()
+func (j *Job) Listeners(ctx context.Context, service string) ([]checks.Listener, error) {
+	id := j.containerOf(service)
 	if id == "" {
 		return nil, errors.New("the app container has not been started")
 	}
@@ -446,8 +443,8 @@ func (j *Job) Listeners(ctx context.Context, _ string) ([]checks.Listener, error
 
 // Endpoint returns host:port where the grader reaches a container port of
 // the app, starting the app if needed.
-func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) {
-	id, err := j.start(ctx)
+func (j *Job) Endpoint(ctx context.Context, service string, port int) (string, error) {
+	id, err := j.service(ctx, service)
 	if err != nil {
 		return "", err
 	}
@@ -459,13 +456,15 @@ func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) 
 		return "", fmt.Errorf("the container of %s has no network settings", j.name)
 	}
 	if j.e.direct {
-		if st, err := j.State(ctx, ""); err == nil && !st.Running {
+		if st, err := j.State(ctx, service); err == nil && !st.Running {
 			return "", exitedErr(st)
 		}
-		if ep := ins.Container.NetworkSettings.Networks[j.network]; ep != nil && ep.IPAddress.IsValid() {
-			return net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(port)), nil
+		for _, ep := range ins.Container.NetworkSettings.Networks {
+			if ep != nil && ep.IPAddress.IsValid() {
+				return net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(port)), nil
+			}
 		}
-		return "", fmt.Errorf("the container of %s has no address on its network %s", j.name, j.network)
+		return "", fmt.Errorf("the container of %s has no address on its network", j.name)
 	}
 	want, err := network.ParsePort(strconv.Itoa(port) + "/tcp")
 	if err != nil {
@@ -481,10 +480,29 @@ func (j *Job) Endpoint(ctx context.Context, _ string, port int) (string, error) 
 			}
 		}
 	}
-	if st, err := j.State(ctx, ""); err == nil && !st.Running {
+	if st, err := j.State(ctx, service); err == nil && !st.Running {
 		return "", exitedErr(st)
 	}
 	return "", fmt.Errorf("container port %d of %s is not published", port, j.name)
+}
+
+// containerOf returns the container of a service that has been started (the
+// app outside a stack), or "".
+func (j *Job) containerOf(service string) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stack == nil {
+		return j.app
+	}
+	if id, ok := j.stack.services[service]; ok {
+		return id
+	}
+	if service == "" && len(j.stack.services) == 1 {
+		for _, id := range j.stack.services {
+			return id
+		}
+	}
+	return ""
 }
 
 // exitedErr says that the app container is no longer running, and why.

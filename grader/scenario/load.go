@@ -593,6 +593,18 @@ func (d *doc) semantic(s *Scenario) Errors {
 			out = append(out, d.at(d.node(segs, false), segs, fmt.Sprintf("%q must be a path inside the submission", r)))
 		}
 	}
+	switch {
+	case s.Stack.Image == nil && s.Stack.Compose == "":
+		out = append(out, d.at(d.node([]string{"stack"}, false), []string{"stack"}, "say what the submission is: image (a Dockerfile) or compose (a compose file)"))
+	case s.Stack.Image != nil && s.Stack.Compose != "":
+		out = append(out, d.at(d.node([]string{"stack", "compose"}, false), []string{"stack", "compose"}, "give image or compose, not both"))
+	}
+	if p := s.Stack.Compose; p != "" {
+		if clean := path.Clean(p); path.IsAbs(p) || clean == ".." || strings.HasPrefix(clean, "../") {
+			segs := []string{"stack", "compose"}
+			out = append(out, d.at(d.node(segs, false), segs, fmt.Sprintf("%q must be a path inside the submission", p)))
+		}
+	}
 	if img := s.Stack.Image; img != nil {
 		for key, p := range map[string]string{"build": img.Build, "dockerfile": img.Dockerfile} {
 			if clean := path.Clean(p); p != "" && (path.IsAbs(p) || clean == ".." || strings.HasPrefix(clean, "../")) {

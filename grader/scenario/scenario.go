@@ -40,7 +40,11 @@ type Scenario struct {
 
 // Stack says what a submission is built into and started as.
 type Stack struct {
-	Image *ImageStack `yaml:"image" jsonschema:"required"`
+	Image *ImageStack `yaml:"image"`
+	// Compose is the submission's compose file: its stack is vetted against
+	// the sandbox rules, its services' images are built, and it comes up.
+	// A scenario has either image or compose.
+	Compose string `yaml:"compose"`
 	// Outbound lets the running containers reach the internet; without it
 	// they reach only the job's own network (builds always have network).
 	Outbound bool `yaml:"outbound"`
@@ -98,6 +102,9 @@ type Common struct {
 // Effective returns the scenario's limits over base (the configured ones,
 // themselves over DefaultLimits).
 func (s *Scenario) Effective(base Limits) Limits { return s.Limits.Over(base) }
+
+// IsCompose reports whether the submission is a compose stack.
+func (s *Scenario) IsCompose() bool { return s.Stack.Compose != "" }
 
 // Context is the build context folder inside the submission.
 func (s *Scenario) Context() string {

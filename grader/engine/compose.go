@@ -1,0 +1,336 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/moby/moby/client"
+	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// ComposeSpec says which compose stack to bring up.
+type ComposeSpec struct {
+	// Dir is the submission on grade's filesystem; File the compose file in it.
+	Dir, File string
+	// BuildTimeout bounds each service's build.
+	BuildTimeout time.Duration
+}
+
+// stack is a job's compose stack once it is up (or refused, or failed).
+type stack struct {
+	info     checks.StackInfo
+	services map[string]string // service → container id
+}
+
+// StackInfo reports how the job's compose stack came up.
+func (j *Job) StackInfo() checks.StackInfo {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stack == nil {
+		return checks.StackInfo{Error: "no compose stack was started"}
+	}
+	return j.stack.info
+}
+
+// Up vets the submission's compose file, builds its services' images (the
+// build logs kept for the student), and brings the stack up through the
+// compose engine, with the sandbox settings, the job's labels and networks
+// of its own. A refused file or a stack that does not come up is the
+// student's result (in StackInfo); the error is grade's own failure.
+func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error) {
+	start := time.Now()
+	st := &stack{info: checks.StackInfo{File: spec.File}, services: map[string]string{}}
+	defer func() {
+		st.info.Duration = time.Since(start)
+		j.mu.Lock()
+		j.stack = st
+		j.mu.Unlock()
+	}()
+	project := "grade-" + j.slug
+	p, refused, err := VetCompose(ctx, spec.Dir, spec.File, project)
+	if err != nil {
+		return st.info, err
+	}
+	if len(refused) > 0 {
+		st.info.Refused = refused
+		return st.info, nil
+	}
+	st.info.Services = declared(p)
+	var logs strings.Builder
+	for _, name := range sortedNames(p.Services) {
+		ok, err := j.prepareService(ctx, p, name, spec, &logs)
+		if err != nil {
+			return st.info, err
+		}
+		if !ok {
+			st.info.Error, st.info.Log = logs.String(), ""
+			if i := strings.Index(st.info.Error, "\n"); i >= 0 {
+				st.info.Error, st.info.Log = st.info.Error[:i], st.info.Error[i+1:]
+			}
+			return st.info, nil
+		}
+	}
+	if err := j.sandboxProject(ctx, p); err != nil {
+		return st.info, err
+	}
+	file, cleanup, err := writeProject(p)
+	if err != nil {
+		return st.info, err
+	}
+	defer cleanup()
+	dc, err := tccompose.NewDockerComposeWith(tccompose.WithStackFiles(file), tccompose.StackIdentifier(p.Name))
+	if err != nil {
+		return st.info, fmt.Errorf("preparing the compose stack of %s: %w", j.name, err)
+	}
+	j.mu.Lock()
+	j.compose = dc
+	j.mu.Unlock()
+	uctx, cancel := context.WithTimeout(ctx, j.limits.Start)
+	defer cancel()
+	upErr := dc.Up(uctx, tccompose.Wait(true))
+	if ctx.Err() != nil {
+		return st.info, ctx.Err()
+	}
+	j.readServices(ctx, p, st)
+	st.info.OK = upErr == nil
+	if upErr != nil {
+		st.info.Error = composeErr(upErr, j.limits.Start)
+		st.info.Log = logs.String() + j.serviceLogs(ctx, st)
+	}
+	for _, s := range st.info.Services {
+		if s.State != "running" {
+			st.info.OK = false
+		}
+	}
+	return st.info, nil
+}
+
+// declared lists the services as the file declares them, ports included.
+func declared(p *types.Project) []checks.ServiceInfo {
+	var out []checks.ServiceInfo
+	for _, name := range sortedNames(p.Services) {
+		s := p.Services[name]
+		si := checks.ServiceInfo{Name: name, State: "not started"}
+		for _, port := range s.Ports {
+			m := strconv.FormatUint(uint64(port.Target), 10)
+			if port.Published != "" {
+				m = port.Published + ":" + m
+			}
+			si.Ports = append(si.Ports, m)
+		}
+		out = append(out, si)
+	}
+	return out
+}
+
+// prepareService builds a service's image (when it has a build section) or
+// makes sure its image is on the engine. ok is false when the student's
+// service cannot be prepared; logs then starts with the reason.
+func (j *Job) prepareService(ctx context.Context, p *types.Project, name string, spec ComposeSpec, logs *strings.Builder) (bool, error) {
+	s := p.Services[name]
+	if s.Build == nil {
+		present, err := j.e.ImagePresent(ctx, s.Image)
+		if err != nil {
+			return false, err
+		}
+		if !present {
+			fmt.Fprintf(logs, "service %s: image %s is not on the engine, and grade pulls nothing (prepare base images with `grade images`)\n", name, s.Image)
+			return false, nil
+		}
+		s.PullPolicy = types.PullPolicyNever
+		p.Services[name] = s
+		return true, nil
+	}
+	dockerfile := s.Build.Dockerfile
+	if dockerfile == "" {
+		dockerfile = "Dockerfile"
+	}
+	rel, _ := filepath.Rel(spec.Dir, filepath.Join(s.Build.Context, dockerfile))
+	tag := "grade-" + j.slug + "-" + slugRe.ReplaceAllString(strings.ToLower(name), "-") + ":latest"
+	b, err := j.Build(ctx, BuildSpec{Dir: s.Build.Context, Dockerfile: dockerfile, Shown: filepath.ToSlash(rel),
+		Timeout: spec.BuildTimeout, Tag: tag})
+	if err != nil {
+		return false, err
+	}
+	if !b.OK {
+		where := b.Dockerfile
+		if b.Line > 0 {
+			where += ":" + strconv.Itoa(b.Line)
+		}
+		fmt.Fprintf(logs, "service %s does not build: %s: %s\n%s%s\n", name, where, b.Error, b.Excerpt, b.Log)
+		return false, nil
+	}
+	fmt.Fprintf(logs, "service %s built (%s)\n", name, filepath.ToSlash(rel))
+	s.Image, s.Build, s.PullPolicy = tag, nil, types.PullPolicyNever
+	p.Services[name] = s
+	return true, nil
+}
+
+// sandboxProject rewrites the vetted project to run in the job's sandbox:
+// limits, dropped capabilities, labels, networks grade made (internal with a
+// local engine), no fixed names, host ports chosen by the engine.
+func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
+	labels := j.e.labels(j.name)
+	for _, key := range sortedNames(p.Networks) {
+		n := p.Networks[key]
+		name := "grade-" + j.slug + "-" + slugRe.ReplaceAllString(strings.ToLower(key), "-")
+		_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge",
+			Internal: j.e.direct && !j.outbound, Labels: j.e.labels(j.name)})
+		if err != nil {
+			return fmt.Errorf("creating network %s of %s: %w", key, j.name, err)
+		}
+		p.Networks[key] = types.NetworkConfig{Name: name, External: true, Extensions: n.Extensions}
+	}
+	for key, v := range p.Volumes {
+		v.Labels = merge(v.Labels, labels)
+		p.Volumes[key] = v
+	}
+	hc := j.hostConfig()
+	grace := types.Duration(2 * time.Second)
+	for name, s := range p.Services {
+		s.Labels = merge(s.Labels, labels)
+		s.MemLimit, s.MemSwapLimit = types.UnitBytes(j.limits.Memory), types.UnitBytes(j.limits.Memory)
+		s.PidsLimit = j.limits.PIDs
+		s.CPUS = float32(j.limits.NanoCPUs) / 1e9
+		if s.Deploy != nil {
+			s.Deploy.Resources = types.Resources{}
+		}
+		s.SecurityOpt = append(s.SecurityOpt, "no-new-privileges:true")
+		s.CapDrop = append(s.CapDrop, hc.CapDrop...)
+		s.Logging = &types.LoggingConfig{Driver: hc.LogConfig.Type, Options: hc.LogConfig.Config}
+		s.LogDriver, s.LogOpt = "", nil
+		s.ContainerName = "" // fixed names collide between jobs
+		s.StopGracePeriod = &grace
+		if j.e.direct {
+			s.Ports = nil // reached at the container's address
+		} else {
+			for i := range s.Ports {
+				s.Ports[i].HostIP, s.Ports[i].Published = j.e.bindIP, ""
+			}
+		}
+		p.Services[name] = s
+	}
+	return nil
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// writeProject writes the vetted, sandboxed project for the compose engine.
+// Dollar signs are escaped so that loading it again interpolates nothing
+// (in particular nothing of grade's own environment).
+func writeProject(p *types.Project) (string, func(), error) {
+	b, err := p.MarshalYAML()
+	if err != nil {
+		return "", nil, fmt.Errorf("writing the compose project: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "grade-compose-")
+	if err != nil {
+		return "", nil, err
+	}
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(b), "$", "$$")), 0o600); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return file, func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// readServices records each service's container and state.
+func (j *Job) readServices(ctx context.Context, p *types.Project, st *stack) {
+	f := client.Filters{}.Add("label", "com.docker.compose.project="+p.Name)
+	list, err := j.e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return
+	}
+	for _, c := range list.Items {
+		svc := c.Labels["com.docker.compose.service"]
+		st.services[svc] = c.ID
+	}
+	for i, si := range st.info.Services {
+		id, ok := st.services[si.Name]
+		if !ok {
+			continue
+		}
+		ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if err != nil || ins.Container.State == nil {
+			continue
+		}
+		s := ins.Container.State
+		si.State, si.ExitCode = string(s.Status), s.ExitCode
+		if s.Health != nil {
+			si.Health = string(s.Health.Status)
+		}
+		st.info.Services[i] = si
+	}
+}
+
+// serviceLogs returns the end of every service's log, for a stack that did
+// not come up.
+func (j *Job) serviceLogs(ctx context.Context, st *stack) string {
+	var b strings.Builder
+	names := make([]string, 0, len(st.services))
+	for n := range st.services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out, errOut, err := j.logsTail(ctx, st.services[n], "20")
+		if err != nil || strings.TrimSpace(out+errOut) == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "--- %s:\n%s%s", n, out, errOut)
+	}
+	return b.String()
+}
+
+// composeErr says why compose up failed, in the student's terms.
+func composeErr(err error, limit time.Duration) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("the stack did not come up within %s", limit)
+	}
+	msg := strings.TrimPrefix(err.Error(), "compose up: ")
+	return msg
+}
+
+// service returns the container of a compose service, or of the app for
+// "" outside a stack (starting it).
+func (j *Job) service(ctx context.Context, name string) (string, error) {
+	j.mu.Lock()
+	st := j.stack
+	j.mu.Unlock()
+	if st == nil {
+		return j.start(ctx)
+	}
+	if !st.info.OK && len(st.services) == 0 {
+		return "", &checks.StartError{Service: name, Err: errors.New("the compose stack did not come up")}
+	}
+	if name == "" && len(st.services) == 1 {
+		for _, id := range st.services {
+			return id, nil
+		}
+	}
+	id, ok := st.services[name]
+	if !ok {
+		return "", &checks.StartError{Service: name, Err: fmt.Errorf("the stack has no service %q", name)}
+	}
+	return id, nil
+}

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const goodCompose = `services:
+  web:
+    build: .
+    ports:
+      - "8000:5000"
+    volumes:
+      - ./static:/app/static
+      - data:/data
+    env_file: web.env
+  redis:
+    image: "redis:alpine"
+volumes:
+  data:
+`
+
+// TestVetCompose: every way out of the sandbox a compose file can ask for is
+// refused with its reason; a course compose file passes.
+func TestVetCompose(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		want []string // fragments of the reasons; none: accepted
+	}{
+		{"course file", goodCompose, nil},
+		{"privileged", "services:\n  web:\n    image: x\n    privileged: true\n", []string{"service web: privileged: true"}},
+		{"root of the host", "services:\n  web:\n    image: x\n    volumes: [\"/:/host\"]\n", []string{"volumes: /:/host mounts a host path outside the submission"}},
+		{"docker socket", "services:\n  web:\n    image: x\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n", []string{"mounts the Docker socket"}},
+		{"host network", "services:\n  web:\n    image: x\n    network_mode: host\n", []string{"network_mode: host"}},
+		{"host pid and ipc", "services:\n  web:\n    image: x\n    pid: host\n    ipc: host\n", []string{"pid: host", "ipc: host"}},
+		{"cap_add", "services:\n  web:\n    image: x\n    cap_add: [SYS_ADMIN]\n", []string{"cap_add: SYS_ADMIN"}},
+		{"devices", "services:\n  web:\n    image: x\n    devices: [\"/dev/sda:/dev/sda\"]\n", []string{"devices:"}},
+		{"seccomp off", "services:\n  web:\n    image: x\n    security_opt: [\"seccomp:unconfined\"]\n", []string{"security_opt: seccomp:unconfined"}},
+		{"api socket", "services:\n  web:\n    image: x\n    use_api_socket: true\n", []string{"use_api_socket"}},
+		{"parent folder", "services:\n  web:\n    image: x\n    volumes: [\"../..:/src\"]\n", []string{"outside the submission"}},
+		{"bind volume", "services:\n  web:\n    image: x\n    volumes: [d:/d]\nvolumes:\n  d:\n    driver_opts: {type: none, o: bind, device: /etc}\n", []string{"volume d: driver_opts device \"/etc\""}},
+		{"external volume", "services:\n  web:\n    image: x\nvolumes:\n  d: {external: true}\n", []string{"external: true"}},
+		{"build outside", "services:\n  web:\n    build: /etc\n", []string{"build.context: /etc is outside"}},
+		{"env file outside", "services:\n  web:\n    image: x\n    env_file: /etc/shadow\n", []string{"env_file: /etc/shadow is outside"}},
+		{"include", "include: [/etc/compose.yaml]\nservices:\n  web:\n    image: x\n", []string{"include:"}},
+		{"extends a file", "services:\n  web:\n    extends: {file: /etc/x.yaml, service: a}\n", []string{"extends.file"}},
+		{"not YAML", "services:\n  web:\n   image: x\n  - oops\n", []string{"not valid YAML"}},
+		{"not compose", "services: [web]\n", []string{"does not load"}},
+		{"self alias", "services: &a\n  web: *a\n", []string{"aliases"}},
+		{"several at once", "services:\n  web:\n    image: x\n    privileged: true\n    network_mode: host\n    volumes: [\"/:/host\"]\n",
+			[]string{"privileged", "network_mode: host", "/:/host"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(tt.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_ = os.WriteFile(filepath.Join(dir, "web.env"), []byte("A=1\n"), 0o644)
+			p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(refused, "\n")
+			if len(tt.want) == 0 {
+				if len(refused) > 0 || p == nil {
+					t.Fatalf("refused a good file:\n%s", all)
+				}
+				return
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("reasons lack %q:\n%s", w, all)
+				}
+			}
+			if strings.Contains(all, dir) {
+				t.Errorf("reasons show grade's own paths:\n%s", all)
+			}
+		})
+	}
+}
