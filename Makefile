@@ -66,7 +66,7 @@ unit: tools
 # default). What they find is kept under testdata/fuzz/ and replayed by
 # `make test` from then on.
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./grader/scenario:FuzzParse ./grader/engine:FuzzDockerfile
+FUZZ_TARGETS := ./grader/scenario:FuzzParse ./grader/engine:FuzzDockerfile ./grader/engine:FuzzVetCompose
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,6 +64,46 @@ func FuzzDockerfile(f *testing.F) {
 		}
 		if last := a[len(a)-1]; !strings.EqualFold(last.Value, "label") {
 			t.Fatalf("the last instruction is %q, not grade's LABEL", last.Original)
+		}
+	})
+}
+
+// FuzzVetCompose feeds the compose vetting arbitrary files. It must never
+// panic or hang, must say why whenever it gives no project, and whatever it
+// accepts must be free of the options the sandbox refuses.
+func FuzzVetCompose(f *testing.F) {
+	seeds, _ := filepath.Glob("../../submissions/*/*/compose.yaml")
+	for _, p := range seeds {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(goodCompose))
+	f.Add([]byte("services:\n  a: &a\n    image: x\n  b: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-fuzz")
+		if err != nil {
+			t.Fatalf("grade's own error on a student's file: %v", err)
+		}
+		if p == nil && len(refused) == 0 {
+			t.Fatal("no project and no reason")
+		}
+		if len(refused) > 0 {
+			return
+		}
+		for name, s := range p.Services {
+			if s.Privileged || s.NetworkMode == "host" || s.Pid == "host" || s.Ipc == "host" || len(s.CapAdd) > 0 || len(s.Devices) > 0 {
+				t.Fatalf("service %s was accepted with a refused option: %+v", name, s)
+			}
+			for _, v := range s.Volumes {
+				if v.Type == "bind" && !inside(dir, v.Source) {
+					t.Fatalf("service %s was accepted with a host mount %s", name, v.Source)
+				}
+			}
 		}
 	})
 }
