@@ -237,22 +237,65 @@ func compare(t *testing.T, j *report.Job) {
 }
 
 // TestInterrupt stops a run in the middle (as Ctrl-C does) and requires that
-// what was started is removed.
+// what was started is removed: while the first jobs build and run, and while
+// a compose stack builds and comes up.
 func TestInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: needs the Docker engine")
 	}
-	eng := connectEngine(t)
-	subs := loadAll(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	timer := time.AfterFunc(4*time.Second, cancel)
-	defer timer.Stop()
-	run := grader.Run(ctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{Parallel: 2, Hidden: true})
-	if _, err := eng.CleanRun(); err != nil {
-		t.Errorf("cleaning the run: %v", err)
+	all := loadAll(t)
+	var compose []grader.Submission
+	for _, s := range all {
+		if s.Name() == "alice/ch07-compose-counter" {
+			compose = append(compose, s)
+		}
 	}
-	if !run.Interrupted || len(run.NotGraded) == 0 {
-		t.Errorf("the run was not reported as interrupted: %d graded, %v not graded", len(run.Jobs), run.NotGraded)
+	// when says when to interrupt: after a delay, or once a container of
+	// the compose stack exists.
+	tests := []struct {
+		name  string
+		subs  []grader.Submission
+		after time.Duration
+		when  string
+	}{
+		{"first jobs", all, 4 * time.Second, ""},
+		{"compose stack building", compose, 2 * time.Second, ""},
+		{"compose stack coming up", compose, 0, "container "},
 	}
-	assertNothingLeft(t, eng)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := connectEngine(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.when == "" {
+				timer := time.AfterFunc(tt.after, cancel)
+				defer timer.Stop()
+			} else {
+				go cancelWhen(ctx, eng, tt.when, cancel)
+			}
+			run := grader.Run(ctx, grader.EngineJobs{Engine: eng}, tt.subs, grader.Options{Parallel: 2, Hidden: true})
+			if _, err := eng.CleanRun(); err != nil {
+				t.Errorf("cleaning the run: %v", err)
+			}
+			if !run.Interrupted || len(run.NotGraded) == 0 {
+				t.Errorf("the run was not reported as interrupted: %d graded, %v not graded", len(run.Jobs), run.NotGraded)
+			}
+			assertNothingLeft(t, eng)
+		})
+	}
+}
+
+// cancelWhen cancels once an object labelled grade.managed whose description
+// starts with prefix ("container ") is on the engine.
+func cancelWhen(ctx context.Context, eng *engine.Engine, prefix string, cancel context.CancelFunc) {
+	for ctx.Err() == nil {
+		left, _ := eng.Leftovers(ctx)
+		for _, l := range left {
+			if strings.HasPrefix(l, prefix) {
+				cancel()
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -77,7 +77,7 @@ func TestUsageAndLint(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"lint bundled", []string{"lint"}, 0, "2 scenarios", ""},
+		{"lint bundled", []string{"lint"}, 0, "3 scenarios", ""},
 		{"lint misspelt key", []string{"lint", "--scenarios", bad}, 78, "", `s.yaml:`},
 		{"misspelt key says where", []string{"lint", "--scenarios", bad}, 78, "", `prot: unknown key; did you mean "port"?`},
 		{"invalid scenario stops grading", []string{"--all", "--scenarios", bad}, 78, "", "invalid scenario"},
@@ -212,7 +212,7 @@ func TestCtrlC(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit code %d, want 130\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "Interrupted:") {
+	if !strings.Contains(out.String(), "Not graded, interrupted") {
 		t.Errorf("the table does not say the run was interrupted:\n%s", out.String())
 	}
 	nothingLeft(t, eng)

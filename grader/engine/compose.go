@@ -73,10 +73,8 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 			return st.info, err
 		}
 		if !ok {
-			st.info.Error, st.info.Log = logs.String(), ""
-			if i := strings.Index(st.info.Error, "\n"); i >= 0 {
-				st.info.Error, st.info.Log = st.info.Error[:i], st.info.Error[i+1:]
-			}
+			// The first line is the reason, the rest the build log.
+			st.info.Error, st.info.Log, _ = strings.Cut(logs.String(), "\n")
 			return st.info, nil
 		}
 	}

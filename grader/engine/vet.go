@@ -139,7 +139,7 @@ func vetProject(p *types.Project, dir string) []string {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		for _, r := range vetService(p, p.Services[name], dir) {
+		for _, r := range vetService(p.Services[name], dir) {
 			out = append(out, "service "+name+": "+r)
 		}
 	}
@@ -177,7 +177,7 @@ func vetProject(p *types.Project, dir string) []string {
 }
 
 // vetService lists why one service may not run.
-func vetService(p *types.Project, s types.ServiceConfig, dir string) []string {
+func vetService(s types.ServiceConfig, dir string) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	if s.Privileged {
@@ -260,7 +260,6 @@ func vetService(p *types.Project, s types.ServiceConfig, dir string) []string {
 			}
 		}
 	}
-	_ = p
 	return out
 }
 
