@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -82,6 +83,14 @@ func (e *Engine) removeIntermediate(ctx context.Context) {
 	ids := e.intermediate
 	e.intermediate = nil
 	e.mu.Unlock()
+	e.removeUntagged(ctx, ids)
+	e.dropJournal()
+}
+
+// removeUntagged removes the images of ids that are still untagged, newest
+// first, and returns how many it removed.
+func (e *Engine) removeUntagged(ctx context.Context, ids []string) int {
+	n := 0
 	// Jobs share cached steps, so a parent may come before its child in
 	// this list: repeat while a pass removes something.
 	for removed := true; removed && len(ids) > 0; {
@@ -97,9 +106,11 @@ func (e *Engine) removeIntermediate(ctx context.Context) {
 				continue
 			}
 			removed = true
+			n++
 		}
 		ids = left
 	}
+	return n
 }
 
 // CleanRun removes everything labelled with this run, whatever job made it.
@@ -138,6 +149,8 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 		total.Images += r.Images
 		errs = append(errs, err)
 	}
+	// After the labelled images: the untagged ones are their parents.
+	total.Images += e.sweepJournals(ctx)
 	return total, errors.Join(errs...)
 }
 
@@ -198,7 +211,19 @@ func (e *Engine) dead(o owner) bool {
 		return false
 	}
 	err = syscall.Kill(pid, 0)
-	return errors.Is(err, syscall.ESRCH)
+	if errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	// A process killed a moment ago can linger as a zombie until its parent
+	// reaps it: it is gone all the same.
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] == 'Z' || b[i+2] == 'X'
+	}
+	return false
 }
 
 // removeLabelled removes every container, network, volume and image

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +104,8 @@ type Engine struct {
 
 	mu           sync.Mutex
 	intermediate []string // untagged images builds of this run created
+	journal      string   // file noting them, for the sweep after a SIGKILL
+	jmu          sync.Mutex
 }
 
 // Option configures an Engine.
@@ -172,6 +175,11 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 		_ = cli.Close()
 		return nil, fmt.Errorf("%w at %s: %w", ErrNoEngine, cli.DaemonHost(), err)
+	}
+	if e.host == "127.0.0.1" {
+		if d := journalDir(); d != "" {
+			e.journal = filepath.Join(d, journalName(e.runID, owner(e.self+"/"+strconv.Itoa(os.Getpid()))))
+		}
 	}
 	if e.host == "127.0.0.1" && e.portHostSet == "" {
 		// A local socket whose engine names itself as this machine does:

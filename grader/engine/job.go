@@ -94,6 +94,7 @@ func (j *Job) setBuild(b checks.BuildInfo) {
 }
 
 func (j *Job) addCreated(ids ...string) {
+	j.e.note(ids)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.created = append(j.created, ids...)
