@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"github.com/sirupsen/logrus"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
@@ -147,6 +149,9 @@ func quietTestcontainers() {
 			_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 		}
 		tclog.SetDefault(tclog.NewNoopLogger())
+		// compose-go and the compose engine warn through logrus (e.g. of a
+		// ${VAR} a student's file uses): not for grade's terminal.
+		logrus.SetOutput(io.Discard)
 	})
 }
 

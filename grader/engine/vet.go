@@ -23,6 +23,7 @@ const maxComposeFile = 256 << 10
 // why the file cannot be run, in the student's terms (empty when it may);
 // err is grade's own failure.
 func VetCompose(ctx context.Context, dir, file, project string) (p *types.Project, refused []string, err error) {
+	quietTestcontainers()
 	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, err

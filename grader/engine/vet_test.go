@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
 )
 
 const goodCompose = `services:
@@ -81,5 +84,44 @@ func TestVetCompose(t *testing.T) {
 				t.Errorf("reasons show grade's own paths:\n%s", all)
 			}
 		})
+	}
+}
+
+// TestWriteProjectInterpolatesNothing: the project grade hands the compose
+// engine, loaded again with grade's environment, keeps the student's values:
+// "$$" stays a literal dollar, and "${HOME}" does not become grade's HOME.
+func TestWriteProjectInterpolatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	file := "services:\n  web:\n    image: x\n    environment:\n      PRICE: \"$$5\"\n      WHERE: \"${HOME}\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+	if err != nil || len(refused) > 0 {
+		t.Fatalf("%v %v", refused, err)
+	}
+	path, cleanup, err := writeProject(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  filepath.Dir(path),
+		ConfigFiles: []types.ConfigFile{{Filename: path, Content: data}},
+		Environment: types.Mapping{"HOME": "/grade-secret"},
+	}, func(o *loader.Options) { o.SetProjectName("grade-test", true) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := again.Services["web"].Environment
+	if got := *env["PRICE"]; got != "$5" {
+		t.Errorf("PRICE = %q, want $5", got)
+	}
+	if got := env["WHERE"]; got != nil && strings.Contains(*got, "grade-secret") {
+		t.Errorf("WHERE = %q: grade's environment leaked into the student's stack", *got)
 	}
 }
