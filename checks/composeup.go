@@ -3,8 +3,8 @@ package checks
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -72,7 +72,7 @@ func (c *ComposeUp) Run(_ context.Context, t Target) Outcome {
 			problems = append(problems, fmt.Sprintf("%s has no service %q", file, want))
 		}
 	}
-	for _, svc := range sortedKeys(c.Expect.Publishes) {
+	for _, svc := range slices.Sorted(maps.Keys(c.Expect.Publishes)) {
 		got, ok := byName[svc]
 		if !ok {
 			continue // reported above, or by the state below
@@ -117,7 +117,7 @@ func (c *ComposeUp) expected() string {
 	e := "the compose stack comes up with every service running"
 	if len(c.Expect.Publishes) > 0 {
 		var ps []string
-		for _, svc := range sortedKeys(c.Expect.Publishes) {
+		for _, svc := range slices.Sorted(maps.Keys(c.Expect.Publishes)) {
 			ps = append(ps, svc+" publishing "+strings.Join(c.Expect.Publishes[svc], ", "))
 		}
 		e += "; " + strings.Join(ps, "; ")
@@ -161,13 +161,4 @@ func normalPort(p string) (string, error) {
 		return parts[0], nil
 	}
 	return parts[len(parts)-2] + ":" + parts[len(parts)-1], nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -278,32 +278,31 @@ func (c *HTTP) silentKey() string { return fmt.Sprintf("http-silent %s:%d", c.Se
 
 // knownSilent reports a port on which an earlier check of the job found
 // nothing listening after waiting its whole time limit.
-func (c *HTTP) knownSilent(t Target) (Outcome, bool) {
-	m, ok := t.(Memo)
-	if !ok {
-		return Outcome{}, false
-	}
-	v, ok := m.Recall(c.silentKey())
-	if !ok {
-		return Outcome{}, false
-	}
-	return v.(Outcome), true
-}
+func (c *HTTP) knownSilent(t Target) (Outcome, bool) { return recall(t, c.silentKey()) }
 
 // knownDead reports what an earlier check of the job found on this port.
 func (c *HTTP) knownDead(t Target, expected string) (Outcome, bool) {
+	prev, ok := recall(t, c.deadKey())
+	if !ok {
+		return Outcome{}, false
+	}
+	o := Fail(expected, prev.Actual, prev.Message)
+	o.Detail = prev.Detail
+	return o, true
+}
+
+// recall returns the outcome an earlier check of the job remembered under key.
+func recall(t Target, key string) (Outcome, bool) {
 	m, ok := t.(Memo)
 	if !ok {
 		return Outcome{}, false
 	}
-	v, ok := m.Recall(c.deadKey())
+	v, ok := m.Recall(key)
 	if !ok {
 		return Outcome{}, false
 	}
-	prev := v.(Outcome)
-	o := Fail(expected, prev.Actual, prev.Message)
-	o.Detail = prev.Detail
-	return o, true
+	o, ok := v.(Outcome)
+	return o, ok
 }
 
 // send makes one request.

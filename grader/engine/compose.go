@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 	}
 	st.info.Services = declared(p)
 	var logs strings.Builder
-	for _, name := range sortedNames(p.Services) {
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		ok, err := j.prepareService(ctx, p, name, spec, &logs)
 		if err != nil {
 			return st.info, err
@@ -116,7 +117,7 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 // declared lists the services as the file declares them, ports included.
 func declared(p *types.Project) []checks.ServiceInfo {
 	var out []checks.ServiceInfo
-	for _, name := range sortedNames(p.Services) {
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		s := p.Services[name]
 		si := checks.ServiceInfo{Name: name, State: "not started"}
 		for _, port := range s.Ports {
@@ -179,7 +180,7 @@ func (j *Job) prepareService(ctx context.Context, p *types.Project, name string,
 // local engine), no fixed names, host ports chosen by the engine.
 func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 	labels := j.e.labels(j.name)
-	for _, key := range sortedNames(p.Networks) {
+	for _, key := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[key]
 		name := "grade-" + j.slug + "-" + slugRe.ReplaceAllString(strings.ToLower(key), "-")
 		_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge",
@@ -285,12 +286,7 @@ func (j *Job) readServices(ctx context.Context, p *types.Project, st *stack) {
 // not come up.
 func (j *Job) serviceLogs(ctx context.Context, st *stack) string {
 	var b strings.Builder
-	names := make([]string, 0, len(st.services))
-	for n := range st.services {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(st.services)) {
 		out, errOut, err := j.logsTail(ctx, st.services[n], "20")
 		if err != nil || strings.TrimSpace(out+errOut) == "" {
 			continue

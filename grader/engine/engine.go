@@ -62,28 +62,19 @@ var DefaultLimits = Limits{
 
 // or returns l with its zero fields taken from d.
 func (l Limits) or(d Limits) Limits {
-	if l.Memory <= 0 {
-		l.Memory = d.Memory
+	return Limits{
+		Memory: orDefault(l.Memory, d.Memory), PIDs: orDefault(l.PIDs, d.PIDs), NanoCPUs: orDefault(l.NanoCPUs, d.NanoCPUs),
+		ContextSize: orDefault(l.ContextSize, d.ContextSize), OutputBytes: orDefault(l.OutputBytes, d.OutputBytes),
+		ImageSize: orDefault(l.ImageSize, d.ImageSize), Start: orDefault(l.Start, d.Start),
 	}
-	if l.PIDs <= 0 {
-		l.PIDs = d.PIDs
+}
+
+// orDefault returns v when it is set (positive), else d.
+func orDefault[T int | int64 | time.Duration](v, d T) T {
+	if v > 0 {
+		return v
 	}
-	if l.NanoCPUs <= 0 {
-		l.NanoCPUs = d.NanoCPUs
-	}
-	if l.ContextSize <= 0 {
-		l.ContextSize = d.ContextSize
-	}
-	if l.OutputBytes <= 0 {
-		l.OutputBytes = d.OutputBytes
-	}
-	if l.ImageSize <= 0 {
-		l.ImageSize = d.ImageSize
-	}
-	if l.Start <= 0 {
-		l.Start = d.Start
-	}
-	return l
+	return d
 }
 
 // Engine is a connection to a Docker engine for one grade run.

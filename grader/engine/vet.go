@@ -3,9 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -134,17 +135,12 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 // vetProject applies the sandbox rules to a loaded project.
 func vetProject(p *types.Project, dir string) []string {
 	var out []string
-	names := make([]string, 0, len(p.Services))
-	for name := range p.Services {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		for _, r := range vetService(p.Services[name], dir) {
 			out = append(out, "service "+name+": "+r)
 		}
 	}
-	for _, name := range sortedNames(p.Volumes) {
+	for _, name := range slices.Sorted(maps.Keys(p.Volumes)) {
 		v := p.Volumes[name]
 		switch {
 		case bool(v.External):
@@ -155,7 +151,7 @@ func vetProject(p *types.Project, dir string) []string {
 			out = append(out, fmt.Sprintf("volume %s: driver_opts device %q mounts a host path", name, v.DriverOpts["device"]))
 		}
 	}
-	for _, name := range sortedNames(p.Networks) {
+	for _, name := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[name]
 		switch {
 		case bool(n.External):
@@ -164,12 +160,12 @@ func vetProject(p *types.Project, dir string) []string {
 			out = append(out, fmt.Sprintf("network %s: driver %s: only bridge networks are allowed", name, n.Driver))
 		}
 	}
-	for _, name := range sortedNames(p.Secrets) {
+	for _, name := range slices.Sorted(maps.Keys(p.Secrets)) {
 		if f := p.Secrets[name].File; f != "" && !inside(dir, f) {
 			out = append(out, fmt.Sprintf("secret %s: file %s is outside the submission", name, f))
 		}
 	}
-	for _, name := range sortedNames(p.Configs) {
+	for _, name := range slices.Sorted(maps.Keys(p.Configs)) {
 		if f := p.Configs[name].File; f != "" && !inside(dir, f) {
 			out = append(out, fmt.Sprintf("config %s: file %s is outside the submission", name, f))
 		}
@@ -268,15 +264,6 @@ func vetService(s types.ServiceConfig, dir string) []string {
 func inside(dir, path string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // cleanComposeErr shortens compose-go's messages and drops grade's paths.
