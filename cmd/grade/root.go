@@ -114,7 +114,7 @@ Submissions live in submissions/<student>/<scenario-id>/.`,
 	f.StringSlice("job", nil, "grade only these student/scenario pairs (repeatable)")
 	f.String("shard", "", "grade only share I of N, e.g. 2/4 (CI: $CI_NODE_INDEX/$CI_NODE_TOTAL); merge the shards' JSON with 'grade merge'")
 	addGradeFlags(f)
-	root.AddCommand(newCheck(stdout, stderr), newLint(stdout), newList(stdout), newImages(stdout), newClean(stdout, stderr), newVersion(stdout), newMerge(stdout), newInit(stdout), newSchema(stdout))
+	root.AddCommand(newCheck(stdout, stderr), newLint(stdout), newList(stdout), newImages(stdout), newClean(stdout, stderr), newVersion(stdout), newMerge(stdout), newInit(stdout), newSchema(stdout), newDoctor(stdout))
 	return root
 }
 

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/gradeproject/grade/grader/engine"
+)
+
+// finding is one line of grade doctor: what was checked and, when it is not
+// right, what to do.
+type finding struct {
+	ok        bool
+	what, fix string
+}
+
+// doctorText is the doctor's wording in one language.
+type doctorText struct {
+	noEngine, engine, storage, slowStorage, sandbox, buildPIDs, noBuildPIDs, direct, published,
+	tryFailed, imagesOK, imagesMissing, summaryOK, summaryBad string
+}
+
+var doctorTexts = map[string]doctorText{
+	"en": {
+		noEngine:      "%v|start it (Linux: sudo systemctl start docker; Docker Desktop: open it), or set DOCKER_HOST to a remote engine; then run 'docker info'",
+		engine:        "engine: Docker %s (API %s) at %s, %d CPUs, %s memory",
+		storage:       "storage driver: %s",
+		slowStorage:   "storage driver: %s (every build step costs a full copy; grading works, builds are slower)|configure overlay2 if the kernel allows it",
+		sandbox:       "sandbox: cgroup v%s (%s): memory, CPU and pids limits for every container",
+		buildPIDs:     "build steps get the pids limit (a cgroup of grade's)",
+		noBuildPIDs:   "build steps get memory and CPU limits, but no pids limit here (needs root beside a local engine that uses cgroupfs)",
+		direct:        "a test container built, ran and answered at %s, on a network with no way out",
+		published:     "a test container built, ran and answered at %s, through a published port",
+		tryFailed:     "a test container did not work: %v|check that %s is present (grade images) and that this machine reaches the engine's published ports (set --port-host)",
+		imagesOK:      "base images: all %d the scenarios use are present",
+		imagesMissing: "base images: %d of %d missing: %s|run 'make images' (pulls where a registry answers, else builds stand-ins) or docker pull them",
+		summaryOK:     "All good: grade can grade here.",
+		summaryBad:    "%d problem(s): see the lines marked ✗.",
+	},
+	"zh": {
+		noEngine:      "没有可用的 Docker 引擎：%v|请启动它（Linux：sudo systemctl start docker；Docker Desktop：打开应用），或用 DOCKER_HOST 指向远程引擎；然后运行 'docker info'",
+		engine:        "引擎：Docker %s（API %s），位于 %s，%d 个CPU，内存 %s",
+		storage:       "存储驱动：%s",
+		slowStorage:   "存储驱动：%s（每个构建步骤都要完整复制；可以评分，但构建较慢）|如果内核支持，请配置 overlay2",
+		sandbox:       "沙箱：cgroup v%s（%s）：每个容器都有内存、CPU和进程数限制",
+		buildPIDs:     "构建步骤也有进程数限制（grade 的 cgroup）",
+		noBuildPIDs:   "构建步骤有内存和CPU限制，但此处没有进程数限制（需要以 root 身份在使用 cgroupfs 的本地引擎旁运行）",
+		direct:        "测试容器已构建、运行，并在 %s 响应（网络无法访问外部）",
+		published:     "测试容器已构建、运行，并通过发布的端口在 %s 响应",
+		tryFailed:     "测试容器未能正常工作：%v|请确认 %s 镜像存在（grade images），并且本机能访问引擎发布的端口（设置 --port-host）",
+		imagesOK:      "基础镜像：场景需要的 %d 个镜像都已存在",
+		imagesMissing: "基础镜像：%d/%d 个缺失：%s|运行 'make images'（能访问镜像仓库时拉取，否则构建替代镜像）或用 docker pull 获取",
+		summaryOK:     "一切正常：grade 可以在这里评分。",
+		summaryBad:    "%d 个问题：见标有 ✗ 的行。",
+	},
+}
+
+// split cuts "what|fix".
+func split(s string) (string, string) {
+	what, fix, _ := strings.Cut(s, "|")
+	return what, fix
+}
+
+func newDoctor(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check that this machine can grade: engine, sandbox, a test container, base images",
+		Long: `doctor checks your own set-up the way grading will use it: the Docker engine
+answers (and which one), its storage driver, the sandbox's limits, that a tiny
+test image builds, runs and answers from here, and that the base images the
+scenarios use are present. Each problem comes with what to do about it.
+It exits 0 when everything works, 3 otherwise.`,
+		Example: "  grade doctor\n  grade doctor --lang zh\n  DOCKER_HOST=tcp://docker:2375 grade doctor",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, list, err := bindAndLoad(cmd)
+			if err != nil {
+				return err
+			}
+			t := doctorTexts[o.Lang]
+			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Minute)
+			defer cancel()
+			var fs []finding
+			eng, err := engine.New(ctx, engine.WithPortHost(o.PortHost), engine.WithPublishedPorts(o.PublishPorts))
+			if err != nil {
+				what, fix := split(t.noEngine)
+				fs = append(fs, finding{what: fmt.Sprintf(what, err), fix: fix})
+				return printFindings(stdout, fs, t)
+			}
+			defer func() { _ = eng.Close() }()
+			fs = append(fs, engineFindings(ctx, eng, t)...)
+			var images []string
+			for _, s := range list {
+				for _, img := range s.Images {
+					if !slices.Contains(images, img) {
+						images = append(images, img)
+					}
+				}
+			}
+			if !slices.Contains(images, "busybox:latest") {
+				images = append(images, "busybox:latest")
+			}
+			slices.Sort(images)
+			var missing []string
+			for _, img := range images {
+				if ok, err := eng.ImagePresent(ctx, img); err != nil || !ok {
+					missing = append(missing, img)
+				}
+			}
+			if len(missing) == 0 {
+				fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.imagesOK, len(images))})
+			} else {
+				what, fix := split(t.imagesMissing)
+				fs = append(fs, finding{what: fmt.Sprintf(what, len(missing), len(images), strings.Join(missing, ", ")), fix: fix})
+			}
+			return printFindings(stdout, fs, t)
+		},
+	}
+	cmd.Flags().Bool("publish-ports", false, "try reaching the test container through a published port, as with a remote engine")
+	return cmd
+}
+
+// engineFindings reads the engine and tries a job on it.
+func engineFindings(ctx context.Context, eng *engine.Engine, t doctorText) []finding {
+	f, err := eng.Facts(ctx)
+	if err != nil {
+		what, fix := split(t.noEngine)
+		return []finding{{what: fmt.Sprintf(what, err), fix: fix}}
+	}
+	fs := []finding{{ok: true, what: fmt.Sprintf(t.engine, f.Version, f.APIVersion, f.Daemon, f.CPUs, units.BytesSize(float64(f.Memory)))}}
+	switch f.StorageDriver {
+	case "vfs", "fuse-overlayfs":
+		what, fix := split(t.slowStorage)
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(what, f.StorageDriver), fix: fix})
+	default:
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.storage, f.StorageDriver)})
+	}
+	fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.sandbox, f.CgroupVersion, f.CgroupDriver)})
+	if f.BuildPIDs {
+		fs = append(fs, finding{ok: true, what: t.buildPIDs})
+	} else {
+		fs = append(fs, finding{ok: true, what: t.noBuildPIDs})
+	}
+	addr, err := eng.TryJob(ctx)
+	switch {
+	case err != nil:
+		what, fix := split(t.tryFailed)
+		fs = append(fs, finding{what: fmt.Sprintf(what, err), fix: fmt.Sprintf(fix, "busybox:latest")})
+	case f.Direct:
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.direct, addr)})
+	default:
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.published, addr)})
+	}
+	return fs
+}
+
+// printFindings writes one line per finding and returns an environment
+// error when any is not right.
+func printFindings(w io.Writer, fs []finding, t doctorText) error {
+	bad := 0
+	for _, f := range fs {
+		mark := "✓"
+		if !f.ok {
+			mark, bad = "✗", bad+1
+		}
+		fmt.Fprintf(w, "%s %s\n", mark, f.what)
+		if f.fix != "" {
+			fmt.Fprintf(w, "    → %s\n", f.fix)
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(w, t.summaryBad+"\n", bad)
+		return &exitError{code: exitEnvironment}
+	}
+	fmt.Fprintln(w, t.summaryOK)
+	return nil
+}
