@@ -162,7 +162,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		res.Error = err.Error()
 		for _, c := range sc.Checks {
 			if !c.Hidden() || o.Hidden {
-				res.Checks = append(res.Checks, errored(c, "grade could not build the submission: "+err.Error()))
+				res.Checks = append(res.Checks, errored(c, "grade could not build or start the submission: "+err.Error()))
 			}
 		}
 		return res

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,14 +98,17 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 	uctx, cancel := context.WithTimeout(ctx, j.limits.Start)
 	defer cancel()
 	upErr := dc.Up(uctx, tccompose.Wait(true))
-	if ctx.Err() != nil {
-		return st.info, ctx.Err()
+	if err := ctx.Err(); errors.Is(err, context.Canceled) {
+		return st.info, err // interrupted: no verdict
 	}
-	j.readServices(ctx, p, st)
+	// A fresh context: the job's may have run out while the stack came up.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer rcancel()
+	j.readServices(rctx, p, st)
 	st.info.OK = upErr == nil
 	if upErr != nil {
-		st.info.Error = composeErr(upErr, j.limits.Start)
-		st.info.Log = logs.String() + j.serviceLogs(ctx, st)
+		st.info.Error = composeErr(upErr, j.limits.Start, p.Name)
+		st.info.Log = logs.String() + j.serviceLogs(rctx, st)
 	}
 	for _, s := range st.info.Services {
 		if s.State != "running" {
@@ -297,12 +301,14 @@ func (j *Job) serviceLogs(ctx context.Context, st *stack) string {
 }
 
 // composeErr says why compose up failed, in the student's terms.
-func composeErr(err error, limit time.Duration) string {
+func composeErr(err error, limit time.Duration, project string) string {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Sprintf("the stack did not come up within %s", limit)
+		return fmt.Sprintf("the stack did not come up within %s (or the job's time limit ran out)", limit)
 	}
 	msg := strings.TrimPrefix(err.Error(), "compose up: ")
-	return msg
+	// "container grade-<run>-<job>-web-1 exited (1)": name the service.
+	re := regexp.MustCompile(`container ` + regexp.QuoteMeta(project) + `-([a-z0-9_.-]+?)-[0-9]+\b`)
+	return re.ReplaceAllString(msg, "service $1")
 }
 
 // service returns the container of a compose service, or of the app for
