@@ -40,6 +40,10 @@ type BuildSpec struct {
 	Timeout time.Duration
 	// Tag is the image's tag; default the job's image tag.
 	Tag string
+	// Target is the stage to build (docker build --target); "" for the last.
+	Target string
+	// Args are build arguments (docker build --build-arg).
+	Args map[string]*string
 }
 
 // buildMessage is one message of the engine's build stream.
@@ -122,6 +126,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	if spec.Tag != "" {
 		opts.Tags = []string{spec.Tag}
 	}
+	opts.Target, opts.BuildArgs = spec.Target, spec.Args
 	res, err := j.e.cli.ImageBuild(bctx, pr, opts)
 	if err != nil {
 		if bctx.Err() != nil {

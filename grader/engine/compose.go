@@ -80,6 +80,14 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 			return st.info, nil
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return st.info, err // interrupted: no verdict
+		}
+		st.info.Error = "the job's time limit ran out before the stack could start (the builds took it)"
+		st.info.Log = logs.String()
+		return st.info, nil
+	}
 	if err := j.sandboxProject(ctx, p); err != nil {
 		return st.info, err
 	}
@@ -159,9 +167,17 @@ func (j *Job) prepareService(ctx context.Context, p *types.Project, name string,
 		dockerfile = "Dockerfile"
 	}
 	rel, _ := filepath.Rel(spec.Dir, filepath.Join(s.Build.Context, dockerfile))
-	tag := "grade-" + j.slug + "-" + slugRe.ReplaceAllString(strings.ToLower(name), "-") + ":latest"
+	// The service's index keeps names apart that slug alike (a.b, a_b).
+	idx := slices.Index(slices.Sorted(maps.Keys(p.Services)), name)
+	tag := fmt.Sprintf("grade-%s-s%d-%s:latest", j.slug, idx, slugRe.ReplaceAllString(strings.ToLower(name), "-"))
+	args := map[string]*string{}
+	for k, v := range s.Build.Args {
+		if v != nil { // a bare name would take grade's own environment
+			args[k] = v
+		}
+	}
 	b, err := j.Build(ctx, BuildSpec{Dir: s.Build.Context, Dockerfile: dockerfile, Shown: filepath.ToSlash(rel),
-		Timeout: spec.BuildTimeout, Tag: tag})
+		Timeout: spec.BuildTimeout, Tag: tag, Target: s.Build.Target, Args: args})
 	if err != nil {
 		return false, err
 	}
@@ -184,9 +200,9 @@ func (j *Job) prepareService(ctx context.Context, p *types.Project, name string,
 // local engine), no fixed names, host ports chosen by the engine.
 func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 	labels := j.e.labels(j.name)
-	for _, key := range slices.Sorted(maps.Keys(p.Networks)) {
+	for i, key := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[key]
-		name := "grade-" + j.slug + "-" + slugRe.ReplaceAllString(strings.ToLower(key), "-")
+		name := fmt.Sprintf("grade-%s-n%d-%s", j.slug, i, slugRe.ReplaceAllString(strings.ToLower(key), "-"))
 		_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge",
 			Internal: j.e.direct && !j.outbound, Labels: j.e.labels(j.name)})
 		if err != nil {
@@ -196,8 +212,10 @@ func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 	}
 	for key, v := range p.Volumes {
 		v.Labels = merge(v.Labels, labels)
+		v.Name = "" // compose names it after the project: never another job's or the host's volume
 		p.Volumes[key] = v
 	}
+	dropInherited(p)
 	hc := j.hostConfig()
 	grace := types.Duration(2 * time.Second)
 	for name, s := range p.Services {
@@ -224,6 +242,19 @@ func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 		p.Services[name] = s
 	}
 	return nil
+}
+
+// dropInherited removes environment entries without a value ("- NAME"):
+// compose fills them from the environment it runs in, which is grade's own.
+func dropInherited(p *types.Project) {
+	for name, s := range p.Services {
+		for k, v := range s.Environment {
+			if v == nil {
+				delete(s.Environment, k)
+			}
+		}
+		p.Services[name] = s
+	}
 }
 
 func merge(a, b map[string]string) map[string]string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -84,6 +85,11 @@ func vetRaw(data []byte) []string {
 	}
 	top := root.Content[0]
 	var out []string
+	for _, key := range []string{"label_file", "env_file"} {
+		if hasKey(top, key, map[*yaml.Node]bool{}) {
+			out = append(out, key+": grade reads no other file of the submission for a stack; write the values in the compose file (labels:, environment:)")
+		}
+	}
 	if mapGet(top, "include") != nil {
 		out = append(out, "include: it would read other files; put everything in one compose file")
 	}
@@ -117,6 +123,27 @@ func countNodes(n *yaml.Node, budget *int, depth int, expanding map[*yaml.Node]b
 		}
 	}
 	return true
+}
+
+// hasKey reports whether a mapping key appears anywhere in the tree,
+// aliases followed (countNodes has bounded the tree already).
+func hasKey(n *yaml.Node, key string, seen map[*yaml.Node]bool) bool {
+	if seen[n] {
+		return false
+	}
+	seen[n] = true
+	if n.Kind == yaml.AliasNode {
+		return hasKey(n.Alias, key, seen)
+	}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 && c.Value == key {
+			return true
+		}
+		if hasKey(c, key, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 // mapGet returns the value of key in a mapping node, or nil.
@@ -160,15 +187,34 @@ func vetProject(p *types.Project, dir string) []string {
 			out = append(out, fmt.Sprintf("network %s: driver %s: only bridge networks are allowed", name, n.Driver))
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Secrets)) {
-		if f := p.Secrets[name].File; f != "" && !inside(dir, f) {
-			out = append(out, fmt.Sprintf("secret %s: file %s is outside the submission", name, f))
+	for kind, objs := range fileObjects(p) {
+		for _, name := range slices.Sorted(maps.Keys(objs)) {
+			o := objs[name]
+			switch {
+			case o.File != "" && !insideReal(dir, o.File):
+				out = append(out, fmt.Sprintf("%s %s: file %s is outside the submission", kind, name, shown(dir, o.File)))
+			case o.Environment != "":
+				out = append(out, fmt.Sprintf("%s %s: environment: %s would hand the stack grade's own environment", kind, name, o.Environment))
+			case bool(o.External):
+				out = append(out, fmt.Sprintf("%s %s: external: true uses an object this job did not create", kind, name))
+			}
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Configs)) {
-		if f := p.Configs[name].File; f != "" && !inside(dir, f) {
-			out = append(out, fmt.Sprintf("config %s: file %s is outside the submission", name, f))
-		}
+	if len(p.Models) > 0 {
+		out = append(out, "models: model runners are not available")
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fileObjects gives secrets and configs one type.
+func fileObjects(p *types.Project) map[string]map[string]types.FileObjectConfig {
+	out := map[string]map[string]types.FileObjectConfig{"secret": {}, "config": {}}
+	for k, v := range p.Secrets {
+		out["secret"][k] = types.FileObjectConfig(v)
+	}
+	for k, v := range p.Configs {
+		out["config"][k] = types.FileObjectConfig(v)
 	}
 	return out
 }
@@ -191,6 +237,18 @@ func vetService(s types.ServiceConfig, dir string) []string {
 	if strings.HasPrefix(s.NetworkMode, "container:") || strings.HasPrefix(s.Pid, "container:") || strings.HasPrefix(s.Ipc, "container:") {
 		add("joining another container's namespace (container:…) reaches beyond the stack")
 	}
+	if m := s.NetworkMode; m != "" && m != "none" && m != "host" && !strings.HasPrefix(m, "service:") && !strings.HasPrefix(m, "container:") {
+		add("network_mode: %s leaves the stack's own networks (use networks:, or none)", m)
+	}
+	if s.Extends != nil {
+		add("extends: grade runs a service as the file writes it; write the service out")
+	}
+	if s.Provider != nil {
+		add("provider: it would run a program on the host")
+	}
+	if len(s.Models) > 0 {
+		add("models: model runners are not available")
+	}
 	if len(s.CapAdd) > 0 {
 		add("cap_add: %s adds capabilities", strings.Join(s.CapAdd, ", "))
 	}
@@ -198,9 +256,8 @@ func vetService(s types.ServiceConfig, dir string) []string {
 		add("devices: the host's devices are not available")
 	}
 	for _, o := range s.SecurityOpt {
-		lo := strings.ToLower(strings.ReplaceAll(o, ":", "="))
-		if strings.Contains(lo, "unconfined") || lo == "label=disable" || strings.HasPrefix(lo, "no-new-privileges=false") {
-			add("security_opt: %s loosens the sandbox", o)
+		if lo := strings.ToLower(strings.ReplaceAll(o, ":", "=")); lo != "no-new-privileges" && lo != "no-new-privileges=true" {
+			add("security_opt: %s: only no-new-privileges is allowed (others can loosen the sandbox)", o)
 		}
 	}
 	if s.CgroupParent != "" {
@@ -217,9 +274,9 @@ func vetService(s types.ServiceConfig, dir string) []string {
 		case types.VolumeTypeBind:
 			switch {
 			case strings.HasSuffix(v.Source, "docker.sock") || strings.HasSuffix(v.Source, "containerd.sock"):
-				add("volumes: %s:%s mounts the Docker socket, which controls the host", v.Source, v.Target)
-			case !inside(dir, v.Source):
-				add("volumes: %s:%s mounts a host path outside the submission", v.Source, v.Target)
+				add("volumes: %s:%s mounts the Docker socket, which controls the host", shown(dir, v.Source), v.Target)
+			case !insideReal(dir, v.Source):
+				add("volumes: %s:%s mounts a host path outside the submission", shown(dir, v.Source), v.Target)
 			}
 		case types.VolumeTypeVolume, types.VolumeTypeTmpfs, "":
 		default:
@@ -231,19 +288,20 @@ func vetService(s types.ServiceConfig, dir string) []string {
 			add("volumes_from: %s reads another container's volumes", f)
 		}
 	}
-	for _, e := range s.EnvFiles {
-		if !inside(dir, e.Path) {
-			add("env_file: %s is outside the submission", e.Path)
-		}
-	}
 	for _, h := range append(append([]types.ServiceHook(nil), s.PostStart...), s.PreStop...) {
 		if h.Privileged {
 			add("post_start/pre_stop: a privileged hook")
 		}
 	}
 	if b := s.Build; b != nil {
-		if !inside(dir, b.Context) {
-			add("build.context: %s is outside the submission", b.Context)
+		if !insideReal(dir, b.Context) {
+			add("build.context: %s is outside the submission", shown(dir, b.Context))
+		}
+		if df := b.Dockerfile; df != "" && !insideReal(b.Context, filepath.Join(b.Context, df)) {
+			add("build.dockerfile: %s is outside the build context", df)
+		}
+		if b.DockerfileInline != "" || len(b.Secrets) > 0 || len(b.SSH) > 0 || len(b.AdditionalContexts) > 0 {
+			add("build: dockerfile_inline, secrets, ssh and additional_contexts are not supported; build from a Dockerfile in the submission")
 		}
 		if b.Network == "host" {
 			add("build.network: host shares the host's network")
@@ -251,13 +309,39 @@ func vetService(s types.ServiceConfig, dir string) []string {
 		if b.Privileged || len(b.Entitlements) > 0 {
 			add("build: privileged builds are not allowed")
 		}
-		for name, c := range b.AdditionalContexts {
-			if !strings.Contains(c, "://") && !inside(dir, c) {
-				add("build.additional_contexts.%s: %s is outside the submission", name, c)
-			}
-		}
 	}
 	return out
+}
+
+// insideReal reports whether path is dir or below it once links are
+// followed: a link in the submission may point anywhere. The part of path
+// that does not exist yet is taken as written.
+func insideReal(dir, path string) bool {
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return false
+	}
+	p, rest := filepath.Clean(path), ""
+	for {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return inside(realDir, filepath.Join(r, rest))
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return false
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
+}
+
+// shown writes a path the way the student wrote it: relative to the
+// submission when it is below it as written.
+func shown(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && inside(dir, path) {
+		return "./" + filepath.ToSlash(rel)
+	}
+	return path
 }
 
 // inside reports whether path is dir or below it.

@@ -19,7 +19,8 @@ const goodCompose = `services:
     volumes:
       - ./static:/app/static
       - data:/data
-    env_file: web.env
+    environment:
+      MODE: production
   redis:
     image: "redis:alpine"
 volumes:
@@ -48,7 +49,16 @@ func TestVetCompose(t *testing.T) {
 		{"bind volume", "services:\n  web:\n    image: x\n    volumes: [d:/d]\nvolumes:\n  d:\n    driver_opts: {type: none, o: bind, device: /etc}\n", []string{"volume d: driver_opts device \"/etc\""}},
 		{"external volume", "services:\n  web:\n    image: x\nvolumes:\n  d: {external: true}\n", []string{"external: true"}},
 		{"build outside", "services:\n  web:\n    build: /etc\n", []string{"build.context: /etc is outside"}},
-		{"env file outside", "services:\n  web:\n    image: x\n    env_file: /etc/shadow\n", []string{"env_file: /etc/shadow is outside"}},
+		{"env file", "services:\n  web:\n    image: x\n    env_file: /etc/shadow\n", []string{"env_file: grade reads no other file"}},
+		{"label file", "x: &l {label_file: /etc/shadow}\nservices:\n  web:\n    image: x\n    <<: *l\n", []string{"label_file"}},
+		{"extends through an alias", "x-e: &e {file: evil.yaml, service: root}\nservices:\n  web:\n    image: x\n    extends: *e\n", []string{"extends"}},
+		{"extends in the file", "services:\n  base:\n    image: x\n  web:\n    image: x\n    extends: {service: base}\n", []string{"service web: extends"}},
+		{"provider", "services:\n  web:\n    provider: {type: docker, options: {a: b}}\n", []string{"provider: it would run a program on the host"}},
+		{"secret from grade's environment", "services:\n  web:\n    image: x\n    secrets: [s]\nsecrets:\n  s: {environment: GRADE_SECRET}\n", []string{"secret s: environment: GRADE_SECRET"}},
+		{"default bridge", "services:\n  web:\n    image: x\n    network_mode: bridge\n", []string{"network_mode: bridge leaves the stack's own networks"}},
+		{"seccomp profile", "services:\n  web:\n    image: x\n    security_opt: [\"seccomp=./open.json\"]\n", []string{"only no-new-privileges is allowed"}},
+		{"dockerfile outside", "services:\n  web:\n    build: {context: ., dockerfile: ../../etc/passwd}\n", []string{"build.dockerfile: ../../etc/passwd is outside the build context"}},
+		{"link out of the submission", "services:\n  web:\n    image: x\n    volumes: [\"./h/var/run:/r\"]\n", []string{"volumes: ./h/var/run:/r mounts a host path outside the submission"}},
 		{"include", "include: [/etc/compose.yaml]\nservices:\n  web:\n    image: x\n", []string{"include:"}},
 		{"extends a file", "services:\n  web:\n    extends: {file: /etc/x.yaml, service: a}\n", []string{"extends.file"}},
 		{"not YAML", "services:\n  web:\n   image: x\n  - oops\n", []string{"not valid YAML"}},
@@ -63,7 +73,9 @@ func TestVetCompose(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(tt.file), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_ = os.WriteFile(filepath.Join(dir, "web.env"), []byte("A=1\n"), 0o644)
+			if err := os.Symlink("/", filepath.Join(dir, "h")); err != nil {
+				t.Fatal(err)
+			}
 			p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +104,7 @@ func TestVetCompose(t *testing.T) {
 // "$$" stays a literal dollar, and "${HOME}" does not become grade's HOME.
 func TestWriteProjectInterpolatesNothing(t *testing.T) {
 	dir := t.TempDir()
-	file := "services:\n  web:\n    image: x\n    environment:\n      PRICE: \"$$5\"\n      WHERE: \"${HOME}\"\n"
+	file := "services:\n  web:\n    image: x\n    environment:\n      PRICE: \"$$5\"\n      WHERE: \"${HOME}\"\n      HOME:\n"
 	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +112,7 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 	if err != nil || len(refused) > 0 {
 		t.Fatalf("%v %v", refused, err)
 	}
+	dropInherited(p)
 	path, cleanup, err := writeProject(p)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +134,9 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 	if got := *env["PRICE"]; got != "$5" {
 		t.Errorf("PRICE = %q, want $5", got)
 	}
-	if got := env["WHERE"]; got != nil && strings.Contains(*got, "grade-secret") {
-		t.Errorf("WHERE = %q: grade's environment leaked into the student's stack", *got)
+	for _, k := range []string{"WHERE", "HOME"} {
+		if got := env[k]; got != nil && strings.Contains(*got, "grade-secret") {
+			t.Errorf("%s = %q: grade's environment leaked into the student's stack", k, *got)
+		}
 	}
 }
