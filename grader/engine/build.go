@@ -70,7 +70,14 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	} else if err != nil {
 		return info, err
 	}
-	df, err := os.ReadFile(filepath.Join(spec.Dir, spec.Dockerfile))
+	dfPath := filepath.Join(spec.Dir, spec.Dockerfile)
+	if st, err := os.Lstat(dfPath); err == nil && !st.Mode().IsRegular() {
+		info.Error = fmt.Sprintf("%s is not a regular file (a link or a folder); grade reads the Dockerfile only as a file", spec.Shown)
+		info.Duration = time.Since(start)
+		j.setBuild(info)
+		return info, nil
+	}
+	df, err := os.ReadFile(dfPath)
 	if err != nil {
 		info.Error = fmt.Sprintf("there is no %s in the submission", spec.Shown)
 		info.Duration = time.Since(start)

@@ -93,7 +93,9 @@ func scanContext(root, dockerfile string, limit int64) ([]entry, error) {
 				return err
 			}
 			resolved := path.Join(path.Dir(rel), filepath.ToSlash(target))
-			if path.IsAbs(filepath.ToSlash(target)) || resolved == ".." || strings.HasPrefix(resolved, "../") {
+			// Followed to the end: a chain of links each pointing "inside"
+			// can still lead out.
+			if path.IsAbs(filepath.ToSlash(target)) || resolved == ".." || strings.HasPrefix(resolved, "../") || !insideReal(root, p) {
 				return &ContextError{Msg: fmt.Sprintf("%s is a link to %s, outside the submission; links may only point inside it", rel, target)}
 			}
 			e.link = target

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -231,6 +232,17 @@ func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 		s.Logging = &types.LoggingConfig{Driver: hc.LogConfig.Type, Options: hc.LogConfig.Config}
 		s.LogDriver, s.LogOpt = "", nil
 		s.ContainerName = "" // fixed names collide between jobs
+		for i, v := range s.Volumes {
+			if v.Type == types.VolumeTypeBind {
+				// Read-only: a service writing into the submission could
+				// swap a later bind's source for a link out of it.
+				s.Volumes[i].ReadOnly = true
+				if v.Bind == nil {
+					s.Volumes[i].Bind = &types.ServiceVolumeBind{}
+				}
+				s.Volumes[i].Bind.CreateHostPath = false
+			}
+		}
 		s.StopGracePeriod = &grace
 		if j.e.direct {
 			s.Ports = nil // reached at the container's address
@@ -279,6 +291,10 @@ func writeProject(p *types.Project) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "grade-compose-")
 	if err != nil {
 		return "", nil, err
+	}
+	if bytes.Contains(b, []byte("!!binary")) {
+		_ = os.RemoveAll(dir)
+		return "", nil, errors.New("writing the compose project: a value is not text (!!binary)")
 	}
 	file := filepath.Join(dir, "compose.yaml")
 	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(b), "$", "$$")), 0o600); err != nil {

@@ -174,6 +174,18 @@ func TestScanContext(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "outside the submission"},
+		{"chain of links out", func(t *testing.T, dir string) {
+			// each link points "inside" as written; followed, they leave
+			if err := os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("../..", filepath.Join(dir, "a", "b", "up")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("a/b/up/..", filepath.Join(dir, "far")); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the submission"},
 		{"fifo", func(t *testing.T, dir string) {
 			if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
 				t.Fatal(err)

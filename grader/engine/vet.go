@@ -81,7 +81,7 @@ func vetRaw(data []byte) []string {
 	}
 	budget := 50_000
 	if !countNodes(root.Content[0], &budget, 0, map[*yaml.Node]bool{}) {
-		return []string{"it expands to too many values (aliases referring to aliases?)"}
+		return []string{"it expands to too many values (aliases referring to aliases?), or uses a !!binary or custom YAML tag"}
 	}
 	top := root.Content[0]
 	var out []string
@@ -108,6 +108,9 @@ func countNodes(n *yaml.Node, budget *int, depth int, expanding map[*yaml.Node]b
 	*budget--
 	if *budget < 0 || depth > 64 {
 		return false
+	}
+	if n.Tag == "!!binary" || (strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!")) {
+		return false // binary or custom tags: nothing a compose file needs, and they hide text from the checks
 	}
 	if n.Kind == yaml.AliasNode {
 		if expanding[n.Alias] {
@@ -245,6 +248,15 @@ func vetService(s types.ServiceConfig, dir string) []string {
 	}
 	if s.Provider != nil {
 		add("provider: it would run a program on the host")
+	}
+	if len(s.EnvFiles) > 0 || len(s.LabelFiles) > 0 {
+		add("env_file/label_file: grade reads no other file of the submission for a stack")
+	}
+	if len(s.ExternalLinks) > 0 {
+		add("external_links: containers outside the stack are not reachable")
+	}
+	if len(s.Annotations) > 0 {
+		add("annotations: they go to the container runtime")
 	}
 	if len(s.Models) > 0 {
 		add("models: model runners are not available")
