@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -139,17 +140,8 @@ a registry answers and otherwise builds stand-ins from Debian packages.`,
 			if err != nil {
 				return err
 			}
-			users := map[string][]string{"busybox:latest": {"grade (network helper)"}}
-			for _, s := range list {
-				for _, img := range s.Images {
-					users[img] = append(users[img], s.ID)
-				}
-			}
-			refs := make([]string, 0, len(users))
-			for r := range users {
-				refs = append(refs, r)
-			}
-			sort.Strings(refs)
+			users := imageUsers(list)
+			refs := slices.Sorted(maps.Keys(users))
 			eng, err := connect(cmd.Context(), &options{Quiet: true}, io.Discard, false)
 			if err != nil {
 				return err
@@ -214,6 +206,18 @@ grade made, also those of runs still going.`,
 	}
 	cmd.Flags().Bool("all", false, "remove every object labelled grade.managed, also of live runs")
 	return cmd
+}
+
+// imageUsers maps each base image the scenarios build from (and grade's own
+// helper image) to who uses it.
+func imageUsers(list []*scenario.Scenario) map[string][]string {
+	users := map[string][]string{"busybox:latest": {"grade (network helper)"}}
+	for _, s := range list {
+		for _, img := range s.Images {
+			users[img] = append(users[img], s.ID)
+		}
+	}
+	return users
 }
 
 func newVersion(stdout io.Writer) *cobra.Command {

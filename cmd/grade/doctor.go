@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -96,18 +97,7 @@ It exits 0 when everything works, 3 otherwise.`,
 			}
 			defer func() { _ = eng.Close() }()
 			fs = append(fs, engineFindings(ctx, eng, t)...)
-			var images []string
-			for _, s := range list {
-				for _, img := range s.Images {
-					if !slices.Contains(images, img) {
-						images = append(images, img)
-					}
-				}
-			}
-			if !slices.Contains(images, "busybox:latest") {
-				images = append(images, "busybox:latest")
-			}
-			slices.Sort(images)
+			images := slices.Sorted(maps.Keys(imageUsers(list)))
 			var missing []string
 			for _, img := range images {
 				if ok, err := eng.ImagePresent(ctx, img); err != nil || !ok {

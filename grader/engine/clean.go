@@ -45,17 +45,14 @@ func (j *Job) Close() error {
 	dc := j.compose
 	j.compose = nil
 	j.mu.Unlock()
-	var errDown error
 	if dc != nil {
-		// compose down first (it knows its own objects), then by label.
-		errDown = dc.Down(ctx, tccompose.RemoveOrphans(true), tccompose.RemoveVolumes(true))
+		// compose down first (it knows its own objects); whatever it
+		// leaves, the removal by label below finds.
+		_ = dc.Down(ctx, tccompose.RemoveOrphans(true), tccompose.RemoveVolumes(true))
 		_ = dc.Close()
 	}
 	f := client.Filters{}.Add("label", LabelRun+"="+j.e.runID).Add("label", LabelJob+"="+j.name)
 	_, err := j.e.removeLabelled(ctx, f, false)
-	if err != nil && errDown != nil {
-		err = errors.Join(err, errDown)
-	}
 	j.mu.Lock()
 	aborted := j.aborted
 	j.mu.Unlock()

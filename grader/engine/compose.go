@@ -269,14 +269,11 @@ func dropInherited(p *types.Project) {
 	}
 }
 
+// merge returns a's entries overridden by b's.
 func merge(a, b map[string]string) map[string]string {
 	out := make(map[string]string, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
+	maps.Copy(out, a)
+	maps.Copy(out, b)
 	return out
 }
 
@@ -288,13 +285,12 @@ func writeProject(p *types.Project) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("writing the compose project: %w", err)
 	}
+	if bytes.Contains(b, []byte("!!binary")) {
+		return "", nil, errors.New("writing the compose project: a value is not text (!!binary)")
+	}
 	dir, err := os.MkdirTemp("", "grade-compose-")
 	if err != nil {
 		return "", nil, err
-	}
-	if bytes.Contains(b, []byte("!!binary")) {
-		_ = os.RemoveAll(dir)
-		return "", nil, errors.New("writing the compose project: a value is not text (!!binary)")
 	}
 	file := filepath.Join(dir, "compose.yaml")
 	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(b), "$", "$$")), 0o600); err != nil {
@@ -358,6 +354,18 @@ func composeErr(err error, limit time.Duration, project string) string {
 	return re.ReplaceAllString(msg, "service $1")
 }
 
+// lookup returns the container of a service: by name, or the only one
+// for "".
+func (st *stack) lookup(name string) (string, bool) {
+	if name == "" && len(st.services) == 1 {
+		for _, id := range st.services {
+			return id, true
+		}
+	}
+	id, ok := st.services[name]
+	return id, ok
+}
+
 // service returns the container of a compose service, or of the app for
 // "" outside a stack (starting it).
 func (j *Job) service(ctx context.Context, name string) (string, error) {
@@ -370,12 +378,7 @@ func (j *Job) service(ctx context.Context, name string) (string, error) {
 	if !st.info.OK && len(st.services) == 0 {
 		return "", &checks.StartError{Service: name, Err: errors.New("the compose stack did not come up")}
 	}
-	if name == "" && len(st.services) == 1 {
-		for _, id := range st.services {
-			return id, nil
-		}
-	}
-	id, ok := st.services[name]
+	id, ok := st.lookup(name)
 	if !ok {
 		return "", &checks.StartError{Service: name, Err: fmt.Errorf("the stack has no service %q", name)}
 	}

@@ -329,7 +329,7 @@ func (j *Job) Exec(ctx context.Context, service string, spec checks.ExecSpec) (c
 // isProcessLimit recognises the engine failing to start a process in a
 // container that holds its limit of processes.
 func isProcessLimit(msg string) bool {
-	return strings.Contains(msg, "resource temporarily unavailable") || strings.Contains(msg, "Resource temporarily unavailable")
+	return strings.Contains(strings.ToLower(msg), "resource temporarily unavailable")
 }
 
 func (j *Job) processLimit(spec checks.ExecSpec) error {
@@ -495,15 +495,8 @@ func (j *Job) containerOf(service string) string {
 	if j.stack == nil {
 		return j.app
 	}
-	if id, ok := j.stack.services[service]; ok {
-		return id
-	}
-	if service == "" && len(j.stack.services) == 1 {
-		for _, id := range j.stack.services {
-			return id
-		}
-	}
-	return ""
+	id, _ := j.stack.lookup(service)
+	return id
 }
 
 // exitedErr says that the app container is no longer running, and why.

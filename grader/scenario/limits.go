@@ -58,30 +58,20 @@ var LimitKeys = []string{"memory", "cpus", "pids", "build", "start", "check", "j
 
 // Over returns l with every field it leaves unset taken from base.
 func (l Limits) Over(base Limits) Limits {
-	pick := func(a, b checks.Duration) checks.Duration {
-		if a > 0 {
-			return a
-		}
-		return b
+	return Limits{
+		Memory: set(l.Memory, base.Memory), CPUs: set(l.CPUs, base.CPUs), PIDs: set(l.PIDs, base.PIDs),
+		Build: set(l.Build, base.Build), Start: set(l.Start, base.Start), Check: set(l.Check, base.Check),
+		Job: set(l.Job, base.Job), Context: set(l.Context, base.Context), Output: set(l.Output, base.Output),
+		Image: set(l.Image, base.Image),
 	}
-	size := func(a, b checks.Size) checks.Size {
-		if a > 0 {
-			return a
-		}
-		return b
+}
+
+// set returns v when it is set (positive), else base.
+func set[T ~int64 | ~float64](v, base T) T {
+	if v > 0 {
+		return v
 	}
-	out := Limits{
-		Memory: size(l.Memory, base.Memory), Build: pick(l.Build, base.Build), Start: pick(l.Start, base.Start),
-		Check: pick(l.Check, base.Check), Job: pick(l.Job, base.Job), Context: size(l.Context, base.Context),
-		Output: size(l.Output, base.Output), Image: size(l.Image, base.Image), CPUs: l.CPUs, PIDs: l.PIDs,
-	}
-	if out.CPUs <= 0 {
-		out.CPUs = base.CPUs
-	}
-	if out.PIDs <= 0 {
-		out.PIDs = base.PIDs
-	}
-	return out
+	return base
 }
 
 // Set sets one limit from its text form, as given in a configuration file,
