@@ -156,7 +156,7 @@ func (j *Job) prepareService(ctx context.Context, p *types.Project, name string,
 			return false, err
 		}
 		if !present {
-			fmt.Fprintf(logs, "service %s: image %s is not on the engine, and grade pulls nothing (prepare base images with `grade images`)\n", name, s.Image)
+			fmt.Fprintf(logs, "service %s: image %s is not on the engine, and grade pulls no images; use one the assignment names (`grade images` lists them, `make images` prepares them)\n", name, s.Image)
 			return false, nil
 		}
 		s.PullPolicy = types.PullPolicyNever

@@ -63,7 +63,7 @@ func VetCompose(ctx context.Context, dir, file, project string) (p *types.Projec
 		o.ResourceLoaders = nil
 	})
 	if err != nil {
-		return nil, []string{fmt.Sprintf("%s does not load: %s", file, cleanComposeErr(err, dir))}, nil
+		return nil, []string{"it does not load: " + cleanComposeErr(err, dir, file)}, nil
 	}
 	return p, vetProject(p, dir), nil
 }
@@ -362,7 +362,9 @@ func inside(dir, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// cleanComposeErr shortens compose-go's messages and drops grade's paths.
-func cleanComposeErr(err error, dir string) string {
-	return strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
+// cleanComposeErr shortens compose-go's messages and drops grade's paths
+// and the file's name (the report names the file already).
+func cleanComposeErr(err error, dir, file string) string {
+	msg := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
+	return strings.TrimPrefix(msg, "validating "+file+": ")
 }
