@@ -144,7 +144,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		sort.Strings(env)
 	}
 	lim := sc.Effective(o.Limits.Over(scenario.DefaultLimits))
-	job := eng.NewJob(s.Name(), engine.JobOptions{Ports: sc.Ports(), Env: env, Outbound: sc.Stack.Outbound,
+	job := eng.NewJob(s.Name(), engine.JobOptions{Ports: sc.Ports(), Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir,
 		Limits: engineLimits(lim)})
 	defer func() {
 		if err := job.Close(); err != nil {
@@ -225,6 +225,7 @@ func prepare(ctx context.Context, job Job, s Submission, lim scenario.Limits, re
 		Dockerfile: filepath.FromSlash(sc.Dockerfile()),
 		Shown:      filepath.ToSlash(filepath.Join(sc.Context(), sc.Dockerfile())),
 		Timeout:    lim.Build.Std(),
+		Plant:      plants(sc),
 	})
 	if err != nil {
 		return false, err
@@ -232,6 +233,25 @@ func prepare(ctx context.Context, job Job, s Submission, lim scenario.Limits, re
 	res.Build = &report.Build{OK: build.OK, Dockerfile: build.Dockerfile, Error: build.Error, Line: build.Line,
 		ImageID: build.ImageID, Log: build.Log}
 	return build.OK, nil
+}
+
+// plants gathers the files the scenario's checks put into the build context
+// (a secret a working .dockerignore must keep out of the image).
+func plants(sc *scenario.Scenario) map[string][]byte {
+	var out map[string][]byte
+	for _, c := range sc.Checks {
+		p, ok := c.Check.(checks.Planter)
+		if !ok {
+			continue
+		}
+		for path, content := range p.Plants() {
+			if out == nil {
+				out = map[string][]byte{}
+			}
+			out[path] = []byte(content)
+		}
+	}
+	return out
 }
 
 // runCheck runs one check within its time limit; a panic in a check is

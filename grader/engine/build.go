@@ -44,6 +44,10 @@ type BuildSpec struct {
 	Target string
 	// Args are build arguments (docker build --build-arg).
 	Args map[string]*string
+	// Plant adds files the submission lacks to the build context, as if
+	// the student had left them there (.dockerignore applies): path
+	// relative to the context → content.
+	Plant map[string][]byte
 }
 
 // buildMessage is one message of the engine's build stream.
@@ -58,14 +62,40 @@ type buildMessage struct {
 // the outcome for the build check. A failed build is not an error: it is the
 // student's result. The error is for grade's own failures (engine gone).
 func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, error) {
+	info, err := j.buildImage(ctx, spec, nil)
+	if err == nil {
+		j.setBuild(info)
+	}
+	j.mu.Lock()
+	j.spec = spec
+	j.mu.Unlock()
+	return info, err
+}
+
+// Rebuild builds the image again from the same context, with bytes
+// appended to the named files of the context, as a second image; the
+// first build's image and verdict are kept.
+func (j *Job) Rebuild(ctx context.Context, change map[string][]byte) (checks.BuildInfo, error) {
+	j.mu.Lock()
+	spec, built := j.spec, j.build.OK
+	j.mu.Unlock()
+	if !built {
+		return checks.BuildInfo{}, errors.New("the image was not built, so it cannot be rebuilt")
+	}
+	spec.Tag = strings.TrimSuffix(j.tag, ":latest") + ":rebuild"
+	return j.buildImage(ctx, spec, change)
+}
+
+// buildImage builds spec, with bytes appended to the context's files named
+// in change; the error is grade's, a failed build is in the BuildInfo.
+func (j *Job) buildImage(ctx context.Context, spec BuildSpec, change map[string][]byte) (checks.BuildInfo, error) {
 	start := time.Now()
 	info := checks.BuildInfo{Dockerfile: spec.Shown}
-	entries, err := scanContext(spec.Dir, spec.Dockerfile, j.limits.ContextSize)
+	entries, err := scanContext(spec.Dir, spec.Dockerfile, j.limits.ContextSize, overlay{plant: spec.Plant, appendTo: change})
 	var ce *ContextError
 	if errors.As(err, &ce) {
 		info.Error = ce.Msg
 		info.Duration = time.Since(start)
-		j.setBuild(info)
 		return info, nil
 	} else if err != nil {
 		return info, err
@@ -74,14 +104,12 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 	if st, err := os.Lstat(dfPath); err == nil && !st.Mode().IsRegular() {
 		info.Error = fmt.Sprintf("%s is not a regular file (a link or a folder); grade reads the Dockerfile only as a file", spec.Shown)
 		info.Duration = time.Since(start)
-		j.setBuild(info)
 		return info, nil
 	}
 	df, err := os.ReadFile(dfPath)
 	if err != nil {
 		info.Error = fmt.Sprintf("there is no %s in the submission", spec.Shown)
 		info.Duration = time.Since(start)
-		j.setBuild(info)
 		return info, nil
 	}
 	labels := j.e.labels(j.name)
@@ -148,7 +176,6 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		info.Line = blameLine(info.Error, "", filepath.Join(spec.Dir, spec.Dockerfile))
 		info.Excerpt = excerpt(df, info.Line, spec.Shown)
 		info.Duration = time.Since(start)
-		j.setBuild(info)
 		return info, nil
 	}
 	defer func() { _ = res.Body.Close() }()
@@ -194,7 +221,6 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		info.Line = blameLine(info.Error, info.Log, filepath.Join(spec.Dir, spec.Dockerfile))
 		info.Excerpt = excerpt(df, info.Line, spec.Shown)
 		info.Duration = time.Since(start)
-		j.setBuild(info)
 		return info, nil
 	}
 	ictx, icancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -210,7 +236,6 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 		info.Error = fmt.Sprintf("the image is %s, over the %s limit on image size; grade does not run it "+
 			"(look for large files the build writes or copies)", units.HumanSize(float64(ins.Size)), checks.Size(lim))
 	}
-	j.setBuild(info)
 	return info, nil
 }
 
@@ -224,7 +249,6 @@ func (j *Job) buildTimedOut(ctx context.Context, info checks.BuildInfo, limit ti
 	}
 	info.Log = scrubLog(log, j.added)
 	info.Duration = limit
-	j.setBuild(info)
 	return info, nil
 }
 

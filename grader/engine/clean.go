@@ -44,7 +44,13 @@ func (j *Job) Close() error {
 	j.mu.Lock()
 	dc := j.compose
 	j.compose = nil
+	closers := j.closers
+	j.closers = nil
 	j.mu.Unlock()
+	var closeErr error
+	for i := len(closers) - 1; i >= 0; i-- {
+		closeErr = errors.Join(closeErr, closers[i]())
+	}
 	if dc != nil {
 		// compose down first (it knows its own objects); whatever it
 		// leaves, the removal by label below finds.
@@ -69,7 +75,7 @@ func (j *Job) Close() error {
 	j.e.mu.Lock()
 	j.e.intermediate = append(j.e.intermediate, created...)
 	j.e.mu.Unlock()
-	return err
+	return errors.Join(closeErr, err)
 }
 
 // removeIntermediate removes the untagged images this run's builds created,

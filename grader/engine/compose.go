@@ -33,6 +33,8 @@ type ComposeSpec struct {
 type stack struct {
 	info     checks.StackInfo
 	services map[string]string // service → container id
+	project  *types.Project    // as vetted and sandboxed
+	down     bool              // taken down by a check, not up again yet
 }
 
 // StackInfo reports how the job's compose stack came up.
@@ -96,7 +98,9 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 	if err != nil {
 		return st.info, err
 	}
-	defer cleanup()
+	// Kept until the job closes: a check may take the stack down and up.
+	j.onClose(func() error { cleanup(); return nil })
+	st.project = p
 	dc, err := tccompose.NewDockerComposeWith(tccompose.WithStackFiles(file), tccompose.StackIdentifier(p.Name))
 	if err != nil {
 		return st.info, fmt.Errorf("preparing the compose stack of %s: %w", j.name, err)
@@ -375,6 +379,9 @@ func (j *Job) service(ctx context.Context, name string) (string, error) {
 	if st == nil {
 		return j.start(ctx)
 	}
+	if st.down {
+		return "", &checks.StartError{Service: name, Err: errors.New("the stack was taken down by an earlier check and is not up again")}
+	}
 	if !st.info.OK && len(st.services) == 0 {
 		return "", &checks.StartError{Service: name, Err: errors.New("the compose stack did not come up")}
 	}
@@ -383,4 +390,110 @@ func (j *Job) service(ctx context.Context, name string) (string, error) {
 		return "", &checks.StartError{Service: name, Err: fmt.Errorf("the stack has no service %q", name)}
 	}
 	return id, nil
+}
+
+// Down takes the job's stack down the way `docker compose down` does
+// (containers and the project's own networks removed, volumes kept) and
+// reports what is left of the project.
+func (j *Job) Down(ctx context.Context) (checks.DownInfo, error) {
+	j.mu.Lock()
+	st, dc := j.stack, j.compose
+	j.mu.Unlock()
+	if st == nil || dc == nil || st.project == nil {
+		return checks.DownInfo{}, &checks.StartError{Err: errors.New("the compose stack did not come up")}
+	}
+	start := time.Now()
+	if err := dc.Down(ctx, tccompose.RemoveOrphans(true)); err != nil {
+		return checks.DownInfo{}, fmt.Errorf("compose down of %s: %w", j.name, err)
+	}
+	j.mu.Lock()
+	st.down, st.services = true, map[string]string{}
+	j.mu.Unlock()
+	info := checks.DownInfo{Duration: time.Since(start)}
+	f := client.Filters{}.Add("label", "com.docker.compose.project="+st.project.Name)
+	cs, err := j.e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return info, err
+	}
+	for _, c := range cs.Items {
+		info.Containers = append(info.Containers, c.Labels["com.docker.compose.service"])
+	}
+	vs, err := j.e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return info, err
+	}
+	for _, v := range vs.Items {
+		info.Volumes = append(info.Volumes, v.Labels["com.docker.compose.volume"])
+	}
+	slices.Sort(info.Containers)
+	slices.Sort(info.Volumes)
+	return info, nil
+}
+
+// UpAgain brings the stack up again after Down, from the same vetted
+// project (images already built), as `docker compose up` would.
+func (j *Job) UpAgain(ctx context.Context) (checks.StackInfo, error) {
+	j.mu.Lock()
+	st, dc := j.stack, j.compose
+	j.mu.Unlock()
+	if st == nil || dc == nil || st.project == nil {
+		return checks.StackInfo{}, &checks.StartError{Err: errors.New("the compose stack did not come up")}
+	}
+	uctx, cancel := context.WithTimeout(ctx, j.limits.Start)
+	defer cancel()
+	upErr := dc.Up(uctx, tccompose.Wait(true))
+	if err := ctx.Err(); errors.Is(err, context.Canceled) {
+		return st.info, err
+	}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer rcancel()
+	again := &stack{info: st.info, services: map[string]string{}, project: st.project}
+	again.info.Services = declared(st.project)
+	j.readServices(rctx, st.project, again)
+	again.info.OK = upErr == nil
+	if upErr != nil {
+		again.info.Error = composeErr(upErr, j.limits.Start, st.project.Name)
+		again.info.Log = j.serviceLogs(rctx, again)
+	}
+	for _, s := range again.info.Services {
+		if s.State != "running" {
+			again.info.OK = false
+		}
+	}
+	j.mu.Lock()
+	j.stack = again
+	j.mu.Unlock()
+	j.forget()
+	return again.info, nil
+}
+
+// Mounts lists the mounts of a service's container.
+func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error) {
+	id, err := j.service(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("inspecting %s of %s: %w", service, j.name, err)
+	}
+	var out []checks.Mount
+	for _, m := range ins.Container.Mounts {
+		mt := checks.Mount{Type: string(m.Type), Destination: m.Destination, Source: m.Source}
+		if m.Type == "volume" {
+			mt.Name = m.Name
+			if vi, err := j.e.cli.VolumeInspect(ctx, m.Name, client.VolumeInspectOptions{}); err == nil {
+				mt.Name = vi.Volume.Labels["com.docker.compose.volume"]
+				mt.Anonymous = mt.Name == "" && len(m.Name) == 64
+				if mt.Name == "" {
+					mt.Name = m.Name
+				}
+			}
+		}
+		if m.Type == "bind" {
+			mt.Source = shown(j.dir, m.Source)
+		}
+		out = append(out, mt)
+	}
+	return out, nil
 }

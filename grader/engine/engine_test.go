@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"archive/tar"
+	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,7 +143,7 @@ func TestScanContext(t *testing.T) {
 		write(t, dir, ".env", "SECRET=1")
 		write(t, dir, "node_modules/a/index.js", "x")
 		write(t, dir, ".dockerignore", "node_modules\n.env\nDockerfile\n")
-		es, err := scanContext(dir, "Dockerfile", 1<<20)
+		es, err := scanContext(dir, "Dockerfile", 1<<20, overlay{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,13 +152,52 @@ func TestScanContext(t *testing.T) {
 			t.Errorf("context = %v", got)
 		}
 	})
+	t.Run("planted files obey dockerignore", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "Dockerfile", "FROM busybox\n")
+		write(t, dir, "app.py", "print(1)\n")
+		write(t, dir, ".dockerignore", ".env\n")
+		ov := overlay{
+			plant:    map[string][]byte{".env": []byte("TOKEN=x"), "keys/id_rsa": []byte("k"), "app.py": []byte("replaced")},
+			appendTo: map[string][]byte{"app.py": []byte("# changed\n")},
+		}
+		es, err := scanContext(dir, "Dockerfile", 1<<20, ov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(es); !slices.Equal(got, []string{".dockerignore", "Dockerfile", "app.py", "keys/id_rsa"}) {
+			t.Errorf("context = %v, want .env left out by .dockerignore and keys/id_rsa planted", got)
+		}
+		var buf bytes.Buffer
+		if err := writeContext(&buf, es, "Dockerfile", ""); err != nil {
+			t.Fatal(err)
+		}
+		files := map[string]string{}
+		tr := tar.NewReader(&buf)
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			b, _ := io.ReadAll(tr)
+			files[h.Name] = string(b)
+		}
+		if files["app.py"] != "print(1)\n# changed\n" || files["keys/id_rsa"] != "k" {
+			t.Errorf("app.py = %q, keys/id_rsa = %q: the student's file must stay, with the change appended", files["app.py"], files["keys/id_rsa"])
+		}
+		_, err = scanContext(dir, "Dockerfile", 1<<20, overlay{appendTo: map[string][]byte{"missing.py": nil}})
+		var ce *ContextError
+		if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "missing.py is not a file of the build context") {
+			t.Errorf("changing a missing file: %v", err)
+		}
+	})
 	t.Run("link inside is kept", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, dir, "Dockerfile", "FROM busybox\n")
 		if err := os.Symlink("Dockerfile", filepath.Join(dir, "link")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := scanContext(dir, "Dockerfile", 1<<20); err != nil {
+		if _, err := scanContext(dir, "Dockerfile", 1<<20, overlay{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -200,7 +242,7 @@ func TestScanContext(t *testing.T) {
 			dir := t.TempDir()
 			write(t, dir, "Dockerfile", "FROM busybox\n")
 			tt.setup(t, dir)
-			_, err := scanContext(dir, "Dockerfile", 1024)
+			_, err := scanContext(dir, "Dockerfile", 1024, overlay{})
 			var ce *ContextError
 			if !errors.As(err, &ce) || !strings.Contains(ce.Msg, tt.want) {
 				t.Fatalf("error = %v, want a ContextError with %q", err, tt.want)

@@ -34,9 +34,11 @@ type Job struct {
 
 	mu       sync.Mutex
 	build    checks.BuildInfo
-	created  []string // untagged images the build created (steps, stage results)
-	aborted  bool     // the build was cut off: the engine may still commit its image
-	added    int      // build steps grade added (its labels)
+	spec     BuildSpec // what Build built, for Rebuild
+	volumes  int       // run volumes made, for their names
+	created  []string  // untagged images the build created (steps, stage results)
+	aborted  bool      // the build was cut off: the engine may still commit its image
+	added    int       // build steps grade added (its labels)
 	network  string
 	app      string // app container id
 	started  bool
@@ -49,6 +51,16 @@ type Job struct {
 	memo     map[string]any
 	stack    *stack                   // the compose stack, for a compose scenario
 	compose  *tccompose.DockerCompose // the compose engine's handle on it
+	dir      string                   // the submission's folder on grade's filesystem
+	closers  []func() error           // run first by Close (a registry, an API guard)
+}
+
+// onClose registers fn to run when the job closes, before its objects are
+// removed by label; later registrations run first.
+func (j *Job) onClose(fn func() error) {
+	j.mu.Lock()
+	j.closers = append(j.closers, fn)
+	j.mu.Unlock()
 }
 
 // JobOptions says how the job's app container runs.
@@ -61,6 +73,9 @@ type JobOptions struct {
 	Limits Limits
 	// Outbound lets the job's containers reach beyond the job's network.
 	Outbound bool
+	// Dir is the submission's folder on grade's filesystem, for checks that
+	// read the submission itself (the Dockerfile as written, a script).
+	Dir string
 }
 
 var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
@@ -74,7 +89,7 @@ func (e *Engine) NewJob(name string, opts JobOptions) *Job {
 	}
 	slug = e.runID + "-" + slug
 	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", ports: opts.Ports, env: opts.Env,
-		limits: opts.Limits.or(e.limits), outbound: opts.Outbound}
+		limits: opts.Limits.or(e.limits), outbound: opts.Outbound, dir: opts.Dir}
 }
 
 // Job names the job, "student/scenario".
@@ -98,6 +113,14 @@ func (j *Job) addCreated(ids ...string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.created = append(j.created, ids...)
+}
+
+// forget drops what the checks remembered of the job's containers: they
+// were replaced (the stack went down and up again).
+func (j *Job) forget() {
+	j.mu.Lock()
+	j.memo = nil
+	j.mu.Unlock()
 }
 
 // Recall returns what a check of this job remembered under key.
@@ -208,12 +231,32 @@ func (j *Job) RunImage(ctx context.Context, spec checks.RunSpec) (checks.Output,
 	}
 	hc := j.hostConfig()
 	hc.NetworkMode = container.NetworkMode(netName)
+	if spec.Volume != nil {
+		m, err := j.makeRunVolume(ctx, spec.Volume)
+		if err != nil {
+			return checks.Output{}, err
+		}
+		defer j.removeVolume(m.Source) // after the container (defers run last first)
+		hc.Mounts = append(hc.Mounts, m)
+	}
 	id, err := j.create(ctx, cfg, hc, "")
 	if err != nil {
 		return checks.Output{}, startErr(err)
 	}
 	defer j.remove(id)
-	return j.runToExit(ctx, id)
+	if spec.Volume != nil {
+		if err := j.fillVolume(ctx, id, spec.Volume); err != nil {
+			return checks.Output{}, err
+		}
+	}
+	out, err := j.runToExit(ctx, id)
+	if err != nil || spec.Volume == nil {
+		return out, err
+	}
+	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	out.Files, err = j.collectVolume(fresh, id, spec.Volume)
+	return out, err
 }
 
 // runToExit starts a created container, waits for it to exit (or ctx to
@@ -350,6 +393,17 @@ func (j *Job) ReadFile(ctx context.Context, p string, limit int64) (checks.File,
 	id, err := j.readerContainer(ctx)
 	if err != nil {
 		return checks.File{}, err
+	}
+	if limit <= 0 {
+		// Only whether it is there: no copy of a folder that may be large.
+		st, err := j.e.cli.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: p})
+		if err != nil {
+			if isNotFound(err) {
+				return checks.File{}, checks.ErrNotExist
+			}
+			return checks.File{}, fmt.Errorf("reading %s from the image of %s: %w", p, j.name, err)
+		}
+		return checks.File{Path: p, Mode: st.Stat.Mode, Size: st.Stat.Size, LinkTarget: st.Stat.LinkTarget}, nil
 	}
 	res, err := j.e.cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: p})
 	if err != nil {
