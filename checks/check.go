@@ -158,3 +158,13 @@ func quote(s string, n int) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+// quoteEnd shows the end of s for a message: quoted, at most n runes.
+func quoteEnd(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	r := []rune(s)
+	if len(r) > n {
+		return fmt.Sprintf("(%d characters before) …%q", len(r)-n, string(r[len(r)-n:]))
+	}
+	return fmt.Sprintf("%q", s)
+}

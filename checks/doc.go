@@ -9,6 +9,6 @@
 // viper or cobra code.
 //
 // Adding a kind: one file here with its spec struct (its YAML keys) and its
-// Run method, one line in Kinds (registry.go), its table test, and the
+// Run method, one line in Kinds (kinds.go), its table test, and the
 // scenarios that use it.
 package checks

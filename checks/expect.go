@@ -13,6 +13,9 @@ type TextExpect struct {
 	Contains string
 	Matches  string
 	Equals   *string
+	// EqualsName names where Equals comes from ("the submission's
+	// index.html"), shown instead of the text itself.
+	EqualsName string
 }
 
 // set reports whether the expectation checks anything.
@@ -47,6 +50,9 @@ func (e TextExpect) describe(what string) string {
 // check returns "" when s satisfies e, else what is wrong.
 func (e TextExpect) check(what, s string) string {
 	if e.Equals != nil && strings.TrimRight(s, "\r\n") != strings.TrimRight(*e.Equals, "\r\n") {
+		if e.EqualsName != "" {
+			return fmt.Sprintf("%s is not %s", what, e.EqualsName)
+		}
 		return fmt.Sprintf("%s is not %s", what, quote(*e.Equals, 80))
 	}
 	if e.Contains != "" && !strings.Contains(s, e.Contains) {
@@ -162,7 +168,8 @@ func showOutput(out Output) string {
 	}
 	fmt.Fprintf(&b, ", stdout %s", quote(out.Stdout, 200))
 	if strings.TrimSpace(out.Stderr) != "" {
-		fmt.Fprintf(&b, ", stderr %s", quote(out.Stderr, 200))
+		// Its end: an error's cause is on the last line of a traceback.
+		fmt.Fprintf(&b, ", stderr %s", quoteEnd(out.Stderr, 300))
 	}
 	return b.String()
 }

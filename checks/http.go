@@ -42,6 +42,9 @@ type HTTPExpect struct {
 	BodyContains string  `yaml:"body_contains"`
 	BodyMatches  string  `yaml:"body_matches"`
 	BodyEquals   *string `yaml:"body_equals"`
+	// BodyEqualsFile requires the body to be this file of the submission,
+	// byte for byte (a static site serving the student's own page).
+	BodyEqualsFile string `yaml:"body_equals_file"`
 	// Increasing requires the number captured by body_matches' first group to
 	// grow from one repeated request to the next (a hit counter).
 	Increasing bool `yaml:"increasing"`
@@ -104,6 +107,9 @@ func (c *HTTP) Validate() error {
 			return fieldErr(key, "unknown variable ${%s}; known: ${%s}", bad[0], strings.Join(httpVars, "}, ${"))
 		}
 	}
+	if f := c.Expect.BodyEqualsFile; f != "" && (strings.HasPrefix(f, "/") || strings.Contains("/"+f+"/", "/../")) {
+		return fieldErr("expect.body_equals_file", "%q must be a path inside the submission", f)
+	}
 	if c.Expect.Increasing {
 		re, err := regexp.Compile(c.Expect.BodyMatches)
 		if c.Expect.BodyMatches == "" || err != nil || re.NumSubexp() < 1 {
@@ -128,6 +134,9 @@ func (c *HTTP) describe() string {
 	s := fmt.Sprintf("%s %s on container port %d answers %d", c.method(), c.path(), c.Port, c.status())
 	if d := c.body().describe("with a body"); d != "" {
 		s += ", " + d
+	}
+	if c.Expect.BodyEqualsFile != "" {
+		s += ", with the submission's " + c.Expect.BodyEqualsFile + " as its body"
 	}
 	if c.repeat() > 1 {
 		s += fmt.Sprintf(", %d times", c.repeat())
@@ -192,6 +201,18 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		vars["hostname"] = st.Hostname
 	}
 	body := c.body().expand(vars)
+	if f := c.Expect.BodyEqualsFile; f != "" {
+		sr, ok := t.(SourceReader)
+		if !ok {
+			return capErr(expected, "read the submission's files")
+		}
+		b, err := sr.ReadSource(f, httpBodyLimit)
+		if err != nil {
+			return Fail(expected, "", fmt.Sprintf("the submission has no %s to compare the page with (%v)", f, err))
+		}
+		s := string(b)
+		body.Equals, body.EqualsName = &s, "the submission's "+f
+	}
 	client := &http.Client{
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true,
 			DialContext: (&net.Dialer{Timeout: httpRequestMax}).DialContext},

@@ -210,3 +210,54 @@ func TestHTTPSilentPort(t *testing.T) {
 	f.endpoint = serve(t, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	want(t, (&HTTP{Port: 3000}).Run(ctx, f), StatusPass)
 }
+
+// sourced is a target that also reads the submission's files.
+type sourced struct {
+	fake
+	src map[string]string
+}
+
+func (s *sourced) ReadSource(p string, _ int64) ([]byte, error) {
+	b, ok := s.src[p]
+	if !ok {
+		return nil, ErrNotExist
+	}
+	return []byte(b), nil
+}
+
+func TestHTTPBodyEqualsFile(t *testing.T) {
+	fastPolls(t)
+	page := "<h1>alice's notes</h1>\n"
+	served := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, body) }
+	}
+	check := HTTP{Port: 80, Expect: HTTPExpect{BodyEqualsFile: "index.html"}}
+	if err := check.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		body   string
+		src    map[string]string
+		status Status
+		frags  []string
+	}{
+		{"the student's page", page, map[string]string{"index.html": page}, StatusPass, []string{"the submission's index.html as its body"}},
+		{"the welcome page", "<h1>Welcome to nginx!</h1>\n", map[string]string{"index.html": page}, StatusFail,
+			[]string{"the body is not the submission's index.html", "Welcome to nginx!"}},
+		{"no such file", page, map[string]string{}, StatusFail, []string{"the submission has no index.html"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target := &sourced{fake: fake{endpoint: serve(t, served(tt.body)), state: ContainerState{Running: true}}, src: tt.src}
+			c := check
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			want(t, c.Run(ctx, target), tt.status, tt.frags...)
+		})
+	}
+	bad := HTTP{Port: 80, Expect: HTTPExpect{BodyEqualsFile: "../etc/passwd"}}
+	if bad.Validate() == nil {
+		t.Error("a file outside the submission was accepted")
+	}
+}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -38,6 +39,12 @@ type ImageExpect struct {
 	EntrypointExecForm *bool `yaml:"entrypoint_exec_form"`
 	// MaxSize bounds the image's size.
 	MaxSize Size `yaml:"max_size"`
+	// MaxLayers bounds the number of filesystem layers (4.4: fewer layers).
+	MaxLayers int `yaml:"max_layers" jsonschema:"minimum=1"`
+	// Absent lists what the final image must not hold (8.1: no toolchain
+	// in the final image): absolute paths (/usr/local/go, /app/node_modules)
+	// and command names looked up on the image's PATH (go, gcc, npm).
+	Absent []string `yaml:"absent" jsonschema:"uniqueItems=true"`
 }
 
 // Requires reports that image needs the built image.
@@ -47,8 +54,16 @@ func (*Image) Requires() Requirement { return NeedsImage }
 func (c *Image) Validate() error {
 	e := c.Expect
 	if e.NonRoot == nil && e.User == nil && len(e.Exposes) == 0 && e.Workdir == "" && len(e.Env) == 0 &&
-		e.Cmd == nil && e.Entrypoint == nil && e.CmdExecForm == nil && e.EntrypointExecForm == nil && e.MaxSize == 0 {
-		return fieldErr("expect", "says nothing to check; give at least one of non_root, user, exposes, workdir, env, cmd, entrypoint, cmd_exec_form, entrypoint_exec_form, max_size")
+		e.Cmd == nil && e.Entrypoint == nil && e.CmdExecForm == nil && e.EntrypointExecForm == nil && e.MaxSize == 0 &&
+		e.MaxLayers == 0 && len(e.Absent) == 0 {
+		return fieldErr("expect", "says nothing to check; give at least one of non_root, user, exposes, workdir, env, cmd, entrypoint, cmd_exec_form, entrypoint_exec_form, max_size, max_layers, absent")
+	}
+	for i, a := range e.Absent {
+		path := strings.HasPrefix(a, "/") && len(a) > 1
+		command := a != "" && !strings.Contains(a, "/")
+		if !path && !command {
+			return fieldErr(fmt.Sprintf("expect.absent[%d]", i), "%q is neither an absolute path (/usr/local/go) nor a command name (go)", a)
+		}
 	}
 	for _, p := range e.Exposes {
 		if p < 1 || p > 65535 {
@@ -80,6 +95,21 @@ func (c *Image) Run(ctx context.Context, t Target) Outcome {
 	expected := strings.Join(wants, "; ")
 	if err != nil {
 		return engineOutcome(expected, err)
+	}
+	if len(c.Expect.Absent) > 0 {
+		fr, ok := t.(FileReader)
+		if !ok {
+			return capErr(expected, "read files of the image")
+		}
+		r, err := absentRule(ctx, fr, cfg.Env, c.Expect.Absent)
+		if err != nil {
+			return engineOutcome(expected, err)
+		}
+		rules = append(rules, r)
+		if expected != "" {
+			expected += "; "
+		}
+		expected += r.want
 	}
 	var gots, bad []string
 	for _, r := range rules {
@@ -159,7 +189,55 @@ func (c *Image) rules(cfg ImageConfig) []imageRule {
 		rs = append(rs, imageRule{"an image of at most " + e.MaxSize.String(),
 			"the image is " + units.HumanSize(float64(cfg.Size)), cfg.Size <= int64(e.MaxSize)})
 	}
+	if e.MaxLayers > 0 {
+		rs = append(rs, imageRule{fmt.Sprintf("at most %d layers", e.MaxLayers),
+			fmt.Sprintf("the image has %d layers", cfg.Layers), cfg.Layers <= e.MaxLayers})
+	}
 	return rs
+}
+
+// defaultPath is the PATH a container gets when the image sets none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// absentRule looks for each path, and each command on the image's PATH.
+func absentRule(ctx context.Context, fr FileReader, env []string, absent []string) (imageRule, error) {
+	pathVar, ok := lookupEnv(env, "PATH")
+	if !ok || pathVar == "" {
+		pathVar = defaultPath
+	}
+	var found []string
+	for _, a := range absent {
+		candidates := []string{a}
+		if !strings.HasPrefix(a, "/") {
+			candidates = candidates[:0]
+			for _, dir := range strings.Split(pathVar, ":") {
+				if strings.HasPrefix(dir, "/") {
+					candidates = append(candidates, strings.TrimSuffix(dir, "/")+"/"+a)
+				}
+			}
+		}
+		for _, p := range candidates {
+			_, err := fr.ReadFile(ctx, p, 0)
+			if errors.Is(err, ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return imageRule{}, err
+			}
+			if p == a {
+				found = append(found, p)
+			} else {
+				found = append(found, fmt.Sprintf("%s (the %s command)", p, a))
+			}
+			break
+		}
+	}
+	r := imageRule{want: "none of " + strings.Join(absent, ", ") + " in the image", ok: len(found) == 0}
+	r.got = "none of them is there"
+	if len(found) > 0 {
+		r.got = "the image holds " + strings.Join(found, ", ")
+	}
+	return r, nil
 }
 
 // isRoot reports whether a USER value runs as root.

@@ -30,6 +30,8 @@ func TestImage(t *testing.T) {
 			ImageConfig{Entrypoint: []string{"echo", "Hello from"}}, StatusPass, nil},
 		{"cmd unset", ImageExpect{CmdExecForm: ptr(true)}, ImageConfig{}, StatusFail, []string{"CMD is not set"}},
 		{"too big", ImageExpect{MaxSize: 100e6}, good, StatusFail, []string{"at most 100MB", "the image is 120MB"}},
+		{"few layers", ImageExpect{MaxLayers: 5}, ImageConfig{Layers: 5}, StatusPass, []string{"the image has 5 layers"}},
+		{"many layers", ImageExpect{MaxLayers: 5}, ImageConfig{Layers: 9}, StatusFail, []string{"at most 5 layers", "the image has 9 layers"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,4 +46,34 @@ func TestImage(t *testing.T) {
 		t.Error("an image check with nothing to check was accepted")
 	}
 	want(t, (&Image{Expect: ImageExpect{Workdir: "/"}}).Run(context.Background(), &fake{imageErr: errors.New("boom")}), StatusError, "boom")
+}
+
+func TestImageAbsent(t *testing.T) {
+	toolchain := map[string]File{"/usr/local/go": {Path: "/usr/local/go"}, "/usr/local/go/bin/go": {Path: "/usr/local/go/bin/go"}}
+	tests := []struct {
+		name   string
+		env    []string
+		files  map[string]File
+		status Status
+		frags  []string
+	}{
+		{"clean final image", nil, map[string]File{"/app/server": {}}, StatusPass, []string{"none of them is there"}},
+		{"toolchain left", []string{"PATH=/usr/local/go/bin:/usr/bin:/bin"}, toolchain, StatusFail,
+			[]string{"the image holds /usr/local/go, /usr/local/go/bin/go (the go command)"}},
+		{"command on the default PATH", nil, map[string]File{"/usr/bin/gcc": {}}, StatusFail, []string{"/usr/bin/gcc (the gcc command)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &Image{Expect: ImageExpect{Absent: []string{"/usr/local/go", "go", "gcc"}}}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			want(t, c.Run(context.Background(), &fake{image: ImageConfig{Env: tt.env}, files: tt.files}), tt.status, tt.frags...)
+		})
+	}
+	for _, bad := range []string{"", "/", "bin/go", "./go"} {
+		if (&Image{Expect: ImageExpect{Absent: []string{bad}}}).Validate() == nil {
+			t.Errorf("absent %q accepted", bad)
+		}
+	}
 }

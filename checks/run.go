@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,14 +19,60 @@ type Run struct {
 	// Entrypoint overrides the image's ENTRYPOINT (docker run --entrypoint).
 	Entrypoint []string          `yaml:"entrypoint"`
 	Env        map[string]string `yaml:"env"`
-	Expect     OutputExpect      `yaml:"expect"`
+	// Volume mounts a fresh named volume with input files at a path
+	// (course 9.2: a script reading its input from a mounted volume).
+	Volume *RunVolumeSpec `yaml:"volume"`
+	Expect OutputExpect   `yaml:"expect"`
+	// Outputs are files the run must leave in the volume, by their path in
+	// it, and what they must hold.
+	Outputs map[string]FileExpect `yaml:"outputs"`
+}
+
+// RunVolumeSpec is the volume of a run and the files grade puts in it.
+type RunVolumeSpec struct {
+	Path  string            `yaml:"path" jsonschema:"required"`
+	Files map[string]string `yaml:"files"`
 }
 
 // Requires reports that run needs the image.
 func (*Run) Requires() Requirement { return NeedsImage }
 
-// Validate checks the expectation's patterns.
-func (c *Run) Validate() error { return c.Expect.validate() }
+// Validate checks the expectation's patterns and the volume's paths.
+func (c *Run) Validate() error {
+	if err := c.Expect.validate(); err != nil {
+		return err
+	}
+	if len(c.Outputs) > 0 && c.Volume == nil {
+		return fieldErr("outputs", "needs a volume: the files are read from it after the run")
+	}
+	if c.Volume == nil {
+		return nil
+	}
+	if !strings.HasPrefix(c.Volume.Path, "/") || c.Volume.Path == "/" {
+		return fieldErr("volume.path", "%q must be an absolute path below /, like /data", c.Volume.Path)
+	}
+	for _, m := range []map[string]string{c.Volume.Files, keysOf(c.Outputs)} {
+		for name := range m {
+			if name == "" || strings.HasPrefix(name, "/") || strings.Contains("/"+name+"/", "/../") {
+				return fieldErr("volume", "%q must be a path inside the volume", name)
+			}
+		}
+	}
+	for name, e := range c.Outputs {
+		if err := (&FileCheck{Path: "/" + name, Expect: e}).Validate(); err != nil {
+			return fieldErr("outputs."+name, "%v", err)
+		}
+	}
+	return nil
+}
+
+func keysOf[V any](m map[string]V) map[string]string {
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = ""
+	}
+	return out
+}
 
 // command shows the docker run line the check performs.
 func (c *Run) command() string {
@@ -55,7 +103,15 @@ func (c *Run) Run(ctx context.Context, t Target) Outcome {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
-	out, err := r.RunImage(ctx, RunSpec{Args: c.Args, Entrypoint: c.Entrypoint, Env: env})
+	spec := RunSpec{Args: c.Args, Entrypoint: c.Entrypoint, Env: env}
+	if v := c.Volume; v != nil {
+		spec.Volume = &RunVolume{Path: v.Path, Files: v.Files}
+		for _, name := range slices.Sorted(maps.Keys(c.Outputs)) {
+			spec.Volume.Collect = append(spec.Volume.Collect, name)
+			expected += fmt.Sprintf(", and leaves %s in the volume at %s", name, v.Path)
+		}
+	}
+	out, err := r.RunImage(ctx, spec)
 	if err != nil {
 		return engineOutcome(expected, err)
 	}
@@ -66,5 +122,33 @@ func (c *Run) Run(ctx context.Context, t Target) Outcome {
 	if msg := c.Expect.check(out); msg != "" {
 		return Fail(expected, showOutput(out), msg)
 	}
-	return Pass(expected, showOutput(out))
+	actual := showOutput(out)
+	for _, name := range spec.volumeCollect() {
+		content, ok := out.Files[name]
+		e := c.Outputs[name]
+		fc := &FileCheck{Path: name, Expect: e}
+		if !ok {
+			if !fc.exists() {
+				continue
+			}
+			return Fail(expected, actual+"; "+name+" is not in the volume",
+				fmt.Sprintf("the run left no %s in the volume mounted at %s: the script must write it there "+
+					"(a file written anywhere else stays in the container and is gone with it)", name, c.Volume.Path))
+		}
+		if !fc.exists() {
+			return Fail(expected, actual+"; "+name+" is in the volume", name+" should not be in the volume")
+		}
+		actual += fmt.Sprintf("; %s holds %s", name, quote(content, 200))
+		if msg := fc.text().check(name, content); msg != "" {
+			return Fail(expected, actual, msg)
+		}
+	}
+	return Pass(expected, actual)
+}
+
+func (s RunSpec) volumeCollect() []string {
+	if s.Volume == nil {
+		return nil
+	}
+	return s.Volume.Collect
 }

@@ -67,3 +67,48 @@ func TestRunPassesSpec(t *testing.T) {
 	}
 	want(t, (&Run{}).Run(context.Background(), bare{}), StatusError)
 }
+
+func TestRunVolume(t *testing.T) {
+	spec := Run{
+		Volume:  &RunVolumeSpec{Path: "/data", Files: map[string]string{"input.csv": "item,qty\na,1\n"}},
+		Outputs: map[string]FileExpect{"output.csv": {Matches: `^item,total\na,1\.00\n$`}},
+	}
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		out    Output
+		status Status
+		frags  []string
+	}{
+		{"writes into the volume", Output{Files: map[string]string{"output.csv": "item,total\na,1.00\n"}}, StatusPass,
+			[]string{"leaves output.csv in the volume at /data", `output.csv holds "item,total\na,1.00"`}},
+		{"writes elsewhere", Output{Files: map[string]string{}}, StatusFail,
+			[]string{"the run left no output.csv in the volume mounted at /data", "gone with it"}},
+		{"wrong content", Output{Files: map[string]string{"output.csv": "item,total\nb,6.00\n"}}, StatusFail,
+			[]string{"output.csv does not match"}},
+		{"crashes", Output{ExitCode: 1, Stderr: strings.Repeat("x", 400) + "\nKeyError: 'Item'\n"}, StatusFail,
+			[]string{"exit code is 1, not 0", "KeyError: 'Item'"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fake{run: func(RunSpec) (Output, error) { return tt.out, nil }}
+			c := spec
+			want(t, c.Run(context.Background(), f), tt.status, tt.frags...)
+			v := f.lastRun.Volume
+			if v == nil || v.Path != "/data" || v.Files["input.csv"] == "" || len(v.Collect) != 1 || v.Collect[0] != "output.csv" {
+				t.Errorf("volume asked for = %+v", v)
+			}
+		})
+	}
+	for _, bad := range []Run{
+		{Outputs: map[string]FileExpect{"out.csv": {}}},
+		{Volume: &RunVolumeSpec{Path: "data"}},
+		{Volume: &RunVolumeSpec{Path: "/data", Files: map[string]string{"../x": "y"}}},
+	} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"time"
 )
@@ -72,6 +73,8 @@ type File struct {
 var ErrNotExist = errors.New("no such file or directory")
 
 // FileReader reads a path from the built image without starting the app.
+// With limit 0 it only says whether the path is there (and what it is),
+// reading no content.
 type FileReader interface {
 	ReadFile(ctx context.Context, path string, limit int64) (File, error)
 }
@@ -84,6 +87,17 @@ type RunSpec struct {
 	// --entrypoint); an empty non-nil slice clears it.
 	Entrypoint []string
 	Env        []string
+	// Volume, when set, mounts a fresh named volume holding these files.
+	Volume *RunVolume
+}
+
+// RunVolume is a named volume grade mounts into a run (docker run -v
+// name:/path), with input files in it before the run; Collect names files
+// read back from it after the run (into Output.Files).
+type RunVolume struct {
+	Path    string
+	Files   map[string]string
+	Collect []string
 }
 
 // Output is what a process printed and how it ended.
@@ -95,6 +109,9 @@ type Output struct {
 	OOMKilled bool
 	// MemoryLimit is the container's memory limit in bytes (0: unknown).
 	MemoryLimit int64
+	// Files holds the files read back from the run's volume (capped at
+	// 1 MiB each); a file that was not there is absent.
+	Files map[string]string
 }
 
 // Runner runs a fresh container of the image to completion (docker run).
@@ -202,4 +219,169 @@ type ServiceInfo struct {
 // StackReporter reports how the compose stack came up.
 type StackReporter interface {
 	StackInfo() StackInfo
+}
+
+// SourceReader reads a file of the submission itself, as the student wrote
+// it (not from the image), e.g. the Dockerfile. path is slash-separated and
+// relative to the submission; it must stay inside it.
+type SourceReader interface {
+	ReadSource(path string, limit int64) ([]byte, error)
+}
+
+// Layer is one entry of the image's build history (docker history).
+type Layer struct {
+	// CreatedBy is the instruction that made it, e.g.
+	// "/bin/sh -c #(nop)  ENV TOKEN=abc" or "/bin/sh -c pip install …".
+	CreatedBy string
+	Size      int64
+	// Empty is true for metadata-only entries (ENV, CMD, LABEL …).
+	Empty bool
+}
+
+// HistoryReader reads the built image's history, oldest first.
+type HistoryReader interface {
+	History(ctx context.Context) ([]Layer, error)
+}
+
+// ImageWalker visits the regular files of the built image's filesystem
+// (as docker export gives it), each with at most limit bytes of content;
+// fn returning an error stops the walk with it.
+type ImageWalker interface {
+	WalkImage(ctx context.Context, limit int64, fn func(File) error) error
+}
+
+// Planter is implemented by checks that put files into the build context
+// before the build, as if the student had left them in the submission
+// folder (the .dockerignore applies to them): path → content.
+type Planter interface {
+	Plants() map[string]string
+}
+
+// Rebuilder builds the image again, from the same context with bytes
+// appended to the given files (path relative to the build context → bytes),
+// and reports that build, its log included. The first build's image and
+// verdict are kept.
+type Rebuilder interface {
+	Rebuild(ctx context.Context, change map[string][]byte) (BuildInfo, error)
+}
+
+// DownInfo is what `docker compose down` (volumes kept) left of a stack.
+type DownInfo struct {
+	// Containers lists the services whose containers are still there.
+	Containers []string
+	// Volumes lists the project's volumes still there, by their name in
+	// the compose file.
+	Volumes  []string
+	Duration time.Duration
+}
+
+// StackCycler takes the job's compose stack down and brings it up again,
+// as `docker compose down` and `docker compose up` do.
+type StackCycler interface {
+	Down(ctx context.Context) (DownInfo, error)
+	UpAgain(ctx context.Context) (StackInfo, error)
+}
+
+// Mount is one mount of a container.
+type Mount struct {
+	// Type is "volume", "bind" or "tmpfs".
+	Type        string
+	Destination string
+	// Name is a volume's name (as the compose file names it, for a
+	// stack's volume); Anonymous is true for a volume nobody named (an
+	// image's VOLUME, or "- /data" in a compose file).
+	Name      string
+	Anonymous bool
+	// Source is a bind mount's source, relative to the submission when it
+	// is inside it.
+	Source string
+}
+
+// MountInspector lists the mounts of a service's container.
+type MountInspector interface {
+	Mounts(ctx context.Context, service string) ([]Mount, error)
+}
+
+// --- The registry step (course 8.3): a student's script of docker
+// commands, run against grade's API guard, and the job's own registry. ---
+
+// ScriptSpec says how to run one of the submission's shell scripts with the
+// docker CLI, whose Docker API is grade's guard.
+type ScriptSpec struct {
+	// File is the script's path inside the submission (slash-separated).
+	File string
+	// ImageName is the name under which the script finds the image grade
+	// built from the submission, e.g. "my-app:1.0".
+	ImageName string
+	// Registry is the registry address the script pushes to, e.g.
+	// "localhost:5000"; grade serves the job's own registry under it.
+	Registry string
+}
+
+// Refusal is one docker call of a script that grade's guard refused.
+type Refusal struct {
+	// Command is the call as the student would recognise it, e.g.
+	// "docker push my-app:1.0", or the API call when the command is not
+	// known ("POST /containers/create").
+	Command string
+	// Why says why it was refused and what the exercise wants instead.
+	Why string
+}
+
+// ScriptRun is what running a script produced: its output and exit code,
+// and the calls the guard refused.
+type ScriptRun struct {
+	Output
+	Refused []Refusal
+}
+
+// ScriptRunner runs a shell script of the submission (sh FILE) in a
+// container with the docker CLI, no network and the submission's files in
+// its working directory; its Docker API is a guard that allows only what
+// the registry step needs.
+type ScriptRunner interface {
+	RunScript(ctx context.Context, spec ScriptSpec) (ScriptRun, error)
+}
+
+// Manifest is what a registry says of an image it holds.
+type Manifest struct {
+	Digest    string
+	MediaType string
+	// Size is the image's size in the registry: its config and layers.
+	Size   int64
+	Layers int
+}
+
+// RegistryReader reads the job's registry (the one ScriptRunner's scripts
+// push to) and runs what it holds. repo is a repository path in it
+// ("my-app"), tag a tag ("1.0").
+type RegistryReader interface {
+	// RegistryTags lists what the registry holds, repository → tags;
+	// empty when nothing was pushed.
+	RegistryTags(ctx context.Context) (map[string][]string, error)
+	// RegistryManifest reads an image's manifest from the registry.
+	RegistryManifest(ctx context.Context, repo, tag string) (Manifest, error)
+	// RunFromRegistry has the engine pull the image from the registry and
+	// runs a fresh container of it to completion, as Runner does.
+	RunFromRegistry(ctx context.Context, repo, tag string, spec RunSpec) (Output, error)
+}
+
+// UnavailableError is returned by a capability that cannot work with this
+// engine (the registry step needs the engine on grade's machine): the
+// checks that need it are skipped with Reason, never passed.
+type UnavailableError struct{ Reason string }
+
+func (e *UnavailableError) Error() string { return e.Reason }
+
+// --- Image scanning (course 4.4, 8.2): the image's files as an archive. ---
+
+// ErrWalkLimit is returned (wrapped) by ImageWalker when it stopped at its
+// cap on files or bytes before the end of the image: the files it visited
+// were seen, the rest were not.
+var ErrWalkLimit = errors.New("the image has more files than grade reads")
+
+// ImageSaver writes the built image to w as docker save does (a tar
+// archive of its layers and config), for scanners that read one.
+type ImageSaver interface {
+	SaveImage(ctx context.Context, w io.Writer) error
 }

@@ -79,7 +79,7 @@ func TestParseErrors(t *testing.T) {
 		{"misspelt top key", "chapter: 4", "chapterr: 4", []string{`x.yaml:3:1: chapterr: unknown key; did you mean "chapter"?`}},
 		{"nested misspelt key", "body_contains:", "body_contain:", []string{`x.yaml:18:27: checks[1].expect.body_contain: unknown key; did you mean "body_contains"?`}},
 		{"wrong type", "port: 3000", "port: three", []string{`x.yaml:17:11: checks[1].port: is text; want a whole number`}},
-		{"unknown kind", "kind: http", "kind: htpp", []string{`x.yaml:16:11: checks[1].kind: unknown check kind "htpp"; did you mean "http"?; known kinds: build, compose-up, exec, file, http, image, run`}},
+		{"unknown kind", "kind: http", "kind: htpp", []string{`x.yaml:16:11: checks[1].kind: unknown check kind "htpp"; did you mean "http"?; known kinds: build, compose-down`}},
 		{"missing field", "    points: 30\n", "", []string{`x.yaml:15:5: checks[1].points: missing; this key is required here`}},
 		{"zero checks", "checks:" + strings.SplitN(valid, "checks:", 2)[1], "checks: []\n", []string{`checks: the scenario has no checks`}},
 		{"bad duration", "job: 3m", "job: 3 minutes", []string{`x.yaml:10:15: limits.job: "3 minutes" is not a duration`}},
