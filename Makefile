@@ -56,7 +56,7 @@ bench: images build
 # -p 1: packages share the engine, and each integration test ends by
 # asserting that nothing grade made is left on it.
 test: images tools
-	$(GO) test -count=1 -p 1 -timeout 30m ./...
+	$(GO) test -count=1 -p 1 -timeout 60m ./...
 
 # Unit tests only: no Docker.
 unit: tools

@@ -68,3 +68,6 @@ func clip(line string, n int) string {
 	}
 	return string(r[:n]) + fmt.Sprintf(" … (%d more characters)", len(r)-n)
 }
+
+// Stack reports that build grades the image built from the Dockerfile.
+func (*Build) Stack() string { return StackImage }

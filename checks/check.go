@@ -52,6 +52,20 @@ type Validator interface {
 	Validate() error
 }
 
+// The stacks a scenario can have (StackUser).
+const (
+	// StackImage is one image built from the submission's Dockerfile.
+	StackImage = "image"
+	// StackCompose is a compose stack from the submission's compose file.
+	StackCompose = "compose"
+)
+
+// StackUser is implemented by checks that grade one kind of stack only; the
+// scenario loader refuses them in a scenario with the other kind.
+type StackUser interface {
+	Stack() string
+}
+
 // PortUser is implemented by checks that reach a container port; the grader
 // publishes every port a check uses.
 type PortUser interface {

@@ -71,3 +71,6 @@ func listOrNone(s []string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// Stack reports that compose-down grades a compose stack.
+func (*ComposeDown) Stack() string { return StackCompose }

@@ -162,3 +162,6 @@ func normalPort(p string) (string, error) {
 	}
 	return parts[len(parts)-2] + ":" + parts[len(parts)-1], nil
 }
+
+// Stack reports that compose-up grades a compose stack.
+func (*ComposeUp) Stack() string { return StackCompose }

@@ -93,3 +93,6 @@ func (c *FileCheck) Run(ctx context.Context, t Target) Outcome {
 	}
 	return Pass(expected, found)
 }
+
+// Stack reports that file grades the image built from the Dockerfile.
+func (*FileCheck) Stack() string { return StackImage }

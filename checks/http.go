@@ -107,8 +107,10 @@ func (c *HTTP) Validate() error {
 			return fieldErr(key, "unknown variable ${%s}; known: ${%s}", bad[0], strings.Join(httpVars, "}, ${"))
 		}
 	}
-	if f := c.Expect.BodyEqualsFile; f != "" && (strings.HasPrefix(f, "/") || strings.Contains("/"+f+"/", "/../")) {
-		return fieldErr("expect.body_equals_file", "%q must be a path inside the submission", f)
+	if f := c.Expect.BodyEqualsFile; f != "" {
+		if err := submissionPath("expect.body_equals_file", f); err != nil {
+			return err
+		}
 	}
 	if c.Expect.Increasing {
 		re, err := regexp.Compile(c.Expect.BodyMatches)
@@ -206,9 +208,14 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		if !ok {
 			return capErr(expected, "read the submission's files")
 		}
-		b, err := sr.ReadSource(f, httpBodyLimit)
-		if err != nil {
-			return Fail(expected, "", fmt.Sprintf("the submission has no %s to compare the page with (%v)", f, err))
+		b, err := sr.ReadSource(f, httpBodyLimit+1)
+		switch {
+		case errors.Is(err, ErrNotExist):
+			return Fail(expected, "", fmt.Sprintf("the submission has no %s to compare the page with", f))
+		case err != nil:
+			return Fail(expected, "", fmt.Sprintf("grade could not read the submission's %s to compare the page with: %v", f, err))
+		case len(b) > httpBodyLimit:
+			return Fail(expected, "", fmt.Sprintf("the submission's %s is larger than %s, more than grade compares", f, Size(httpBodyLimit)))
 		}
 		s := string(b)
 		body.Equals, body.EqualsName = &s, "the submission's "+f

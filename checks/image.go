@@ -243,7 +243,10 @@ func absentRule(ctx context.Context, fr FileReader, env []string, absent []strin
 // isRoot reports whether a USER value runs as root.
 func isRoot(user string) bool {
 	name, _, _ := strings.Cut(user, ":")
-	return name == "" || name == "root" || name == "0"
+	if uid, err := strconv.Atoi(name); err == nil {
+		return uid == 0 // 0, 00, +0 are all uid 0
+	}
+	return name == "" || name == "root"
 }
 
 func lookupEnv(env []string, key string) (string, bool) {
@@ -290,3 +293,6 @@ func showArgv(argv []string) string {
 	}
 	return "[" + strings.Join(q, ", ") + "]"
 }
+
+// Stack reports that image grades the image built from the Dockerfile.
+func (*Image) Stack() string { return StackImage }

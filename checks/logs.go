@@ -12,7 +12,7 @@ const logsLimit = 256 << 10
 
 // Logs grades what a service's container printed (docker logs): its
 // output, stdout and stderr together, must contain or match the
-// expectation. Only the last 256 KiB are read.
+// expectation. Only its end is read: the last 2,000 lines, at most 256 KiB.
 type Logs struct {
 	// Service is the container; empty means the scenario's app.
 	Service string     `yaml:"service"`

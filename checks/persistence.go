@@ -82,8 +82,13 @@ func (c *Persistence) Run(ctx context.Context, t Target) Outcome {
 		return Fail(expected, fmt.Sprintf("%s; writing failed: `%s` exited %d: %s", where, strings.Join(c.Write, " "), w.ExitCode,
 			quote(strings.TrimSpace(w.Stdout+w.Stderr), 300)), joinMsg("grade could not write its data into "+c.Service, problem))
 	}
-	if _, err := sc.Down(ctx); err != nil {
+	down, err := sc.Down(ctx)
+	if err != nil {
 		return engineOutcome(expected, err)
+	}
+	if len(down.Containers) > 0 {
+		return Fail(expected, "the containers of "+strings.Join(down.Containers, ", ")+" were still there after down",
+			"the stack was not recreated, so reading the data back would prove nothing")
 	}
 	up, err := sc.UpAgain(ctx)
 	if err != nil {
@@ -162,3 +167,6 @@ func describeMount(mounts []Mount, path string) string {
 	}
 	return "nothing is mounted at " + path
 }
+
+// Stack reports that persistence grades a compose stack.
+func (*Persistence) Stack() string { return StackCompose }

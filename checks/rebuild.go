@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -35,8 +36,8 @@ func (*Rebuild) Requires() Requirement { return NeedsImage }
 
 // Validate checks the change and the patterns.
 func (c *Rebuild) Validate() error {
-	if c.Change == "" || strings.HasPrefix(c.Change, "/") || strings.Contains("/"+c.Change+"/", "/../") {
-		return fieldErr("change", "%q must be a path inside the build context", c.Change)
+	if err := submissionPath("change", c.Change); err != nil {
+		return err
 	}
 	if len(c.Expect.Cached) == 0 {
 		return fieldErr("expect.cached", "lists no step")
@@ -47,33 +48,6 @@ func (c *Rebuild) Validate() error {
 		}
 	}
 	return nil
-}
-
-// step is one build step of a classic-builder log.
-type step struct {
-	n      int
-	instr  string
-	cached bool
-}
-
-var stepLineRe = regexp.MustCompile(`^Step (\d+)/\d+ : (.*)$`)
-
-// parseSteps reads the steps of a classic-builder log and whether each came
-// from the cache (" ---> Using cache").
-func parseSteps(log string) []step {
-	var out []step
-	for _, line := range strings.Split(log, "\n") {
-		line = strings.TrimRight(line, "\r")
-		if m := stepLineRe.FindStringSubmatch(line); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			out = append(out, step{n: n, instr: m[2]})
-			continue
-		}
-		if strings.TrimSpace(line) == "---> Using cache" && len(out) > 0 {
-			out[len(out)-1].cached = true
-		}
-	}
-	return out
 }
 
 // Run rebuilds after the change and reads the cache use off the log.
@@ -96,11 +70,14 @@ func (c *Rebuild) Run(ctx context.Context, t Target) Outcome {
 		o.Detail = info.Log
 		return o
 	}
-	steps := parseSteps(info.Log)
-	firstRun := -1
-	for i, s := range steps {
-		if !s.cached && !strings.HasPrefix(strings.ToUpper(s.instr), "FROM ") {
-			firstRun = i
+	steps := info.Steps
+	if len(steps) == 0 {
+		return Errored(expected, errors.New("grade could not read the rebuilt image's history"))
+	}
+	stopped := -1 // the first step the cache did not give
+	for i, st := range steps {
+		if !st.Cached {
+			stopped = i
 			break
 		}
 	}
@@ -108,26 +85,26 @@ func (c *Rebuild) Run(ctx context.Context, t Target) Outcome {
 	for _, p := range c.Expect.Cached {
 		re := regexp.MustCompile(p)
 		matched := false
-		for _, s := range steps {
-			if !re.MatchString(s.instr) {
+		for i, st := range steps {
+			if !re.MatchString(st.Instruction) {
 				continue
 			}
 			matched = true
-			if s.cached {
-				gots = append(gots, fmt.Sprintf("step %d `%s` came from the cache", s.n, s.instr))
+			if st.Cached {
+				gots = append(gots, fmt.Sprintf("`%s` came from the cache", st.Instruction))
 				continue
 			}
-			gots = append(gots, fmt.Sprintf("step %d `%s` ran again", s.n, s.instr))
-			why := fmt.Sprintf("step %d `%s` ran again after a change to %s alone", s.n, s.instr, c.Change)
-			if firstRun >= 0 && steps[firstRun].n < s.n {
-				why += fmt.Sprintf(": the cache stopped at step %d `%s`, which comes before it; copy only the dependency list first, install, then copy the rest of the code",
-					steps[firstRun].n, steps[firstRun].instr)
+			gots = append(gots, fmt.Sprintf("`%s` ran again", st.Instruction))
+			why := fmt.Sprintf("`%s` ran again after a change to %s alone", st.Instruction, c.Change)
+			if stopped >= 0 && stopped < i {
+				why += fmt.Sprintf(": the cache stopped at `%s`, which comes before it; copy only the dependency list first, install, then copy the rest of the code",
+					steps[stopped].Instruction)
 			}
 			bad = append(bad, why)
 		}
 		if !matched {
 			gots = append(gots, fmt.Sprintf("no step matches %q", p))
-			bad = append(bad, fmt.Sprintf("no build step matches %q (the Dockerfile does not install its dependencies the expected way)", p))
+			bad = append(bad, fmt.Sprintf("no step of the image matches %q (the Dockerfile does not install its dependencies the expected way)", p))
 		}
 	}
 	if len(bad) > 0 {
@@ -145,3 +122,6 @@ func quoteAll(ss []string) []string {
 	}
 	return out
 }
+
+// Stack reports that rebuild grades the image built from the Dockerfile.
+func (*Rebuild) Stack() string { return StackImage }

@@ -19,33 +19,23 @@ func (r *rebuilder) Rebuild(_ context.Context, change map[string][]byte) (BuildI
 	return r.info, r.err
 }
 
-const cacheFriendly = `Step 1/5 : FROM python:3.9-slim
- ---> 1a2b
-Step 2/5 : WORKDIR /app
- ---> Using cache
- ---> 3c4d
-Step 3/5 : COPY requirements.txt .
- ---> Using cache
- ---> 5e6f
-Step 4/5 : RUN pip install -r requirements.txt
- ---> Using cache
- ---> 7a8b
-Step 5/5 : COPY . .
- ---> 9c0d
-Successfully built 9c0d
-`
+// The steps Rebuild reads off the images' histories.
+var (
+	cacheFriendly = []BuildStep{
+		{"ADD file:0a1b in / ", true}, {`CMD ["bash"]`, true}, {"WORKDIR /app", true},
+		{"COPY … .", true}, {"RUN pip install -r requirements.txt", true}, {"COPY … .", false},
+	}
+	cacheBusting = []BuildStep{
+		{"ADD file:0a1b in / ", true}, {"WORKDIR /app", true},
+		{"COPY … .", false}, {"RUN pip install -r requirements.txt", false},
+	}
+)
 
-const cacheBusting = `Step 1/4 : FROM python:3.9-slim
- ---> 1a2b
-Step 2/4 : WORKDIR /app
- ---> Using cache
- ---> 3c4d
-Step 3/4 : COPY . .
- ---> 5e6f
-Step 4/4 : RUN pip install -r requirements.txt
+// fakedLog is a build log whose RUN output imitates a cached step: only the
+// histories count.
+const fakedLog = `Step 4/4 : RUN pip install -r requirements.txt
  ---> Running in 0123
- ---> 7a8b
-Successfully built 7a8b
+ ---> Using cache
 `
 
 func TestRebuild(t *testing.T) {
@@ -58,13 +48,14 @@ func TestRebuild(t *testing.T) {
 		status Status
 		frags  []string
 	}{
-		{"dependency layer cached", spec, BuildInfo{OK: true, Log: cacheFriendly}, nil, StatusPass,
-			[]string{"step 4 `RUN pip install -r requirements.txt` came from the cache"}},
-		{"code copied before install", spec, BuildInfo{OK: true, Log: cacheBusting}, nil, StatusFail,
-			[]string{"step 4 `RUN pip install -r requirements.txt` ran again after a change to app.py alone",
-				"the cache stopped at step 3 `COPY . .`", "copy only the dependency list first"}},
+		{"dependency layer cached", spec, BuildInfo{OK: true, Steps: cacheFriendly}, nil, StatusPass,
+			[]string{"`RUN pip install -r requirements.txt` came from the cache"}},
+		{"code copied before install", spec, BuildInfo{OK: true, Steps: cacheBusting, Log: fakedLog}, nil, StatusFail,
+			[]string{"`RUN pip install -r requirements.txt` ran again after a change to app.py alone",
+				"the cache stopped at `COPY … .`", "copy only the dependency list first"}},
 		{"no such step", Rebuild{Change: "app.py", Expect: RebuildExpect{Cached: []string{"npm ci"}}},
-			BuildInfo{OK: true, Log: cacheFriendly}, nil, StatusFail, []string{`no build step matches "npm ci"`}},
+			BuildInfo{OK: true, Steps: cacheFriendly}, nil, StatusFail, []string{`no step of the image matches "npm ci"`}},
+		{"no history", spec, BuildInfo{OK: true, Log: fakedLog}, nil, StatusError, []string{"could not read the rebuilt image's history"}},
 		{"rebuild fails", spec, BuildInfo{Error: "The command '/bin/sh -c pip install' returned a non-zero code: 1", Log: "x"}, nil,
 			StatusFail, []string{"the rebuild failed: The command"}},
 		{"engine gone", spec, BuildInfo{}, errors.New("connection refused"), StatusError, []string{"connection refused"}},

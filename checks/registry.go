@@ -59,9 +59,20 @@ func (c *RegistryCheck) Validate() error {
 }
 
 func (c *RegistryCheck) command(ref pushedRef) string {
+	return dockerRunLine(nil, ref.String(), c.Args)
+}
+
+// dockerRunLine shows a docker run line: docker run [--entrypoint E] IMAGE
+// ARGS…, an argument with spaces or quotes (or empty) quoted. (Run.command
+// builds the same line with IMAGE for the image.)
+func dockerRunLine(entrypoint []string, image string, args []string) string {
 	var b strings.Builder
-	b.WriteString("docker run " + ref.String())
-	for _, a := range c.Args {
+	b.WriteString("docker run")
+	if entrypoint != nil {
+		fmt.Fprintf(&b, " --entrypoint %s", strings.Join(entrypoint, " "))
+	}
+	b.WriteString(" " + image)
+	for _, a := range args {
 		if strings.ContainsAny(a, " \t\"'") || a == "" {
 			a = fmt.Sprintf("%q", a)
 		}
@@ -162,3 +173,6 @@ func shortDigest(d string) string {
 	}
 	return d
 }
+
+// Stack reports that registry grades the image built from the Dockerfile.
+func (*RegistryCheck) Stack() string { return StackImage }

@@ -107,3 +107,22 @@ func TestRegistryCheck(t *testing.T) {
 	}
 	want(t, (&RegistryCheck{Image: "localhost:5000/my-app:1.0"}).Run(context.Background(), bare{}), StatusError)
 }
+
+// TestDockerRunLine: the registry check shows its docker run line as the
+// run check does.
+func TestDockerRunLine(t *testing.T) {
+	for _, c := range []Run{
+		{},
+		{Args: []string{"a b", "", `say "hi"`, "plain"}},
+		{Entrypoint: []string{"sh", "-c"}, Args: []string{"echo hi"}},
+	} {
+		if got, want := dockerRunLine(c.Entrypoint, "IMAGE", c.Args), c.command(); got != want {
+			t.Errorf("dockerRunLine %q, Run.command %q", got, want)
+		}
+	}
+	r := RegistryCheck{Image: "localhost:5000/my-app:1.0", Args: []string{"a b"}}
+	ref, _ := parsePushed(r.Image)
+	if got := r.command(ref); got != `docker run localhost:5000/my-app:1.0 "a b"` {
+		t.Errorf("registry check's command %q", got)
+	}
+}

@@ -75,21 +75,7 @@ func keysOf[V any](m map[string]V) map[string]string {
 }
 
 // command shows the docker run line the check performs.
-func (c *Run) command() string {
-	var b strings.Builder
-	b.WriteString("docker run")
-	if c.Entrypoint != nil {
-		fmt.Fprintf(&b, " --entrypoint %s", strings.Join(c.Entrypoint, " "))
-	}
-	b.WriteString(" IMAGE")
-	for _, a := range c.Args {
-		if strings.ContainsAny(a, " \t\"'") || a == "" {
-			a = fmt.Sprintf("%q", a)
-		}
-		b.WriteString(" " + a)
-	}
-	return b.String()
-}
+func (c *Run) command() string { return dockerRunLine(c.Entrypoint, "IMAGE", c.Args) }
 
 // Run starts the container, waits for it to exit, and compares its output.
 func (c *Run) Run(ctx context.Context, t Target) Outcome {
@@ -152,3 +138,6 @@ func (s RunSpec) volumeCollect() []string {
 	}
 	return s.Volume.Collect
 }
+
+// Stack reports that run grades the image built from the Dockerfile.
+func (*Run) Stack() string { return StackImage }

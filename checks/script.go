@@ -99,6 +99,10 @@ func (c *Script) expected() string {
 // maxScriptLines is how much of a script's output feedback shows.
 const maxScriptLines = 30
 
+// maxRefusedCommand is the longest refused command feedback shows, in
+// runes: a raw API call can make it anything.
+const maxRefusedCommand = 200
+
 // Run runs the script and compares how it ended with the expectation.
 func (c *Script) Run(ctx context.Context, t Target) Outcome {
 	expected := c.expected()
@@ -115,11 +119,15 @@ func (c *Script) Run(ctx context.Context, t Target) Outcome {
 	}
 	run, err := sr.RunScript(ctx, ScriptSpec{File: c.File, ImageName: c.ImageName, Registry: c.Registry})
 	var ue *UnavailableError
+	var le *LimitError
 	switch {
 	case errors.As(err, &ue):
 		return Outcome{Status: StatusSkipped, Expected: expected, Message: "skipped: " + ue.Reason}
 	case errors.Is(err, ErrNotExist):
 		return missing
+	case errors.As(err, &le):
+		// The submission is too big to copy for the script: its fault.
+		return Fail(expected, "the script was not run", le.Error())
 	case err != nil:
 		return engineOutcome(expected, err)
 	}
@@ -164,7 +172,7 @@ func scriptDetail(out string, refused []Refusal) string {
 	if len(refused) > 0 {
 		lines := []string{"refused by grade:"}
 		for _, r := range refused {
-			lines = append(lines, clip("  `"+r.Command+"`: "+r.Why, 400))
+			lines = append(lines, clip("  `"+clip(r.Command, maxRefusedCommand)+"`: "+r.Why, 400))
 		}
 		parts = append(parts, strings.Join(lines, "\n"))
 	}
@@ -189,7 +197,7 @@ func scriptCause(run ScriptRun, c *Script) string {
 	out := run.Stdout + run.Stderr
 	if len(run.Refused) > 0 {
 		r := run.Refused[0]
-		s := fmt.Sprintf("the script ran `%s`, which grade refused: %s", r.Command, r.Why)
+		s := fmt.Sprintf("the script ran `%s`, which grade refused: %s", clip(r.Command, maxRefusedCommand), r.Why)
 		if n := len(run.Refused) - 1; n > 0 {
 			s += fmt.Sprintf(" (and %d more refused call(s), listed below)", n)
 		}
@@ -213,3 +221,6 @@ func scriptCause(run ScriptRun, c *Script) string {
 	}
 	return ""
 }
+
+// Stack reports that script grades the image built from the Dockerfile.
+func (*Script) Stack() string { return StackImage }

@@ -129,6 +129,11 @@ func TestScript(t *testing.T) {
 			StatusSkipped, []string{"skipped: the registry step needs the Docker engine"}, nil},
 		{"grade's failure", nil, registryTarget{runErr: errors.New("the docker CLI image grade/docker-cli:bookworm is not on the engine")},
 			StatusError, []string{"grade/docker-cli:bookworm"}, nil},
+		{"submission too big to copy", nil, registryTarget{runErr: &LimitError{Err: errors.New("the script was not run: the submission is larger than 1MiB")}},
+			StatusFail, []string{"the script was not run", "larger than 1MiB"}, nil},
+		{"a long refused command", nil, registryTarget{run: ScriptRun{Output: Output{ExitCode: 1},
+			Refused: []Refusal{{Command: "POST /" + strings.Repeat("x", 5000), Why: "not allowed"}, ps}}},
+			StatusFail, []string{"the script ran `POST /xxx", "more characters)`, which grade refused: not allowed"}, []string{strings.Repeat("x", 401)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

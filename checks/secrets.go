@@ -3,6 +3,7 @@ package checks
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -22,11 +23,30 @@ import (
 // student had left them in the submission folder: a working .dockerignore
 // keeps them out, a missing one lets COPY . . bring them in.
 //
+// The files are those of every layer of the image, not only of its final
+// filesystem: a file that a later step deletes (COPY . . then RUN rm .env)
+// is still in the layer that added it, and the finding says so (a path
+// found is looked up in the final image, FileReader, to tell). A scan
+// that stops at grade's cap on files or bytes fails: an image too full to
+// look through cannot be said to hold no secret.
+//
 // What a secret looks like is the small table secretFileRules and
 // secretTextRules (formats that are secrets wherever they appear), plus
-// NAME=value settings whose name says secret (assignmentRe). Files under
-// system and dependency paths are not read for content (see skipContent),
-// since base images and packages ship sample keys there.
+// NAME=value settings whose name says secret (assignmentRe). Every file is
+// checked by name; which files are read for content is decided from the
+// path and size alone, before anything is read (secretScan.want): not
+// files over secretFileLimit, not dependency trees (node_modules,
+// site-packages …), and not system and toolchain paths (skipContentPrefixes),
+// whose files come with the base image and its packages, which ship sample
+// keys there. Under those system paths, files are read all the same below
+// the folders the student's own build writes to (contentRoots): the web
+// roots of the nginx and caddy images (/usr/share/nginx/html), the image's
+// WORKDIRs and the destination of every COPY and ADD step of its history
+// other than /. The rule needs nothing but the image's config and history,
+// which say where a build put files whatever its base; layer order cannot
+// serve, since docker save gives the layers in no set order. A base image's
+// own COPY into a system folder is read too, which costs little: base images
+// copy entrypoint scripts, not sample keys.
 type Secrets struct {
 	// Plant maps paths in the build context to contents grade puts there
 	// before the build (at most 10 files), e.g. .env: "API_TOKEN=…".
@@ -237,9 +257,33 @@ func mask(v string) string {
 
 // secretFinding is one secret found, told where it is.
 type secretFinding struct {
-	text    string
-	planted bool
-	arg     bool // a build argument recorded in the history
+	text    string // for ENV and history: the whole finding
+	arg     bool   // a build argument recorded in the history
+	path    string // for a file: its path in the image
+	desc    string // for a file: what it is or holds
+	plant   string // for a planted file: its path in the build context
+	deleted bool   // for a file: in a layer, not in the final image
+}
+
+// String tells the finding.
+func (f secretFinding) String() string {
+	if f.path == "" {
+		return f.text
+	}
+	const gone = " is in a layer of the image, although a later step deletes it: it is still there for anyone who pulls the image"
+	switch {
+	case f.plant != "" && f.deleted:
+		return fmt.Sprintf("%s%s; grade put %s in the build context to stand for a secret you keep beside your code, "+
+			"and COPY brought it in; list it in .dockerignore (4.4)", f.path, gone, f.plant)
+	case f.plant != "":
+		return fmt.Sprintf("%s is in the image: grade put %s in the build context to stand for a "+
+			"secret you keep beside your code, and COPY brought it in; list it in .dockerignore (4.4)", f.path, f.plant)
+	case f.deleted && strings.HasPrefix(f.desc, "holds "):
+		return fmt.Sprintf("%s, which %s,%s", f.path, f.desc, gone)
+	case f.deleted:
+		return f.path + " " + f.desc + gone
+	}
+	return f.path + " " + f.desc
 }
 
 // secretScan gathers what the check found.
@@ -247,11 +291,24 @@ type secretScan struct {
 	c        *Secrets
 	findings []secretFinding
 	files    int
+	// roots are folders read for content even under system paths.
+	roots []string
+	// plantSizes are the sizes of the planted files: a file of one of
+	// them is read to be compared.
+	plantSizes map[int64]bool
+	// reported are the file paths found already (a path is in several
+	// layers when several steps changed it).
+	reported map[string]bool
 }
 
-// Run scans the image's ENV, history and files.
+// maxDeletedLookups bounds the files looked up in the final image to tell
+// whether a later step deleted them.
+const maxDeletedLookups = 100
+
+// Run scans the image's ENV, history and the files of its layers.
 func (c *Secrets) Run(ctx context.Context, t Target) Outcome {
-	expected := "no secrets in the image: none in its ENV, its build history or its files (private keys, .env files, tokens, passwords)"
+	expected := "no secrets in the image: none in its ENV, its build history or the files of its layers " +
+		"(private keys, .env files, tokens, passwords)"
 	ins, ok := t.(ImageInspector)
 	if !ok {
 		return capErr(expected, "inspect images")
@@ -272,30 +329,38 @@ func (c *Secrets) Run(ctx context.Context, t Target) Outcome {
 	if err != nil {
 		return engineOutcome(expected, err)
 	}
-	s := &secretScan{c: c}
+	s := &secretScan{c: c, roots: contentRoots(cfg.WorkingDir, history), plantSizes: map[int64]bool{}, reported: map[string]bool{}}
+	for _, v := range c.Plant {
+		s.plantSizes[int64(len(v))] = true
+	}
 	var fileFindings []secretFinding
-	walkErr := w.WalkImage(ctx, secretFileLimit, func(f File) error {
+	walkErr := w.WalkImage(ctx, s.want, func(f File) error {
 		if found, ok := s.file(f); ok {
 			fileFindings = append(fileFindings, found)
 		}
 		return nil
 	})
-	partial := ""
+	capped := errors.Is(walkErr, ErrWalkLimit)
 	switch {
-	case errors.Is(walkErr, ErrWalkLimit):
-		partial = fmt.Sprintf(" (grade read the first %d files only: %v)", s.files, walkErr)
+	case capped:
 	case walkErr != nil && ctx.Err() != nil:
 		return Errored(expected, fmt.Errorf("the image's files could not all be read within the check's time limit "+
 			"(%d files read); give the check a longer timeout", s.files))
 	case walkErr != nil:
 		return engineOutcome(expected, walkErr)
 	}
+	if fr, ok := t.(FileReader); ok {
+		for i := range fileFindings[:min(len(fileFindings), maxDeletedLookups)] {
+			_, err := fr.ReadFile(ctx, fileFindings[i].path, 0)
+			fileFindings[i].deleted = errors.Is(err, ErrNotExist)
+		}
+	}
 	// Planted files first: they are what the scenario set out to test.
 	slices.SortStableFunc(fileFindings, func(a, b secretFinding) int {
 		switch {
-		case a.planted == b.planted:
+		case (a.plant != "") == (b.plant != ""):
 			return 0
-		case a.planted:
+		case a.plant != "":
 			return -1
 		}
 		return 1
@@ -304,30 +369,63 @@ func (c *Secrets) Run(ctx context.Context, t Target) Outcome {
 	s.env(cfg.Env, seen)
 	s.history(history, seen)
 	s.findings = slices.Concat(fileFindings, s.findings)
-	if len(s.findings) == 0 {
-		return Pass(expected, fmt.Sprintf("no secret found in %d ENV variables, %d history entries and %d files%s",
-			len(cfg.Env), len(history), s.files, partial))
+	if capped {
+		return s.capped(expected, walkErr)
 	}
+	if len(s.findings) == 0 {
+		return Pass(expected, fmt.Sprintf("no secret found in %d ENV variables, %d history entries and %d files of its layers",
+			len(cfg.Env), len(history), s.files))
+	}
+	n, listed, all := s.list()
+	o := Fail(expected, n+" found: "+listed, s.cause())
+	o.Detail = all
+	return o
+}
+
+// list says how many secrets were found, lists the first secretsListed
+// and, when there are more, all of them for the detail.
+func (s *secretScan) list() (n, listed, all string) {
 	texts := make([]string, 0, secretsListed+1)
 	for i, f := range s.findings {
 		if i == secretsListed {
 			texts = append(texts, fmt.Sprintf("and %d more", len(s.findings)-secretsListed))
 			break
 		}
-		texts = append(texts, f.text)
+		texts = append(texts, f.String())
 	}
-	n := "1 secret"
-	if len(s.findings) > 1 {
+	n = "1 secret"
+	if len(s.findings) != 1 {
 		n = fmt.Sprintf("%d secrets", len(s.findings))
 	}
-	o := Fail(expected, n+" found"+partial+": "+strings.Join(texts, "; "), s.cause())
 	if len(s.findings) > secretsListed {
-		all := make([]string, len(s.findings))
+		lines := make([]string, len(s.findings))
 		for i, f := range s.findings {
-			all[i] = f.text
+			lines[i] = f.String()
 		}
-		o.Detail = "every secret found:\n" + strings.Join(all, "\n")
+		all = "every secret found:\n" + strings.Join(lines, "\n")
 	}
+	return n, strings.Join(texts, "; "), all
+}
+
+// capped is the outcome of a walk stopped at grade's cap: a failure,
+// whatever was found, since the rest of the image was not looked through.
+func (s *secretScan) capped(expected string, walkErr error) Outcome {
+	actual := fmt.Sprintf("the image holds too many files or too much data for grade to look through (%v), "+
+		"so it cannot be said to hold no secret; in the %d files grade went through it found ", walkErr, s.files)
+	msg := "an image this full is a problem in itself, and hides what is in it from any review: keep data, caches, " +
+		"generated and test files out of it (.dockerignore, a multi-stage build, deleting temporary files in the same RUN " +
+		"step that makes them, since files a later step deletes stay in the image's layers) (4.4)"
+	var all string
+	if len(s.findings) == 0 {
+		actual += "no secret"
+	} else {
+		n, listed, a := s.list()
+		actual += n + ": " + listed
+		msg = s.cause() + "; " + msg
+		all = a
+	}
+	o := Fail(expected, actual, msg)
+	o.Detail = all
 	return o
 }
 
@@ -335,7 +433,7 @@ func (c *Secrets) Run(ctx context.Context, t Target) Outcome {
 func (s *secretScan) cause() string {
 	var planted, arg bool
 	for _, f := range s.findings {
-		planted = planted || f.planted
+		planted = planted || f.plant != ""
 		arg = arg || f.arg
 	}
 	msg := "anyone who can pull the image can read these, even when a later step deletes a file (it stays in the layer that added it); " +
@@ -434,30 +532,61 @@ func describe(whats, shows []string) string {
 	return strings.Join(parts, " and ")
 }
 
-// file looks at one file of the image.
+// want decides from a file's path and size alone how much of its content
+// to read (ImageWalker's read): none for paths the check does not read,
+// files over secretFileLimit and dependency trees, so that grade's budget
+// goes to the files that may hold a secret.
+func (s *secretScan) want(f File) int64 {
+	p := f.Path
+	switch {
+	case s.ignored(p):
+		return 0
+	case s.plantSizes[f.Size]:
+		return f.Size // compared with what grade planted
+	case f.Size > secretFileLimit || inDependencyTree(p):
+		return 0
+	case s.skipContent(p) && !strings.HasSuffix(p, ".pem"):
+		return 0
+	}
+	return f.Size
+}
+
+// ignored reports whether the check's ignore patterns cover p.
+func (s *secretScan) ignored(p string) bool {
+	for _, g := range s.c.Ignore {
+		if ok, _ := path.Match(g, p); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// file looks at one file of a layer of the image; a path found already
+// (in another layer) is not looked at again.
 func (s *secretScan) file(f File) (secretFinding, bool) {
 	s.files++
 	p := f.Path
-	for _, g := range s.c.Ignore {
-		if ok, _ := path.Match(g, p); ok {
-			return secretFinding{}, false
-		}
+	if s.reported[p] || s.ignored(p) {
+		return secretFinding{}, false
+	}
+	found := func(desc, plant string) (secretFinding, bool) {
+		s.reported[p] = true
+		return secretFinding{path: p, desc: desc, plant: plant}, true
 	}
 	if plant := s.planted(f); plant != "" {
-		return secretFinding{planted: true, text: fmt.Sprintf("%s is in the image: grade put %s in the build context to stand for a "+
-			"secret you keep beside your code, and COPY brought it in; list it in .dockerignore (4.4)", p, plant)}, true
+		return found("", plant)
 	}
 	if inDependencyTree(p) {
 		return secretFinding{}, false
 	}
 	if what := secretName(f); what != "" {
-		return secretFinding{text: fmt.Sprintf("%s (%s)", p, what)}, true
+		return found("("+what+")", "")
 	}
 	if f.Size > secretFileLimit || f.Truncated || bytes.IndexByte(f.Content[:min(len(f.Content), binarySniff)], 0) >= 0 {
 		return secretFinding{}, false
 	}
 	rules := secretFileRules
-	if skipContent(p) {
+	if s.skipContent(p) {
 		if !strings.HasSuffix(p, ".pem") {
 			return secretFinding{}, false
 		}
@@ -479,7 +608,21 @@ func (s *secretScan) file(f File) (secretFinding, bool) {
 	if len(whats) == 0 {
 		return secretFinding{}, false
 	}
-	return secretFinding{text: fmt.Sprintf("%s holds %s", p, describe(whats, shows))}, true
+	return found("holds "+describe(whats, shows), "")
+}
+
+// skipContent reports whether p's content goes unread: under a system path
+// and not below a folder the build wrote to (contentRoots).
+func (s *secretScan) skipContent(p string) bool {
+	if !systemPath(p) {
+		return false
+	}
+	for _, r := range s.roots {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return false
+		}
+	}
+	return true
 }
 
 // planted returns the plant path whose content f has, or "".
@@ -515,21 +658,96 @@ func secretName(f File) string {
 }
 
 // skipContentPrefixes are system and toolchain paths whose files come
-// from the base image: Debian keeps sample keys and certificates there,
-// Go's source tree test keys. Names are still checked there.
+// from the base image and its packages: Debian keeps sample keys and
+// certificates there, Go's source tree test keys, the bin folders the
+// distribution's programs. Names are still checked there, and content
+// below contentRoots is read.
 var skipContentPrefixes = []string{
 	"/usr/share/", "/usr/lib/", "/usr/libexec/", "/usr/include/", "/usr/local/lib/", "/usr/local/include/",
 	"/usr/local/share/", "/usr/local/go/", "/lib/", "/etc/ssl/", "/etc/pki/", "/etc/ca-certificates/",
 	"/var/lib/dpkg/", "/var/lib/apt/", "/var/cache/", "/proc/", "/sys/",
+	"/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/",
 }
 
-func skipContent(p string) bool {
+// systemPath reports whether p is under skipContentPrefixes.
+func systemPath(p string) bool {
 	for _, prefix := range skipContentPrefixes {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}
 	}
 	return false
+}
+
+// webRoots are the folders base images serve files from, where a build
+// puts its pages: nginx's and caddy's, under /usr/share.
+var webRoots = []string{"/usr/share/nginx/html", "/usr/share/caddy"}
+
+// contentRoots are the folders whose files are read for content even under
+// system paths: the web roots, the image's WORKDIR, and where the history
+// says a WORKDIR, COPY or ADD step put files (a destination of / left out:
+// it is how base images add their whole filesystem).
+func contentRoots(workdir string, history []Layer) []string {
+	roots := slices.Clone(webRoots)
+	add := func(p string) {
+		if p != "/" && p != "" && !slices.Contains(roots, p) {
+			roots = append(roots, p)
+		}
+	}
+	wd := "/"
+	resolve := func(p string) string {
+		if strings.ContainsAny(p, "$*?[") {
+			return ""
+		}
+		if !path.IsAbs(p) {
+			p = path.Join(wd, p)
+		}
+		return path.Clean(p)
+	}
+	for _, l := range history {
+		instr, _ := historyInstruction(l.CreatedBy)
+		instr = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(instr), "# buildkit"))
+		name, args, _ := strings.Cut(instr, " ")
+		switch strings.ToUpper(name) {
+		case "WORKDIR":
+			if p := resolve(strings.TrimSpace(args)); p != "" {
+				wd = p
+				add(p)
+			}
+		case "COPY", "ADD":
+			if d := copyDest(args); d != "" {
+				add(resolve(d))
+			}
+		}
+	}
+	if workdir != "" {
+		add(resolve(workdir))
+	}
+	return roots
+}
+
+// copyDest reads the destination of a COPY or ADD step of the history, its
+// last operand: the classic builder records "dir:<hash> in <dest>",
+// BuildKit the instruction as written, flags and all (or its JSON form).
+func copyDest(args string) string {
+	args = strings.TrimSpace(args)
+	if strings.HasPrefix(args, "[") {
+		var list []string
+		if json.Unmarshal([]byte(args), &list) != nil || len(list) < 2 {
+			return ""
+		}
+		return list[len(list)-1]
+	}
+	var operands []string
+	for _, f := range strings.Fields(args) {
+		if !strings.HasPrefix(f, "--") {
+			operands = append(operands, f)
+		}
+	}
+	if len(operands) < 2 || strings.HasPrefix(operands[0], "<<") {
+		return ""
+	}
+	return operands[len(operands)-1]
 }
 
 // dependencyDirs hold what package managers and toolchains installed:
@@ -547,3 +765,6 @@ func inDependencyTree(p string) bool {
 	}
 	return false
 }
+
+// Stack reports that secrets grades the image built from the Dockerfile.
+func (*Secrets) Stack() string { return StackImage }

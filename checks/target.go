@@ -33,6 +33,20 @@ type BuildInfo struct {
 	ImageID  string
 	Size     int64
 	Duration time.Duration
+	// Steps are the rebuilt image's layers, oldest first (Rebuild only).
+	Steps []BuildStep
+}
+
+// BuildStep is one entry of a rebuilt image's history: the instruction that
+// made it and whether it came from the build cache (the first build's image
+// has the very same layer). Read from the images' histories, never from the
+// build log, which the student's RUN output can imitate.
+type BuildStep struct {
+	// Instruction is as the engine records it, e.g. "RUN pip install -r
+	// requirements.txt" or "COPY … /app/" (the builder does not keep
+	// COPY's sources).
+	Instruction string
+	Cached      bool
 }
 
 // BuildReporter reports how the build went.
@@ -233,9 +247,6 @@ type Layer struct {
 	// CreatedBy is the instruction that made it, e.g.
 	// "/bin/sh -c #(nop)  ENV TOKEN=abc" or "/bin/sh -c pip install …".
 	CreatedBy string
-	Size      int64
-	// Empty is true for metadata-only entries (ENV, CMD, LABEL …).
-	Empty bool
 }
 
 // HistoryReader reads the built image's history, oldest first.
@@ -243,11 +254,19 @@ type HistoryReader interface {
 	History(ctx context.Context) ([]Layer, error)
 }
 
-// ImageWalker visits the regular files of the built image's filesystem
-// (as docker export gives it), each with at most limit bytes of content;
-// fn returning an error stops the walk with it.
+// ImageWalker visits the regular files of every layer of the built image
+// (as docker save gives them), not only of its final filesystem: a file
+// that a later step deletes is still in the layer that added it, where
+// anyone who pulls the image can read it. Layers come in no set order and
+// a path that several layers hold is visited once for each. Whiteouts
+// (the .wh.* entries that mark deletions) are not files. For each file,
+// read gets its header (Path, Mode, Size; no Content) and says how many
+// bytes of its content to read (0: none), so that a walk spends its
+// budget only on the files a check looks into; fn then gets the file with
+// that content (Truncated when there was more). fn returning an error
+// stops the walk with it; a walk that reaches its cap returns ErrWalkLimit.
 type ImageWalker interface {
-	WalkImage(ctx context.Context, limit int64, fn func(File) error) error
+	WalkImage(ctx context.Context, read func(File) int64, fn func(File) error) error
 }
 
 // Planter is implemented by checks that put files into the build context
@@ -377,7 +396,8 @@ func (e *UnavailableError) Error() string { return e.Reason }
 
 // ErrWalkLimit is returned (wrapped) by ImageWalker when it stopped at its
 // cap on files or bytes before the end of the image: the files it visited
-// were seen, the rest were not.
+// were seen, the rest were not. A check must not pass on such a partial
+// walk.
 var ErrWalkLimit = errors.New("the image has more files than grade reads")
 
 // ImageSaver writes the built image to w as docker save does (a tar

@@ -25,8 +25,16 @@ import (
 // beforehand with `trivy image --download-db-only`). Without trivy, without
 // the database, or when trivy cannot scan offline, the check is skipped
 // with that reason, never passed: an image nobody scanned is not an image
-// without vulnerabilities. The image reaches trivy as a docker save
-// archive (ImageSaver), so a remote engine works too.
+// without vulnerabilities. So is an image in which trivy found neither an
+// operating system nor any package (RUN rm -rf /var/lib/dpkg leaves
+// nothing to look up, not nothing vulnerable).
+//
+// trivy runs on the grading machine (the host), not in a container, over
+// a docker save archive of the image (ImageSaver) written to a temporary
+// file, so a remote engine works too. It gets a temporary cache folder of
+// its own that links to the database in the shared cache: the per-layer
+// scan results trivy keeps in its cache go there and are removed with it,
+// instead of piling up in the shared cache image after image.
 type Vulnerabilities struct {
 	// MaxSeverity is the lowest severity that fails the check.
 	MaxSeverity string `yaml:"max_severity" jsonschema:"enum=CRITICAL,enum=HIGH,enum=MEDIUM,enum=LOW,enum=UNKNOWN"`
@@ -137,11 +145,19 @@ func (c *Vulnerabilities) Run(ctx context.Context, t Target) Outcome {
 		return scanSkipped(expected, fmt.Sprintf("trivy has no vulnerability database at %s, so the image was not scanned "+
 			"(grade scans offline and never downloads it); run `trivy image --download-db-only` on the grading machine first", db))
 	}
-	archive, err := os.CreateTemp("", "grade-image-*.tar")
+	tmp, err := os.MkdirTemp("", "grade-trivy-*")
+	if err != nil {
+		return Errored(expected, fmt.Errorf("preparing trivy's cache: %w", err))
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	runCache, err := linkCache(cache, filepath.Join(tmp, "cache"))
+	if err != nil {
+		return Errored(expected, fmt.Errorf("preparing trivy's cache: %w", err))
+	}
+	archive, err := os.Create(filepath.Join(tmp, "image.tar"))
 	if err != nil {
 		return Errored(expected, fmt.Errorf("saving the image for trivy: %w", err))
 	}
-	defer func() { _ = os.Remove(archive.Name()) }()
 	lw := &limitedWriter{w: archive, n: maxSavedImage}
 	err = saver.SaveImage(ctx, lw)
 	if cerr := archive.Close(); err == nil {
@@ -153,7 +169,7 @@ func (c *Vulnerabilities) Run(ctx context.Context, t Target) Outcome {
 	case err != nil:
 		return engineOutcome(expected, err)
 	}
-	args := []string{"image", "--input", archive.Name(), "--offline-scan", "--skip-db-update", "--cache-dir", cache,
+	args := []string{"image", "--input", archive.Name(), "--offline-scan", "--skip-db-update", "--cache-dir", runCache,
 		"--format", "json", "--severity", strings.Join(failing, ","), "--exit-code", "0", "--quiet"}
 	if c.IgnoreUnfixed {
 		args = append(args, "--ignore-unfixed")
@@ -172,11 +188,16 @@ func (c *Vulnerabilities) Run(ctx context.Context, t Target) Outcome {
 	case err != nil:
 		return scanSkipped(expected, "trivy could not scan the image offline: "+lastLines(stderr.String(), 3, err))
 	}
-	vulns, err := parseTrivy([]byte(stdout.String()))
+	report, err := parseTrivy([]byte(stdout.String()))
 	if err != nil {
 		return scanSkipped(expected, "trivy's report could not be read: "+err.Error())
 	}
-	vulns = slices.DeleteFunc(vulns, func(v vuln) bool {
+	if report.os == "" && report.targets == 0 {
+		return scanSkipped(expected, "trivy found neither an operating system nor any package in the image, so nothing was "+
+			"looked up: the image was not scanned (a Dockerfile that deletes the package database, such as /var/lib/dpkg, "+
+			"hides the packages from scanners, not their vulnerabilities)")
+	}
+	vulns := slices.DeleteFunc(report.vulns, func(v vuln) bool {
 		return !slices.Contains(failing, v.Severity) || (c.IgnoreUnfixed && v.FixedVersion == "")
 	})
 	scanned := "trivy found none"
@@ -209,7 +230,6 @@ func (c *Vulnerabilities) Run(ctx context.Context, t Target) Outcome {
 
 // vuln is one finding of trivy's report.
 type vuln struct {
-	Target           string `json:"-"`
 	VulnerabilityID  string
 	PkgName          string
 	InstalledVersion string
@@ -232,30 +252,48 @@ type trivyResult struct {
 	Vulnerabilities []vuln
 }
 
-// parseTrivy reads trivy's JSON report: {"SchemaVersion": 2, "Results":
-// […]} (a bare list of results before trivy 0.20). Findings come out
-// highest severity first, each package's vulnerability once.
-func parseTrivy(data []byte) ([]vuln, error) {
+// trivyOutput is what the check reads of trivy's report.
+type trivyOutput struct {
+	// os is the operating system trivy detected ("debian 12.5"), "" when
+	// none (or the report is too old to say).
+	os string
+	// targets counts the results: what trivy found packages in (an OS's
+	// package database, a lock file, a binary).
+	targets int
+	// vulns come highest severity first, each package's vulnerability once.
+	vulns []vuln
+}
+
+// parseTrivy reads trivy's JSON report: {"SchemaVersion": 2, "Metadata":
+// {"OS": …}, "Results": […]} (a bare list of results before trivy 0.20).
+func parseTrivy(data []byte) (trivyOutput, error) {
 	var results []trivyResult
+	var out trivyOutput
 	data = bytes.TrimSpace(data)
 	if bytes.HasPrefix(data, []byte("[")) {
 		if err := json.Unmarshal(data, &results); err != nil {
-			return nil, err
+			return trivyOutput{}, err
 		}
 	} else {
 		var report struct {
 			SchemaVersion int
-			Results       []trivyResult
+			Metadata      struct {
+				OS *struct{ Family, Name string }
+			}
+			Results []trivyResult
 		}
 		if err := json.Unmarshal(data, &report); err != nil {
-			return nil, err
+			return trivyOutput{}, err
 		}
 		if report.SchemaVersion == 0 {
-			return nil, errors.New("no SchemaVersion: not a trivy JSON report")
+			return trivyOutput{}, errors.New("no SchemaVersion: not a trivy JSON report")
 		}
 		results = report.Results
+		if o := report.Metadata.OS; o != nil && o.Family != "" {
+			out.os = strings.TrimSpace(o.Family + " " + o.Name)
+		}
 	}
-	var out []vuln
+	out.targets = len(results)
 	seen := map[string]bool{}
 	for _, r := range results {
 		for _, v := range r.Vulnerabilities {
@@ -264,14 +302,13 @@ func parseTrivy(data []byte) ([]vuln, error) {
 				continue
 			}
 			seen[key] = true
-			v.Target = r.Target
 			if !slices.Contains(severities, v.Severity) {
 				v.Severity = "UNKNOWN"
 			}
-			out = append(out, v)
+			out.vulns = append(out.vulns, v)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b vuln) int {
+	slices.SortStableFunc(out.vulns, func(a, b vuln) int {
 		if d := slices.Index(severities, b.Severity) - slices.Index(severities, a.Severity); d != 0 {
 			return d
 		}
@@ -281,6 +318,33 @@ func parseTrivy(data []byte) ([]vuln, error) {
 		return strings.Compare(a.VulnerabilityID, b.VulnerabilityID)
 	})
 	return out, nil
+}
+
+// linkCache makes dir a cache folder for one trivy run: every entry of the
+// shared cache (the vulnerability database in db/, the Java index …) is
+// linked into it, except fanal/, trivy's scan cache, which trivy then
+// creates in dir. It returns dir.
+func linkCache(shared, dir string) (string, error) {
+	shared, err := filepath.Abs(shared)
+	if err != nil {
+		return "", err
+	}
+	entries, err := os.ReadDir(shared)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if e.Name() == "fanal" {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(shared, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // dbDate reads when trivy's database was built, "" when unknown.
@@ -340,3 +404,6 @@ func (l *limitedWriter) String() string {
 	}
 	return ""
 }
+
+// Stack reports that vulnerabilities grades the image built from the Dockerfile.
+func (*Vulnerabilities) Stack() string { return StackImage }

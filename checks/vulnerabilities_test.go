@@ -51,12 +51,15 @@ const trivyReport = `{
 }`
 
 func TestParseTrivy(t *testing.T) {
-	got, err := parseTrivy([]byte(trivyReport))
+	report, err := parseTrivy([]byte(trivyReport))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if report.os != "debian 12.5" || report.targets != 3 {
+		t.Errorf("os %q, %d targets", report.os, report.targets)
+	}
 	var lines []string
-	for _, v := range got {
+	for _, v := range report.vulns {
 		lines = append(lines, v.String())
 	}
 	want := []string{
@@ -70,13 +73,14 @@ func TestParseTrivy(t *testing.T) {
 	if !slices.Equal(lines, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	if got[1].Target != "app/package-lock.json" {
-		t.Errorf("target = %q", got[1].Target)
-	}
 	old, err := parseTrivy([]byte(`[{"Target": "x (alpine 3.7.1)", "Vulnerabilities": [{"VulnerabilityID": "CVE-2018-16840", "PkgName": "curl",
 		"InstalledVersion": "7.61.0-r0", "FixedVersion": "7.61.1-r1", "Severity": "HIGH"}]}]`))
-	if err != nil || len(old) != 1 || old[0].PkgName != "curl" {
-		t.Errorf("the pre-0.20 report: %v %v", old, err)
+	if err != nil || len(old.vulns) != 1 || old.vulns[0].PkgName != "curl" || old.targets != 1 {
+		t.Errorf("the pre-0.20 report: %+v %v", old, err)
+	}
+	empty, err := parseTrivy([]byte(`{"SchemaVersion": 2, "ArtifactName": "x.tar", "ArtifactType": "container_image", "Metadata": {"ImageID": "sha256:1"}}`))
+	if err != nil || empty.os != "" || empty.targets != 0 {
+		t.Errorf("a report of nothing found: %+v %v", empty, err)
 	}
 	for _, bad := range []string{"", "not json", `{"Results": []}`, "2024-05-02T10:11:12Z INFO Vulnerability scanning is enabled"} {
 		if _, err := parseTrivy([]byte(bad)); err == nil {
@@ -127,6 +131,18 @@ func fakeTrivy(t *testing.T, report string, runErr error) (*trivyTool, *[]string
 			if string(b) != "image archive" {
 				return fmt.Errorf("the archive given to trivy holds %q", b)
 			}
+			// trivy reads its database from --cache-dir and keeps its
+			// scan cache there.
+			dir := args[slices.Index(args, "--cache-dir")+1]
+			if db, err := os.ReadFile(filepath.Join(dir, "db", "trivy.db")); err != nil || string(db) != "bolt" {
+				return fmt.Errorf("no database in the cache dir %s (%q): %w", dir, db, err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "fanal"), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "fanal", "fanal.db"), []byte("scan cache"), 0o644); err != nil {
+				return err
+			}
 			if runErr != nil {
 				_, _ = io.WriteString(stderr, "2024-05-02T10:11:12Z\tINFO\tstarting\n2024-05-02T10:11:12Z\tFATAL\t"+runErr.Error()+"\n")
 				return runErr
@@ -151,10 +167,22 @@ func TestVulnerabilities(t *testing.T) {
 				t.Errorf("trivy was run without %q: %s", a, joined)
 			}
 		}
-		if i := slices.Index(*args, "--input"); i < 0 {
-			t.Error("no --input")
-		} else if _, err := os.Stat((*args)[i+1]); !os.IsNotExist(err) {
-			t.Errorf("the image archive %s was left behind", (*args)[i+1])
+		for _, flag := range []string{"--input", "--cache-dir"} {
+			if i := slices.Index(*args, flag); i < 0 {
+				t.Errorf("no %s", flag)
+			} else if _, err := os.Lstat((*args)[i+1]); !os.IsNotExist(err) {
+				t.Errorf("the %s %s was left behind", flag, (*args)[i+1])
+			}
+		}
+		shared := tool.cacheDir()
+		if (*args)[slices.Index(*args, "--cache-dir")+1] == shared {
+			t.Error("trivy's scan cache is the shared cache")
+		}
+		if _, err := os.Stat(filepath.Join(shared, "fanal")); !os.IsNotExist(err) {
+			t.Errorf("trivy's scan cache is in the shared cache: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(shared, "db", "trivy.db")); err != nil {
+			t.Errorf("the shared database is gone: %v", err)
 		}
 	})
 	t.Run("CRITICAL only, fixed only", func(t *testing.T) {
@@ -180,6 +208,15 @@ func TestVulnerabilities(t *testing.T) {
 	})
 	t.Run("clean image", func(t *testing.T) {
 		tool, _ := fakeTrivy(t, `{"SchemaVersion": 2, "ArtifactName": "x.tar", "Results": [{"Target": "x (alpine 3.19.1)", "Class": "os-pkgs", "Type": "alpine"}]}`, nil)
+		want(t, (&Vulnerabilities{tool: tool}).Run(context.Background(), target), StatusPass, "trivy found none")
+	})
+	t.Run("nothing to scan", func(t *testing.T) {
+		tool, _ := fakeTrivy(t, `{"SchemaVersion": 2, "ArtifactName": "x.tar", "ArtifactType": "container_image", "Metadata": {"ImageID": "sha256:1"}}`, nil)
+		want(t, (&Vulnerabilities{tool: tool}).Run(context.Background(), target), StatusSkipped,
+			"trivy found neither an operating system nor any package in the image", "/var/lib/dpkg")
+	})
+	t.Run("an OS without findings", func(t *testing.T) {
+		tool, _ := fakeTrivy(t, `{"SchemaVersion": 2, "Metadata": {"OS": {"Family": "alpine", "Name": "3.19.1"}}}`, nil)
 		want(t, (&Vulnerabilities{tool: tool}).Run(context.Background(), target), StatusPass, "trivy found none")
 	})
 	t.Run("no trivy", func(t *testing.T) {

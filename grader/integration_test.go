@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -133,6 +134,10 @@ func TestSamples(t *testing.T) {
 func gradePass(t *testing.T, subs []grader.Submission) *report.Run {
 	t.Helper()
 	eng := connectEngine(t)
+	before, err := eng.DanglingVolumes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	run := grader.Run(context.Background(), grader.EngineJobs{Engine: eng}, subs, grader.Options{Parallel: 2, Hidden: true})
 	if _, err := eng.CleanRun(); err != nil {
@@ -143,6 +148,15 @@ func gradePass(t *testing.T, subs []grader.Submission) *report.Run {
 	}
 	t.Logf("graded %d jobs in %s", len(run.Jobs), time.Since(start).Round(time.Second))
 	assertNothingLeft(t, eng)
+	// Anonymous volumes (an image's VOLUME) carry no label: none may be
+	// left unused either.
+	after, err := eng.DanglingVolumes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := slices.DeleteFunc(after, func(v string) bool { return slices.Contains(before, v) }); len(left) > 0 {
+		t.Errorf("%d volumes left unused by the run: %v", len(left), left)
+	}
 	return run
 }
 

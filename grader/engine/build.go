@@ -18,6 +18,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
@@ -83,7 +84,51 @@ func (j *Job) Rebuild(ctx context.Context, change map[string][]byte) (checks.Bui
 		return checks.BuildInfo{}, errors.New("the image was not built, so it cannot be rebuilt")
 	}
 	spec.Tag = strings.TrimSuffix(j.tag, ":latest") + ":rebuild"
-	return j.buildImage(ctx, spec, change)
+	info, err := j.buildImage(ctx, spec, change)
+	if err != nil || !info.OK {
+		return info, err
+	}
+	first, err := j.e.cli.ImageHistory(ctx, j.tag)
+	if err != nil {
+		return info, fmt.Errorf("reading the history of the image of %s: %w", j.name, err)
+	}
+	again, err := j.e.cli.ImageHistory(ctx, spec.Tag)
+	if err != nil {
+		return info, fmt.Errorf("reading the history of the rebuilt image of %s: %w", j.name, err)
+	}
+	info.Steps = cacheSteps(first.Items, again.Items)
+	return info, nil
+}
+
+// copySourceRe matches the classic builder's record of a COPY or ADD, whose
+// sources are a content hash: "COPY dir:3f2a… in /app/ ".
+var copySourceRe = regexp.MustCompile(`^(COPY|ADD) (?:file|dir|multi):[0-9a-f]+ in (.*)$`)
+
+// cacheSteps lists the layers of the rebuilt image (histories come newest
+// first), each cached when the first image has the same layer id. Base
+// image layers pulled from a registry have no id ("<missing>") and come
+// from the base, which the rebuild did not change.
+func cacheSteps(first, again []image.HistoryResponseItem) []checks.BuildStep {
+	ids := map[string]bool{}
+	for _, h := range first {
+		ids[h.ID] = true
+	}
+	var out []checks.BuildStep
+	for i := len(again) - 1; i >= 0; i-- {
+		h := again[i]
+		instr := strings.TrimSpace(h.CreatedBy)
+		switch {
+		case strings.HasPrefix(instr, "/bin/sh -c #(nop) "):
+			instr = strings.TrimSpace(strings.TrimPrefix(instr, "/bin/sh -c #(nop) "))
+		case strings.HasPrefix(instr, "/bin/sh -c "):
+			instr = "RUN " + strings.TrimPrefix(instr, "/bin/sh -c ")
+		}
+		if m := copySourceRe.FindStringSubmatch(instr); m != nil {
+			instr = m[1] + " … " + strings.TrimSpace(m[2])
+		}
+		out = append(out, checks.BuildStep{Instruction: instr, Cached: h.ID == "<missing>" || ids[h.ID]})
+	}
+	return out
 }
 
 // buildImage builds spec, with bytes appended to the context's files named

@@ -50,8 +50,9 @@ func (m memFile) Sys() any           { return nil }
 
 // overlay is what grade changes in a build context before sending it.
 type overlay struct {
-	// plant adds files that are not in the submission, as if the student
-	// had left them there: the .dockerignore applies to them.
+	// plant adds files as if the student had left them in the submission
+	// (replacing a file of the student's at that path): the .dockerignore
+	// applies to them.
 	plant map[string][]byte
 	// appendTo appends bytes to files of the context (a rebuild after a
 	// change of the app's code).
@@ -173,14 +174,20 @@ func applyOverlay(out []entry, ov overlay, pm *patternmatcher.PatternMatcher) ([
 	}
 	sort.Strings(rels)
 	for _, rel := range rels {
-		if _, ok := have[rel]; ok {
-			continue // the student's own file of that name stays
+		b := ov.plant[rel]
+		mem := entry{rel: rel, info: memFile{name: path.Base(rel), size: int64(len(b))}, data: b}
+		if i, ok := have[rel]; ok {
+			// A file of the student's at that path (an empty .env, say)
+			// must not keep the secret out: grade's replaces it.
+			if !out[i].info.IsDir() {
+				out[i] = mem
+			}
+			continue
 		}
 		if skip, err := pm.MatchesOrParentMatches(rel); err != nil || skip {
 			continue
 		}
-		b := ov.plant[rel]
-		out = append(out, entry{rel: rel, info: memFile{name: path.Base(rel), size: int64(len(b))}, data: b})
+		out = append(out, mem)
 	}
 	return out, nil
 }

@@ -130,7 +130,8 @@ func (e *Engine) CleanRun() (Removed, error) {
 
 // Sweep removes what grade runs left behind. Without all, only runs whose
 // process is gone are swept (runs on this machine whose pid no longer
-// exists); with all, every object labelled grade.managed is removed.
+// exists); with all, every object labelled grade.managed is removed. The
+// registry step's folders in the temp dir go only when their run is dead.
 func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 	runs, err := e.leftoverRuns(ctx)
 	if err != nil {
@@ -154,6 +155,8 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 	}
 	// After the labelled images: the untagged ones are their parents.
 	total.Images += e.sweepJournals(ctx)
+	// The registry step's folders of dead runs (a grade killed mid-job).
+	errs = append(errs, e.sweepSessionDirs())
 	return total, errors.Join(errs...)
 }
 
@@ -290,4 +293,18 @@ func (e *Engine) Leftovers(ctx context.Context) ([]string, error) {
 		out = append(out, kind+" "+name+" "+l[LabelJob])
 	})
 	return out, err
+}
+
+// DanglingVolumes lists the volumes no container uses, labelled or not: an
+// anonymous volume a job left behind carries no label for Leftovers to see.
+func (e *Engine) DanglingVolumes(ctx context.Context) ([]string, error) {
+	res, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: client.Filters{}.Add("dangling", "true")})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range res.Items {
+		out = append(out, v.Name)
+	}
+	return out, nil
 }

@@ -402,9 +402,15 @@ func (j *Job) Down(ctx context.Context) (checks.DownInfo, error) {
 	if st == nil || dc == nil || st.project == nil {
 		return checks.DownInfo{}, &checks.StartError{Err: errors.New("the compose stack did not come up")}
 	}
+	anon := j.anonymousVolumes(ctx, st)
 	start := time.Now()
 	if err := dc.Down(ctx, tccompose.RemoveOrphans(true)); err != nil {
 		return checks.DownInfo{}, fmt.Errorf("compose down of %s: %w", j.name, err)
+	}
+	// Down keeps volumes, and an anonymous one (an image's VOLUME) no
+	// container will use again carries no label for the clean-up to find.
+	for _, v := range anon {
+		j.removeVolume(v)
 	}
 	j.mu.Lock()
 	st.down, st.services = true, map[string]string{}
@@ -496,4 +502,28 @@ func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error
 		out = append(out, mt)
 	}
 	return out, nil
+}
+
+// anonymousVolumes lists the unnamed volumes of the stack's containers.
+func (j *Job) anonymousVolumes(ctx context.Context, st *stack) []string {
+	j.mu.Lock()
+	ids := slices.Collect(maps.Values(st.services))
+	j.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if err != nil {
+			continue
+		}
+		for _, m := range ins.Container.Mounts {
+			if m.Type != "volume" {
+				continue
+			}
+			if vi, err := j.e.cli.VolumeInspect(ctx, m.Name, client.VolumeInspectOptions{}); err == nil &&
+				vi.Volume.Labels["com.docker.compose.volume"] == "" && vi.Volume.Labels[LabelManaged] == "" {
+				out = append(out, m.Name)
+			}
+		}
+	}
+	return out
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/moby/moby/api/types/image"
+
 	"github.com/gradeproject/grade/checks"
 )
 
@@ -156,16 +158,17 @@ func TestScanContext(t *testing.T) {
 		dir := t.TempDir()
 		write(t, dir, "Dockerfile", "FROM busybox\n")
 		write(t, dir, "app.py", "print(1)\n")
+		write(t, dir, "keys/id_rsa", "") // a decoy must not keep the planted key out
 		write(t, dir, ".dockerignore", ".env\n")
 		ov := overlay{
-			plant:    map[string][]byte{".env": []byte("TOKEN=x"), "keys/id_rsa": []byte("k"), "app.py": []byte("replaced")},
+			plant:    map[string][]byte{".env": []byte("TOKEN=x"), "keys/id_rsa": []byte("k")},
 			appendTo: map[string][]byte{"app.py": []byte("# changed\n")},
 		}
 		es, err := scanContext(dir, "Dockerfile", 1<<20, ov)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := names(es); !slices.Equal(got, []string{".dockerignore", "Dockerfile", "app.py", "keys/id_rsa"}) {
+		if got := names(es); !slices.Equal(got, []string{".dockerignore", "Dockerfile", "app.py", "keys", "keys/id_rsa"}) {
 			t.Errorf("context = %v, want .env left out by .dockerignore and keys/id_rsa planted", got)
 		}
 		var buf bytes.Buffer
@@ -183,7 +186,7 @@ func TestScanContext(t *testing.T) {
 			files[h.Name] = string(b)
 		}
 		if files["app.py"] != "print(1)\n# changed\n" || files["keys/id_rsa"] != "k" {
-			t.Errorf("app.py = %q, keys/id_rsa = %q: the student's file must stay, with the change appended", files["app.py"], files["keys/id_rsa"])
+			t.Errorf("app.py = %q, keys/id_rsa = %q: want the change appended and the planted key in place of the decoy", files["app.py"], files["keys/id_rsa"])
 		}
 		_, err = scanContext(dir, "Dockerfile", 1<<20, overlay{appendTo: map[string][]byte{"missing.py": nil}})
 		var ce *ContextError
@@ -272,5 +275,29 @@ func TestCapped(t *testing.T) {
 	_, _ = c.Write([]byte("defgh"))
 	if got := c.String(); got != "abcde\n… (3 more bytes not read)" {
 		t.Errorf("capped = %q", got)
+	}
+}
+
+func TestCacheSteps(t *testing.T) {
+	// Histories come newest first.
+	first := []image.HistoryResponseItem{
+		{ID: "sha256:c3", CreatedBy: "/bin/sh -c pip install -r requirements.txt"},
+		{ID: "sha256:c2", CreatedBy: "/bin/sh -c #(nop) COPY dir:3f2a9b in . "},
+		{ID: "<missing>", CreatedBy: "/bin/sh -c #(nop) ADD file:0a1b in / "},
+	}
+	again := []image.HistoryResponseItem{
+		{ID: "sha256:d3", CreatedBy: "/bin/sh -c pip install -r requirements.txt"},
+		{ID: "sha256:d2", CreatedBy: "/bin/sh -c #(nop) COPY dir:77aa01 in . "},
+		{ID: "<missing>", CreatedBy: "/bin/sh -c #(nop) ADD file:0a1b in / "},
+	}
+	got := cacheSteps(first, again)
+	want := []checks.BuildStep{{Instruction: "ADD … /", Cached: true}, {Instruction: "COPY … ."},
+		{Instruction: "RUN pip install -r requirements.txt"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("steps = %+v, want %+v", got, want)
+	}
+	again[0].ID, again[1].ID = "sha256:c3", "sha256:c2"
+	if got := cacheSteps(first, again); !got[1].Cached || !got[2].Cached {
+		t.Errorf("the same layers must count as cached: %+v", got)
 	}
 }

@@ -49,6 +49,7 @@ type guard struct {
 	nameGone  bool   // the script untagged imageName
 	aliases   map[string]bool
 	tags      map[string]bool // engine references made under cfg.registryAt, with tag
+	pending   map[string]int  // tags being made on the engine, by reference: counted against maxTags
 	refused   []checks.Refusal
 	dropped   int    // refusals past maxRefusals
 	imageID   string // the job's image id, once asked
@@ -75,33 +76,27 @@ const maxTags = 50
 // maxGuardBody caps a request body the guard reads (login, container create).
 const maxGuardBody = 1 << 20
 
-// serveGuard serves g on a unix socket (guardSocket) in a fresh folder
-// that only grade's user may enter (0700); the socket itself is 0666 for
-// the script's container, which runs as grade's user. Closing the server
-// and removing the folder is the caller's.
-func serveGuard(g *guard) (string, *http.Server, error) {
-	dir, err := os.MkdirTemp("", "grade-guard-")
-	if err != nil {
-		return "", nil, err
-	}
+// serveGuard serves g on a unix socket (guardSocket) in dir, a fresh folder
+// that only the script's user may enter (see makeSessionDir); the socket
+// itself is 0666, the folder guarding it. Closing the server is the
+// caller's, and so is removing dir.
+func serveGuard(g *guard, dir string) (*http.Server, error) {
 	sock := filepath.Join(dir, guardSocket)
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
-		_ = os.RemoveAll(dir)
-		return "", nil, err
+		return nil, err
 	}
 	if err := os.Chmod(sock, 0o666); err != nil {
 		_ = ln.Close()
-		_ = os.RemoveAll(dir)
-		return "", nil, err
+		return nil, err
 	}
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() { _ = srv.Serve(ln) }()
-	return dir, srv, nil
+	return srv, nil
 }
 
 func newGuard(cfg guardConfig) *guard {
-	return &guard{cfg: cfg, aliases: map[string]bool{}, tags: map[string]bool{}}
+	return &guard{cfg: cfg, aliases: map[string]bool{}, tags: map[string]bool{}, pending: map[string]int{}}
 }
 
 // setNames sets the names of the exercise: the image's name as the script
@@ -187,8 +182,22 @@ func (g *guard) names() (string, string) {
 	return g.imageName, g.registry
 }
 
+// maxCommand is the longest command a refusal shows, in runes: a raw API
+// call can name anything.
+const maxCommand = 200
+
+// shortCommand cuts a command to maxCommand runes.
+func shortCommand(s string) string {
+	r := []rune(s)
+	if len(r) <= maxCommand {
+		return s
+	}
+	return string(r[:maxCommand]) + "…"
+}
+
 // refuse answers 403 with the CLI-printed message and records the refusal.
 func (g *guard) refuse(w http.ResponseWriter, cmd, why string) {
+	cmd = shortCommand(cmd)
 	g.mu.Lock()
 	if len(g.refused) < maxRefusals {
 		g.refused = append(g.refused, checks.Refusal{Command: cmd, Why: why})
@@ -313,26 +322,55 @@ func (g *guard) tag(w http.ResponseWriter, r *http.Request, prefix, src string, 
 	}
 	tag := n.(reference.Tagged).Tag()
 	repo := g.cfg.registryAt + "/" + reference.Path(n)
-	g.mu.Lock()
-	full := len(g.tags) >= maxTags && !g.tags[repo+":"+tag]
-	g.mu.Unlock()
-	if full {
+	ref := repo + ":" + tag
+	if !g.reserveTag(ref) {
 		g.refuse(w, "docker tag "+src+" "+reference.FamiliarString(n), fmt.Sprintf("the image already has %d names under %s, as many as this exercise allows", maxTags, reference.Domain(n)))
 		return
 	}
 	uq := url.Values{"repo": {repo}, "tag": {tag}}
 	resp, err := g.upstream(r, http.MethodPost, prefix+"/images/"+g.cfg.image+"/tag", uq, nil, nil)
 	if err != nil {
+		g.settleTag(ref, false)
 		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode/100 == 2 {
-		g.mu.Lock()
-		g.tags[repo+":"+tag] = true
-		g.mu.Unlock()
-	}
+	g.settleTag(ref, resp.StatusCode/100 == 2)
 	g.relay(w, resp)
+}
+
+// reserveTag counts ref against maxTags before the engine is asked to make
+// it, so that parallel calls cannot pass the cap together; false when the
+// cap is reached. settleTag ends the reservation.
+func (g *guard) reserveTag(ref string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.tags[ref] && g.pending[ref] == 0 {
+		n := len(g.tags)
+		for p := range g.pending {
+			if !g.tags[p] {
+				n++
+			}
+		}
+		if n >= maxTags {
+			return false
+		}
+	}
+	g.pending[ref]++
+	return true
+}
+
+// settleTag ends a reservation of reserveTag: made says whether the engine
+// made the tag.
+func (g *guard) settleTag(ref string, made bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.pending[ref]--; g.pending[ref] <= 0 {
+		delete(g.pending, ref)
+	}
+	if made {
+		g.tags[ref] = true
+	}
 }
 
 // push handles docker push NAME[:TAG]: only to the exercise's registry.
@@ -664,11 +702,7 @@ func (g *guard) toStudent() *strings.Replacer {
 // arrives as it happens), the engine's names rewritten into the script's.
 // The caller closes the body.
 func (g *guard) relay(w http.ResponseWriter, resp *http.Response) {
-	for _, k := range relayedHeaders {
-		if v := resp.Header.Get(k); v != "" {
-			w.Header().Set(k, v)
-		}
-	}
+	copyHeaders(w, resp)
 	w.WriteHeader(resp.StatusCode)
 	rp := g.toStudent()
 	fl, _ := w.(http.Flusher)
@@ -706,13 +740,18 @@ func (g *guard) relayJSON(w http.ResponseWriter, resp *http.Response, fn func(an
 		writeAPIError(w, http.StatusInternalServerError, "grade: "+err.Error())
 		return
 	}
+	copyHeaders(w, resp)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+// copyHeaders copies the engine's relayedHeaders onto the script's answer.
+func copyHeaders(w http.ResponseWriter, resp *http.Response) {
 	for _, k := range relayedHeaders {
 		if v := resp.Header.Get(k); v != "" {
 			w.Header().Set(k, v)
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(out)
 }
 
 // describeCall names a refused API call as the docker command that makes

@@ -1,26 +1,37 @@
 package engine
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/gradeproject/grade/checks"
 )
 
 // fakeEngine is the engine's API as far as the guard uses it; it records
 // every call it gets.
 type fakeEngine struct {
-	mu    sync.Mutex
-	calls []string // "METHOD PATH?QUERY"
-	auth  map[string]any
+	mu       sync.Mutex
+	calls    []string // "METHOD PATH?QUERY"
+	auth     map[string]any
+	tagDelay time.Duration // how long a tag takes
 }
 
 const (
@@ -52,6 +63,10 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `[{"Id":"`+testID+`","RepoTags":["`+testImage+`"],"Labels":{"grade.run":"run1"}}]`)
 	case strings.HasSuffix(p, "/tag") && r.Method == http.MethodPost:
+		f.mu.Lock()
+		d := f.tagDelay
+		f.mu.Unlock()
+		time.Sleep(d)
 		w.WriteHeader(http.StatusCreated)
 	case strings.HasSuffix(p, "/push") && r.Method == http.MethodPost:
 		w.Header().Set("Content-Type", "application/json")
@@ -92,11 +107,17 @@ func newGuardClient(t *testing.T) *guardClient {
 	t.Cleanup(up.Close)
 	g := newGuard(guardConfig{upstream: http.DefaultTransport, base: up.URL, image: testImage, registryAt: testRegAt})
 	g.setNames("my-app:1.0", "localhost:5000")
-	dir, srv, err := serveGuard(g)
+	e := &Engine{runID: "testrun", self: "testhost"}
+	top, dir, _, err := e.makeSessionDir(scriptUserFor(os.Geteuid(), os.Getegid()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Close(); _ = os.RemoveAll(dir) })
+	srv, err := serveGuard(g, dir)
+	if err != nil {
+		_ = os.RemoveAll(top)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(); _ = os.RemoveAll(top) })
 	sock := filepath.Join(dir, guardSocket)
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
@@ -127,14 +148,31 @@ func (gc *guardClient) do(method, path, body string, hdr ...string) (int, string
 	return resp.StatusCode, string(b)
 }
 
+// TestGuardSocket: the session's folder is grade's alone, the guard's
+// folder in it the script's user's alone (nobody when grade is root), the
+// socket open to that user.
 func TestGuardSocket(t *testing.T) {
 	gc := newGuardClient(t)
-	st, err := os.Stat(gc.dir)
-	if err != nil {
-		t.Fatal(err)
+	u := scriptUserFor(os.Geteuid(), os.Getegid())
+	top := filepath.Dir(gc.dir)
+	name := filepath.Base(top)
+	if want := sessionDirPrefix + "testrun~testhost~" + strconv.Itoa(os.Getpid()) + "~"; !strings.HasPrefix(name, want) {
+		t.Errorf("the session's folder is %s, want it to start with %s", name, want)
 	}
-	if st.Mode().Perm() != 0o700 {
-		t.Errorf("the guard's folder is %v, want 0700", st.Mode().Perm())
+	for _, d := range []struct {
+		path string
+		uid  int
+	}{{top, os.Geteuid()}, {gc.dir, u.uid}} {
+		st, err := os.Stat(d.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o700 {
+			t.Errorf("%s is %v, want 0700", d.path, st.Mode().Perm())
+		}
+		if uid := int(st.Sys().(*syscall.Stat_t).Uid); uid != d.uid {
+			t.Errorf("%s belongs to uid %d, want %d", d.path, uid, d.uid)
+		}
 	}
 	ss, err := os.Stat(filepath.Join(gc.dir, guardSocket))
 	if err != nil {
@@ -142,6 +180,15 @@ func TestGuardSocket(t *testing.T) {
 	}
 	if ss.Mode()&os.ModeSocket == 0 || ss.Mode().Perm() != 0o666 {
 		t.Errorf("the guard's socket is %v, want a socket with 0666", ss.Mode())
+	}
+}
+
+func TestScriptUser(t *testing.T) {
+	if u := scriptUserFor(0, 0); u != (scriptUser{nobody, nobody}) || u.String() != "65534:65534" {
+		t.Errorf("grade as root: the script runs as %v", u)
+	}
+	if u := scriptUserFor(1000, 100); u != (scriptUser{1000, 100}) {
+		t.Errorf("grade as 1000:100: the script runs as %v", u)
 	}
 }
 
@@ -367,21 +414,21 @@ func TestGuardRefusalsCapped(t *testing.T) {
 
 func TestCapUploads(t *testing.T) {
 	var got int
+	// As go-containerregistry does: a read error is ignored, the part read kept.
 	h := capUploads(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(r.Body)
-		got += len(b)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
-		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		got += int(n)
+		w.WriteHeader(http.StatusAccepted)
 	}), 10)
 	for i, tt := range []struct {
 		body   string
 		length bool
 		status int
 	}{
-		{"123456", true, 200},
-		{"123456", true, http.StatusRequestEntityTooLarge},  // 12 > 10, refused by its length
-		{"123456", false, http.StatusRequestEntityTooLarge}, // no length: cut off while read
+		{"123456", true, http.StatusAccepted},
+		{"123456", true, http.StatusForbidden},  // 12 > 10, refused by its length
+		{"123456", false, http.StatusForbidden}, // no length: cut off while read
+		{"1", false, http.StatusForbidden},      // the registry is full
 	} {
 		req := httptest.NewRequest(http.MethodPatch, "/v2/x/blobs/uploads/1", strings.NewReader(tt.body))
 		if !tt.length {
@@ -392,34 +439,83 @@ func TestCapUploads(t *testing.T) {
 		if rec.Code != tt.status {
 			t.Errorf("upload %d: status %d, want %d", i, rec.Code, tt.status)
 		}
+		if tt.status == http.StatusForbidden {
+			var e struct {
+				Errors []struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || len(e.Errors) != 1 || e.Errors[0].Code != "DENIED" ||
+				!strings.Contains(e.Errors[0].Message, "grade: this exercise's registry takes at most 10B") {
+				t.Errorf("upload %d: the refusal is %s", i, rec.Body)
+			}
+		}
+	}
+	if got > 12 {
+		t.Errorf("the registry read %d bytes", got)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/v2/", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Errorf("a read once full: %d", rec.Code)
+	}
+}
+
+func TestRegistryLimit(t *testing.T) {
+	for _, tt := range []struct{ image, want int64 }{
+		{0, registryMax}, {64 << 20, 64 << 20}, {2 << 30, registryMax},
+	} {
+		if got := registryLimit(tt.image); got != tt.want {
+			t.Errorf("registryLimit(%d) = %d, want %d", tt.image, got, tt.want)
+		}
 	}
 }
 
 func TestSubmissionTar(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "push.sh"), []byte("docker push x\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "push.sh"), []byte("docker push x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("/etc/shadow", filepath.Join(dir, "sub", "link")); err != nil {
 		t.Fatal(err)
 	}
-	b, err := submissionTar(dir, 1<<20)
-	if err != nil {
+	u := scriptUser{uid: nobody, gid: nobody}
+	var buf bytes.Buffer
+	if err := submissionTar(&buf, dir, 1<<20, 10, u); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "root:") {
+	if strings.Contains(buf.String(), "root:") {
 		t.Error("a link was followed out of the submission")
 	}
-	for _, want := range []string{"push.sh", "sub/link", "docker push x"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("the tar lacks %q", want)
+	seen := map[string]string{}
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		seen[h.Name] = string(b) + h.Linkname
+		if h.Uid != nobody || h.Gid != nobody || h.Mode&0o600 != 0o600 {
+			t.Errorf("%s: %d:%d %o, want the script's user's, readable and writable", h.Name, h.Uid, h.Gid, h.Mode)
 		}
 	}
-	if _, err := submissionTar(dir, 4); err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Errorf("a submission over the limit: %v", err)
+	for name, want := range map[string]string{"work/": "", "work/push.sh": "docker push x\n", "work/sub/": "", "work/sub/link": "/etc/shadow"} {
+		if got, ok := seen[name]; !ok || got != want {
+			t.Errorf("the tar has %s as %q (%v), want %q", name, got, ok, want)
+		}
+	}
+	var le *checks.LimitError
+	if err := submissionTar(io.Discard, dir, 4, 10, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "larger than 4B") {
+		t.Errorf("a submission over the size limit: %v", err)
+	}
+	if err := submissionTar(io.Discard, dir, 1<<20, 3, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "more than 3 files and folders") {
+		t.Errorf("a submission over the entry limit: %v", err)
 	}
 }
 
@@ -438,5 +534,161 @@ func TestGuardTagsCapped(t *testing.T) {
 	}
 	if n := len(gc.g.engineTags()); n != maxTags {
 		t.Errorf("%d engine tags", n)
+	}
+}
+
+// TestGuardTagsCappedInParallel: parallel docker tag calls cannot pass the
+// cap together.
+func TestGuardTagsCappedInParallel(t *testing.T) {
+	gc := newGuardClient(t)
+	gc.eng.mu.Lock()
+	gc.eng.tagDelay = 20 * time.Millisecond
+	gc.eng.mu.Unlock()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made := 0
+	for i := range 2 * maxTags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, "http://docker/v1.41/images/my-app:1.0/tag?repo=localhost%3A5000%2Fmy-app&tag=p"+strconv.Itoa(i), nil)
+			resp, err := gc.c.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusCreated {
+				mu.Lock()
+				made++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(gc.g.engineTags()); made != maxTags || n != maxTags {
+		t.Errorf("%d tags made (%d held), want %d", made, n, maxTags)
+	}
+	gc.g.mu.Lock()
+	left := len(gc.g.pending)
+	gc.g.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d reservations left", left)
+	}
+}
+
+// TestGuardLongCommand: a refused call's command is cut short.
+func TestGuardLongCommand(t *testing.T) {
+	gc := newGuardClient(t)
+	gc.do("GET", "/v1.41/"+strings.Repeat("x", 5000), "")
+	got := gc.g.takeRefused()
+	if len(got) != 1 || len([]rune(got[0].Command)) > maxCommand+1 {
+		t.Errorf("refused %+v", got)
+	}
+}
+
+// TestSessionStartedOnce: checks asking for the job's registry at once
+// get the same one.
+func TestSessionStartedOnce(t *testing.T) {
+	cli, err := client.New(client.WithHost("unix:///nonexistent/docker.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{cli: cli, direct: true, runID: "testrun", self: "testhost"}
+	j := e.NewJob("alice/ch08", JobOptions{})
+	var wg sync.WaitGroup
+	got := make([]*registrySession, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := j.registrySession(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = s
+		}()
+	}
+	wg.Wait()
+	for _, s := range got[1:] {
+		if s != got[0] {
+			t.Fatal("two sessions started for one job")
+		}
+	}
+	j.mu.Lock()
+	closers := len(j.closers)
+	j.mu.Unlock()
+	if closers != 2 { // the slot's and the session's
+		t.Errorf("%d closers registered", closers)
+	}
+	if err := got[0].close(); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(got[0].dir); !os.IsNotExist(err) {
+		t.Errorf("the session's folder is still there: %v", err)
+	}
+	if j.existingSession() != nil {
+		t.Error("the session is still held")
+	}
+}
+
+// TestSweepSessionDirs: a dead run's session folder goes, a live one's
+// and this run's stay.
+func TestSweepSessionDirs(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip(err)
+	}
+	gone := strconv.Itoa(cmd.Process.Pid)
+	me := strconv.Itoa(os.Getpid())
+	e := &Engine{runID: "mine", self: "thishost"}
+	dirs := map[string]bool{ // name → swept
+		sessionDirPrefix + "old~thishost~" + gone + "~123": true,
+		sessionDirPrefix + "live~thishost~" + me + "~123":  false,
+		sessionDirPrefix + "mine~thishost~" + gone + "~1":  false, // this run's own
+		sessionDirPrefix + "far~otherhost~" + gone + "~12": false, // another machine's
+		sessionDirPrefix + "odd":                           false,
+		"grade-other~thishost~" + gone + "~1":              false,
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(filepath.Join(tmp, d, "api"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.sweepSessionDirs(); err != nil {
+		t.Fatal(err)
+	}
+	for d, swept := range dirs {
+		_, err := os.Stat(filepath.Join(tmp, d))
+		if swept != os.IsNotExist(err) {
+			t.Errorf("%s: swept %v, want %v", d, os.IsNotExist(err), swept)
+		}
+	}
+}
+
+// TestGate: shutting the registry's gate waits for the requests being
+// served and refuses new ones.
+func TestGate(t *testing.T) {
+	g := &gate{}
+	release, entered := make(chan struct{}), make(chan struct{})
+	var finished bool
+	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		finished = true
+	}))
+	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v2/", nil))
+	<-entered
+	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	g.shut(5 * time.Second)
+	if !finished {
+		t.Error("shut did not wait for the request being served")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v2/", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("a request after shut: %d", rec.Code)
 	}
 }

@@ -455,14 +455,21 @@ func (j *Job) State(ctx context.Context, service string) (checks.ContainerState,
 	return st, nil
 }
 
+// logsTailLines is how many of its last lines Logs reads.
+const logsTailLines = 2000
+
 // Logs reads the app container's log (stdout and stderr interleaved by
 // stream), at most limit bytes of each.
 func (j *Job) Logs(ctx context.Context, service string, limit int) (string, error) {
 	id := j.containerOf(service)
 	if id == "" {
-		return "", nil
+		// Not started yet (or no such service): start it, or say why not.
+		var err error
+		if id, err = j.service(ctx, service); err != nil {
+			return "", err
+		}
 	}
-	out, errOut, err := j.logsTail(ctx, id, "200") // the end: where a crash is
+	out, errOut, err := j.logsTail(ctx, id, strconv.Itoa(logsTailLines)) // the end: where a crash is
 	if err != nil {
 		return "", err
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -24,11 +29,12 @@ import (
 )
 
 // A job's registry step (course 8.3): an in-process OCI registry on
-// loopback (go-containerregistry's pkg/registry, in memory) that the
-// student's script pushes to through grade's API guard, and that the
-// registry check reads and pulls back from. Both are started the first time
-// a check needs them and stopped when the job closes, with every tag they
-// made on the engine. The engine reaches the registry at 127.0.0.1:PORT,
+// loopback (go-containerregistry's pkg/registry, its blobs in a folder of
+// the job's, its uploads capped at registryLimit) that the student's script
+// pushes to through grade's API guard, and that the registry check reads
+// and pulls back from. Both are started the first time a check needs them
+// and stopped when the job closes, with every tag they made on the engine
+// and their folder. The engine reaches the registry at 127.0.0.1:PORT,
 // which its daemon treats as an insecure registry by default: that works
 // only when the engine runs on grade's machine, in its network namespace.
 
@@ -37,21 +43,30 @@ type registrySession struct {
 	job      *Job
 	addr     string // the registry, 127.0.0.1:PORT
 	regSrv   *http.Server
+	gate     *gate // the registry's requests being served
 	guard    *guard
 	guardSrv *http.Server
-	dir      string // the guard's socket folder, bind-mounted into script containers
+	dir      string // the session's folder (sessionDirPrefix…): api/ and blobs/
+	apiDir   string // the guard's socket folder, bind-mounted into script containers
+	user     scriptUser
 	upstream *http.Transport
 
 	mu     sync.Mutex
 	pulled map[string]bool // references the engine pulled from the registry
 }
 
+// sessionSlot holds a job's session; its lock makes starting it atomic.
+type sessionSlot struct {
+	mu sync.Mutex
+	s  *registrySession
+}
+
 // sessions holds the jobs' registry sessions (kept out of Job, whose
 // fields belong to the build and start side).
 var sessions = struct {
 	sync.Mutex
-	m map[*Job]*registrySession
-}{m: map[*Job]*registrySession{}}
+	m map[*Job]*sessionSlot
+}{m: map[*Job]*sessionSlot{}}
 
 // guardSocket is the guard's socket's name in its folder; the folder is
 // mounted at guardMount in the script's container.
@@ -60,19 +75,146 @@ const (
 	guardMount  = "/run/grade"
 )
 
+// sessionDirPrefix starts the name of a session's folder in the temp dir:
+// then "RUN~HOST~PID~" and a random part, so that Sweep can tell a dead
+// run's folder from a live one's.
+const sessionDirPrefix = "grade-guard-"
+
+// registryMax caps what a job's registry takes in all (below the image
+// limit, which is for the image uncompressed and on the engine's disk):
+// its uploads pass through grade's memory.
+var registryMax int64 = 256 << 20
+
+// registryLimit is what the job's registry takes in all: the image limit,
+// at most registryMax.
+func registryLimit(image int64) int64 {
+	if image <= 0 || image > registryMax {
+		return registryMax
+	}
+	return image
+}
+
+// nobody is the uid and gid a script runs as when grade runs as root.
+const nobody = 65534
+
+// scriptUser is who a student's script runs as, and who may enter the
+// guard's folder.
+type scriptUser struct{ uid, gid int }
+
+func (u scriptUser) String() string { return strconv.Itoa(u.uid) + ":" + strconv.Itoa(u.gid) }
+
+// scriptUserFor says who a script runs as when grade runs as euid:egid:
+// never root. As root grade hands the guard's folder to nobody
+// (65534:65534) and runs the script as nobody; otherwise the script runs as
+// grade's own (unprivileged) user, which alone may enter the folder (0700).
+// Either way no other user of the machine reaches the guard's socket.
+func scriptUserFor(euid, egid int) scriptUser {
+	if euid == 0 {
+		return scriptUser{uid: nobody, gid: nobody}
+	}
+	return scriptUser{uid: euid, gid: egid}
+}
+
+// makeSessionDir makes a session's folder in the temp dir (0700, grade's)
+// with api/ in it, the guard's socket folder, 0700 and u's, and blobs/, the
+// registry's store. Only grade's user passes the session's folder: api/ is
+// u's to enter through its bind mount in the script's container, not on
+// the machine (a process of the machine's own nobody cannot reach it).
+func (e *Engine) makeSessionDir(u scriptUser) (dir, api, blobs string, err error) {
+	o := strings.ReplaceAll(e.self+"/"+strconv.Itoa(os.Getpid()), "/", "~")
+	dir, err = os.MkdirTemp("", sessionDirPrefix+e.runID+"~"+o+"~")
+	if err != nil {
+		return "", "", "", err
+	}
+	api, blobs = filepath.Join(dir, "api"), filepath.Join(dir, "blobs")
+	err = errors.Join(os.Mkdir(api, 0o700), os.Mkdir(blobs, 0o700))
+	if err == nil && u.uid != os.Geteuid() {
+		err = os.Chown(api, u.uid, u.gid)
+	}
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", "", "", err
+	}
+	return dir, api, blobs, nil
+}
+
+// sweepSessionDirs removes the session folders of runs whose process is
+// gone (see dead): what a grade killed mid-job leaves in the temp dir.
+func (e *Engine) sweepSessionDirs() error {
+	tmp := os.TempDir()
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, ent := range entries {
+		rest, ok := strings.CutPrefix(ent.Name(), sessionDirPrefix)
+		if !ok || !ent.IsDir() {
+			continue
+		}
+		parts := strings.Split(rest, "~")
+		if len(parts) != 4 || parts[0] == e.runID || !e.dead(owner(parts[1]+"/"+parts[2])) || !removable(ent) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(tmp, ent.Name())); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", ent.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removable reports whether grade may remove a folder of the temp dir: its
+// user's own, or any when grade is root (another user's grade's folders are
+// left to that user).
+func removable(ent os.DirEntry) bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	info, err := ent.Info()
+	if err != nil {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}
+
 // existingSession returns the job's session, nil when none was started.
 func (j *Job) existingSession() *registrySession {
 	sessions.Lock()
-	defer sessions.Unlock()
-	return sessions.m[j]
+	slot := sessions.m[j]
+	sessions.Unlock()
+	if slot == nil {
+		return nil
+	}
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	return slot.s
 }
 
 // registrySession returns the job's registry and guard, starting them the
-// first time. With an engine that is not on this machine it returns a
-// *checks.UnavailableError.
+// first time (once, however many checks ask at once). With an engine that
+// is not on this machine it returns a *checks.UnavailableError.
 func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
-	if s := j.existingSession(); s != nil {
-		return s, nil
+	sessions.Lock()
+	slot := sessions.m[j]
+	if slot == nil {
+		slot = &sessionSlot{}
+		sessions.m[j] = slot
+		// The slot goes with the job, started or not.
+		j.onClose(func() error {
+			sessions.Lock()
+			if sessions.m[j] == slot {
+				delete(sessions.m, j)
+			}
+			sessions.Unlock()
+			return nil
+		})
+	}
+	sessions.Unlock()
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.s != nil {
+		return slot.s, nil
 	}
 	if err := j.e.localEngine(ctx); err != nil {
 		return nil, err
@@ -81,9 +223,7 @@ func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessions.Lock()
-	sessions.m[j] = s
-	sessions.Unlock()
+	slot.s = s
 	j.onClose(s.close)
 	return s, nil
 }
@@ -116,13 +256,24 @@ func (e *Engine) localEngine(ctx context.Context) error {
 
 // startSession starts a job's registry on loopback and its guard.
 func startSession(j *Job) (*registrySession, error) {
+	s := &registrySession{job: j, pulled: map[string]bool{}, gate: &gate{},
+		user: scriptUserFor(os.Geteuid(), os.Getegid())}
+	var blobs string
+	var err error
+	s.dir, s.apiDir, blobs, err = j.e.makeSessionDir(s.user)
+	if err != nil {
+		return nil, fmt.Errorf("making the registry's folder for %s: %w", j.name, err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		_ = os.RemoveAll(s.dir)
 		return nil, fmt.Errorf("starting the registry of %s: %w", j.name, err)
 	}
-	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	s := &registrySession{job: j, addr: ln.Addr().String(), pulled: map[string]bool{}}
-	s.regSrv = &http.Server{Handler: capUploads(reg, j.limits.ImageSize), ReadHeaderTimeout: 10 * time.Second}
+	s.addr = ln.Addr().String()
+	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)),
+		ggcrregistry.WithBlobHandler(ggcrregistry.NewDiskBlobHandler(blobs)))
+	h := capUploads(reg, registryLimit(j.limits.ImageSize))
+	s.regSrv = &http.Server{Handler: s.gate.wrap(h), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.regSrv.Serve(ln) }()
 
 	dial := j.e.cli.Dialer()
@@ -133,23 +284,27 @@ func startSession(j *Job) (*registrySession, error) {
 		IdleConnTimeout:    30 * time.Second,
 	}
 	s.guard = newGuard(guardConfig{upstream: s.upstream, base: "http://docker", image: j.tag, registryAt: s.addr})
-	s.dir, s.guardSrv, err = serveGuard(s.guard)
+	s.guardSrv, err = serveGuard(s.guard, s.apiDir)
 	if err != nil {
 		_ = s.regSrv.Close()
+		_ = os.RemoveAll(s.dir)
 		return nil, fmt.Errorf("starting the API guard of %s: %w", j.name, err)
 	}
 	return s, nil
 }
 
-// close stops the guard and the registry, removes the guard's folder and
+// close stops the guard and the registry, removes the session's folder and
 // every tag the step made on the engine (the job's image itself goes with
 // the job's other labelled objects).
 func (s *registrySession) close() error {
 	var errs []error
 	_ = s.guardSrv.Close()
 	s.upstream.CloseIdleConnections()
-	errs = append(errs, os.RemoveAll(s.dir))
 	_ = s.regSrv.Close()
+	// Close cuts the connections; the handlers still running end at their
+	// next read or write. The store goes once they have.
+	s.gate.shut(10 * time.Second)
+	errs = append(errs, os.RemoveAll(s.dir))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s.mu.Lock()
@@ -170,21 +325,107 @@ func (s *registrySession) close() error {
 	return errors.Join(errs...)
 }
 
-// capUploads refuses uploads to the registry past limit bytes in all: the
-// registry keeps what is pushed in grade's memory.
-func capUploads(h http.Handler, limit int64) http.Handler {
-	var used atomic.Int64
+// gate lets requests through to a handler until it is shut.
+type gate struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+// wrap serves h through the gate; once shut, requests are refused.
+func (g *gate) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && (r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost) {
-			if r.ContentLength > 0 && used.Load()+r.ContentLength > limit {
-				http.Error(w, fmt.Sprintf(`{"errors":[{"code":"SIZE_INVALID","message":"grade: this exercise's registry holds at most %s"}]}`,
-					checks.Size(limit)), http.StatusRequestEntityTooLarge)
-				return
-			}
-			r.Body = &countingBody{ReadCloser: r.Body, used: &used, limit: limit}
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		if g.closed {
+			http.Error(w, "closed", http.StatusServiceUnavailable)
+			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// shut refuses new requests and waits up to wait for those being served.
+func (g *gate) shut(wait time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		g.mu.Lock()
+		g.closed = true
+		g.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(wait):
+	}
+}
+
+// capUploads refuses uploads to the registry past limit bytes in all, with
+// a message docker push prints ("denied: grade: …") and does not retry.
+// A body cut off past the limit is not answered by h (go-containerregistry
+// would keep the part it read) but refused the same way.
+func capUploads(h http.Handler, limit int64) http.Handler {
+	var used atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || (r.Method != http.MethodPut && r.Method != http.MethodPatch && r.Method != http.MethodPost) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if n := used.Load(); n >= limit || (r.ContentLength > 0 && n+r.ContentLength > limit) {
+			refuseUpload(w, limit)
+			return
+		}
+		body := &countingBody{ReadCloser: r.Body, used: &used, limit: limit}
+		r.Body = body
+		cw := &capWriter{ResponseWriter: w, body: body, limit: limit}
+		h.ServeHTTP(cw, r)
+		if body.over.Load() && !cw.decided {
+			refuseUpload(w, limit)
+		}
+	})
+}
+
+// refuseUpload answers an upload past the registry's limit as a registry
+// does (the distribution spec's error JSON); DENIED is an error the engine
+// does not retry.
+func refuseUpload(w http.ResponseWriter, limit int64) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusForbidden)
+	msg := fmt.Sprintf("grade: this exercise's registry takes at most %s in all, and this push is more: make the image smaller (a smaller base image, fewer files)",
+		checks.Size(limit))
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": "DENIED", "message": msg}}})
+}
+
+// capWriter passes the registry's answer on unless the request's body went
+// past the limit: then the answer is the refusal.
+type capWriter struct {
+	http.ResponseWriter
+	body    *countingBody
+	limit   int64
+	decided bool // the answer has begun
+	refused bool
+}
+
+func (c *capWriter) WriteHeader(code int) {
+	if c.decided {
+		return
+	}
+	c.decided = true
+	if c.body.over.Load() {
+		c.refused = true
+		refuseUpload(c.ResponseWriter, c.limit)
+		return
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	if !c.decided {
+		c.WriteHeader(http.StatusOK)
+	}
+	if c.refused {
+		return len(p), nil
+	}
+	return c.ResponseWriter.Write(p)
 }
 
 // countingBody counts what a request body delivers and fails past the limit.
@@ -192,12 +433,14 @@ type countingBody struct {
 	io.ReadCloser
 	used  *atomic.Int64
 	limit int64
+	over  atomic.Bool
 }
 
 func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	if c.used.Add(int64(n)) > c.limit {
-		return n, fmt.Errorf("the registry holds at most %s", checks.Size(c.limit))
+		c.over.Store(true)
+		return n, fmt.Errorf("the registry takes at most %s", checks.Size(c.limit))
 	}
 	return n, err
 }

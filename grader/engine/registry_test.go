@@ -18,38 +18,24 @@ import (
 // Closing the job stops the registry and the guard and leaves nothing: no
 // port, no socket folder, no tag, nothing labelled.
 func TestRegistryStep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs the Docker engine")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	eng, err := New(ctx)
-	if err != nil {
-		t.Fatalf("integration tests need the Docker engine: %v", err)
-	}
+	eng := registryEngine(ctx, t)
 	defer func() { _ = eng.Close() }()
-	if ok, _ := eng.ImagePresent(ctx, ScriptImage); !ok {
-		t.Fatalf("%s is missing: make images (or images/prepare.sh %s)", ScriptImage, ScriptImage)
-	}
-	if err := eng.localEngine(ctx); err != nil {
-		t.Skipf("the registry step needs a local engine: %v", err)
-	}
 	dir := t.TempDir()
 	files := map[string]string{
 		"Dockerfile": "FROM busybox:latest\nCMD [\"echo\", \"pushed and pulled\"]\n",
 		"push.sh": `set -e
 grep -E '^(CapEff|NoNewPrivs)' /proc/self/status
 echo "routes: $(tail -n +2 /proc/net/route | wc -l)"
+echo "user: $(id -u):$(id -g)"
+echo "# more" >> /work/Dockerfile && touch /work/made && echo "work: writable"
 if docker run busybox true; then echo "RUN WAS ALLOWED"; fi
 docker tag my-app:1.0 localhost:5000/my-app:1.0
 docker push localhost:5000/my-app:1.0
 `,
 	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	job := eng.NewJob("registry/test", JobOptions{Dir: dir})
 	closed := false
 	defer func() {
@@ -69,8 +55,12 @@ docker push localhost:5000/my-app:1.0
 	if run.ExitCode != 0 {
 		t.Fatalf("the script exited with %d:\n%s", run.ExitCode, out)
 	}
+	user := scriptUserFor(os.Geteuid(), os.Getegid())
+	if os.Geteuid() == 0 && user.String() != "65534:65534" {
+		t.Fatalf("as root the script would run as %s", user)
+	}
 	for _, want := range []string{"CapEff:\t0000000000000000", "NoNewPrivs:\t1", "routes: 0", "not allowed in this exercise",
-		"The push refers to repository [localhost:5000/my-app]"} {
+		"user: " + user.String() + "\n", "work: writable", "The push refers to repository [localhost:5000/my-app]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the script's output lacks %q:\n%s", want, out)
 		}
@@ -128,6 +118,75 @@ docker push localhost:5000/my-app:1.0
 		}
 		if len(ours) > 0 {
 			t.Errorf("left on the engine: %v", ours)
+		}
+	}
+}
+
+// TestRegistryStepCap: a push past the registry's own limit is refused
+// with grade's message, not retried, and the registry holds nothing.
+func TestRegistryStepCap(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	eng := registryEngine(ctx, t)
+	defer func() { _ = eng.Close() }()
+	defer func(m int64) { registryMax = m }(registryMax)
+	registryMax = 1 << 20 // busybox's layer is about 2MB compressed
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile": "FROM busybox:latest\n",
+		"push.sh":    "docker tag my-app:1.0 localhost:5000/my-app:1.0 && docker push localhost:5000/my-app:1.0\n",
+	})
+	job := eng.NewJob("registry/cap", JobOptions{Dir: dir})
+	defer func() {
+		_ = job.Close()
+		_, _ = eng.CleanRun()
+	}()
+	if b, err := job.Build(ctx, BuildSpec{Dir: dir, Dockerfile: "Dockerfile", Shown: "Dockerfile", Timeout: time.Minute}); err != nil || !b.OK {
+		t.Fatalf("build: %+v %v", b, err)
+	}
+	start := time.Now()
+	run, err := job.RunScript(ctx, checks.ScriptSpec{File: "push.sh", ImageName: "my-app:1.0", Registry: "localhost:5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.ExitCode == 0 || !strings.Contains(run.Stdout, "denied: grade: this exercise's registry takes at most "+checks.Size(registryMax).String()+" in all") {
+		t.Errorf("exit code %d, output:\n%s", run.ExitCode, run.Stdout)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the refused push took %v: retried?", d)
+	}
+	if tags, err := job.RegistryTags(ctx); err != nil || len(tags) != 0 {
+		t.Errorf("the registry holds %v (%v)", tags, err)
+	}
+}
+
+// registryEngine connects to the engine for a registry step test, skipping
+// where the step cannot run.
+func registryEngine(ctx context.Context, t *testing.T) *Engine {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	eng, err := New(ctx)
+	if err != nil {
+		t.Fatalf("integration tests need the Docker engine: %v", err)
+	}
+	if ok, _ := eng.ImagePresent(ctx, ScriptImage); !ok {
+		_ = eng.Close()
+		t.Fatalf("%s is missing: make images (or images/prepare.sh %s)", ScriptImage, ScriptImage)
+	}
+	if err := eng.localEngine(ctx); err != nil {
+		_ = eng.Close()
+		t.Skipf("the registry step needs a local engine: %v", err)
+	}
+	return eng
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -28,7 +28,10 @@ func (j *Job) makeRunVolume(ctx context.Context, v *checks.RunVolume) (mount.Mou
 	if _, err := j.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: j.e.labels(j.name)}); err != nil {
 		return mount.Mount{}, fmt.Errorf("creating a volume for %s: %w", j.name, err)
 	}
-	return mount.Mount{Type: mount.TypeVolume, Source: name, Target: v.Path}, nil
+	// NoCopy: the volume starts empty, not seeded with what the image has
+	// at that path (an output file baked into the image would pass).
+	return mount.Mount{Type: mount.TypeVolume, Source: name, Target: v.Path,
+		VolumeOptions: &mount.VolumeOptions{NoCopy: true}}, nil
 }
 
 // removeVolume removes a run's volume on a fresh context.

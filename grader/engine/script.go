@@ -2,14 +2,14 @@ package engine
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,12 +27,18 @@ const ScriptImage = "grade/docker-cli:bookworm"
 // scriptOutput caps what is kept of a script's output (its end).
 const scriptOutput = 64 << 10
 
+// maxScriptEntries caps the files, folders and links of the submission
+// copied for a script.
+const maxScriptEntries = 10000
+
 // RunScript runs a shell script of the submission with the docker CLI in a
 // container: no network, every capability dropped, the job's memory, CPU
-// and pids limits, the submission's files copied into /work, and as its
-// Docker API the job's guard (its socket folder mounted at /run/grade).
-// The container is removed when the script ends or the check's time runs
-// out.
+// and pids limits, never as root (see scriptUserFor), the submission's
+// files copied into /work (the script's user's), and as its Docker API the
+// job's guard (its socket folder mounted at /run/grade). The container is
+// removed when the script ends or the check's time runs out. A submission
+// too big to copy (more than the context limit, or than maxScriptEntries
+// entries) is a *checks.LimitError.
 func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.ScriptRun, error) {
 	if _, err := j.ReadSource(spec.File, 0); err != nil {
 		return checks.ScriptRun{}, err
@@ -42,18 +48,13 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 		return checks.ScriptRun{}, err
 	}
 	s.guard.setNames(spec.ImageName, spec.Registry)
-	files, err := submissionTar(j.dir, j.limits.ContextSize)
-	if err != nil {
-		return checks.ScriptRun{}, err
-	}
-	uid, gid := os.Getuid(), os.Getgid()
 	cfg := &container.Config{
 		Image:      ScriptImage,
 		Cmd:        []string{"sh", "-c", `exec sh "$0" 2>&1`, "/work/" + spec.File},
 		WorkingDir: "/work",
-		// The guard's folder is grade's (0700): the script runs as grade's
-		// user, with no capabilities.
-		User: strconv.Itoa(uid) + ":" + strconv.Itoa(gid),
+		// Only this user may enter the guard's folder; with no
+		// capabilities.
+		User: s.user.String(),
 		Env: []string{"DOCKER_HOST=unix://" + guardMount + "/" + guardSocket, "DOCKER_CONFIG=/tmp/.docker", "HOME=/tmp",
 			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		NetworkDisabled: true,
@@ -61,7 +62,7 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 	hc := j.hostConfig()
 	hc.NetworkMode = "none"
 	hc.CapDrop = []string{"ALL"}
-	hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: s.dir, Target: guardMount, ReadOnly: true}}
+	hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: s.apiDir, Target: guardMount, ReadOnly: true}}
 	id, err := j.create(ctx, cfg, hc, "")
 	if err != nil {
 		if isNotFound(err) {
@@ -71,8 +72,8 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 		return checks.ScriptRun{}, fmt.Errorf("creating the script's container for %s: %w", j.name, err)
 	}
 	defer j.remove(id)
-	if _, err := j.e.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/work", Content: bytes.NewReader(files)}); err != nil {
-		return checks.ScriptRun{}, fmt.Errorf("copying the submission into the script's container: %w", err)
+	if err := j.copySubmission(ctx, id, s.user); err != nil {
+		return checks.ScriptRun{}, err
 	}
 	s.guard.takeRefused() // only this run's
 	out, err := j.runToExit(ctx, id)
@@ -94,14 +95,41 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 	return run, nil
 }
 
-// submissionTar packs the submission's folder for the script's container:
-// regular files and folders, links as links (never followed: they point
-// inside the container), no special files; at most limit bytes.
-func submissionTar(dir string, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	uid, gid := os.Getuid(), os.Getgid()
+// copySubmission streams the submission's folder into the container's
+// /work, owned by u.
+func (j *Job) copySubmission(ctx context.Context, id string, u scriptUser) error {
+	pr, pw := io.Pipe()
+	packed := make(chan error, 1)
+	go func() {
+		err := submissionTar(pw, j.dir, j.limits.ContextSize, maxScriptEntries, u)
+		_ = pw.CloseWithError(err)
+		packed <- err
+	}()
+	// Into / as work/…: the folder's own entry then makes /work u's.
+	_, err := j.e.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})
+	_ = pr.CloseWithError(io.ErrClosedPipe) // a copy that stopped early stops the packing
+	perr := <-packed
+	var le *checks.LimitError
+	switch {
+	case errors.As(perr, &le):
+		return le
+	case err != nil:
+		return fmt.Errorf("copying the submission into the script's container: %w", err)
+	case perr != nil:
+		return fmt.Errorf("packing the submission for its script: %w", perr)
+	}
+	return nil
+}
+
+// submissionTar writes the submission's folder to w as a tar of work/ for
+// the script's container: regular files and folders, links as links (never
+// followed: they point inside the container), no special files, every
+// entry u's. Past limit bytes of files or maxEntries entries it stops with
+// a *checks.LimitError: the submission's fault.
+func submissionTar(w io.Writer, dir string, limit int64, maxEntries int, u scriptUser) error {
+	tw := tar.NewWriter(w)
 	var total int64
+	entries := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -114,7 +142,7 @@ func submissionTar(dir string, limit int64) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		hdr := &tar.Header{Name: filepath.ToSlash(rel), Uid: uid, Gid: gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		hdr := &tar.Header{Name: path.Join("work", filepath.ToSlash(rel)), Uid: u.uid, Gid: u.gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
 		switch {
 		case d.IsDir():
 			hdr.Typeflag, hdr.Mode = tar.TypeDir, 0o755
@@ -128,11 +156,16 @@ func submissionTar(dir string, limit int64) ([]byte, error) {
 		case info.Mode().IsRegular():
 			hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, info.Size(), int64(info.Mode().Perm()|0o644)
 			total += info.Size()
-			if total > limit {
-				return fmt.Errorf("the submission is larger than %s", checks.Size(limit))
+			if limit > 0 && total > limit {
+				return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission is larger than %s, the most grade copies for its script; "+
+					"remove big files (downloads, build output, archives) from the submission", checks.Size(limit))}
 			}
 		default:
 			return nil // a device, socket or FIFO: not copied
+		}
+		if entries++; entries > maxEntries {
+			return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission holds more than %d files and folders, the most grade copies for its script; "+
+				"remove generated folders (node_modules, build output, .git) from the submission", maxEntries)}
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
@@ -149,10 +182,7 @@ func submissionTar(dir string, limit int64) ([]byte, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("packing the submission for its script: %w", err)
+		return err
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return tw.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -124,9 +125,12 @@ func Feedback(w io.Writer, r *Run, o TableOptions) {
 		}
 		fmt.Fprintf(w, "\n%s%s (%s/%s)\n", paint("1", j.Name()), title, num(j.Score), num(j.Max))
 		if j.Error != "" {
-			fmt.Fprintf(w, "  %s grade could not grade this submission: %s\n", paint("35", "ERROR"), j.Error)
+			fmt.Fprintf(w, "  %s grade could not grade this submission: %s\n", paint("35", "ERROR"), printable(j.Error))
 		}
 		for _, res := range bad {
+			// What a submission printed reaches these texts: no terminal
+			// control sequences from it reach the reader's terminal.
+			res.Expected, res.Actual, res.Message, res.Detail = printable(res.Expected), printable(res.Actual), printable(res.Message), printable(res.Detail)
 			label := map[checks.Status]string{
 				checks.StatusFail: paint("31", "FAIL"), checks.StatusSkipped: paint("33", "SKIP"), checks.StatusError: paint("35", "ERROR"),
 			}[res.Status]
@@ -239,4 +243,15 @@ func labelsFor(lang string) labels {
 		return labels{"期望：", "实际：", "原因：", "提示：", "参见：", "（课程 §%s）"}
 	}
 	return labels{"expected:", "actual:  ", "cause:   ", "hint:    ", "see:     ", " (course §%s)"}
+}
+
+// printable replaces control characters other than newline and tab (an
+// escape sequence a student's program printed) with U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
 }

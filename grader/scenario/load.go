@@ -573,6 +573,13 @@ func (d *doc) semantic(s *Scenario) Errors {
 			out = append(out, d.at(d.node(idAt, false), idAt, fmt.Sprintf("%q is also the id of checks[%d]", c.ID, prev)))
 		}
 		ids[c.ID] = i
+		if su, ok := c.Check.(checks.StackUser); ok && (s.Stack.Image != nil || s.Stack.Compose != "") {
+			if want, have := su.Stack(), stackKind(s); want != have {
+				kindAt := []string{at[0], at[1], "kind"}
+				out = append(out, d.at(d.node(kindAt, false), kindAt,
+					fmt.Sprintf("a %s check grades a %s stack, and this scenario's stack is %s", c.Kind, want, have)))
+			}
+		}
 		v, ok := c.Check.(checks.Validator)
 		if !ok {
 			continue
@@ -614,4 +621,12 @@ func (d *doc) semantic(s *Scenario) Errors {
 		}
 	}
 	return out
+}
+
+// stackKind names the scenario's stack as checks.StackUser does.
+func stackKind(s *Scenario) string {
+	if s.IsCompose() {
+		return checks.StackCompose
+	}
+	return checks.StackImage
 }

@@ -80,6 +80,7 @@ func TestParseErrors(t *testing.T) {
 		{"nested misspelt key", "body_contains:", "body_contain:", []string{`x.yaml:18:27: checks[1].expect.body_contain: unknown key; did you mean "body_contains"?`}},
 		{"wrong type", "port: 3000", "port: three", []string{`x.yaml:17:11: checks[1].port: is text; want a whole number`}},
 		{"unknown kind", "kind: http", "kind: htpp", []string{`x.yaml:16:11: checks[1].kind: unknown check kind "htpp"; did you mean "http"?; known kinds: build, compose-down`}},
+		{"kind for the other stack", "kind: build", "kind: compose-down", []string{`x.yaml:13:11: checks[0].kind: a compose-down check grades a compose stack, and this scenario's stack is image`}},
 		{"missing field", "    points: 30\n", "", []string{`x.yaml:15:5: checks[1].points: missing; this key is required here`}},
 		{"zero checks", "checks:" + strings.SplitN(valid, "checks:", 2)[1], "checks: []\n", []string{`checks: the scenario has no checks`}},
 		{"bad duration", "job: 3m", "job: 3 minutes", []string{`x.yaml:10:15: limits.job: "3 minutes" is not a duration`}},
