@@ -114,21 +114,27 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 	if err := ctx.Err(); errors.Is(err, context.Canceled) {
 		return st.info, err // interrupted: no verdict
 	}
+	j.settle(ctx, st, upErr, logs.String())
+	return st.info, nil
+}
+
+// settle records how compose up went: each service's container and state,
+// and why the stack is not up when it is not (after the build logs given).
+func (j *Job) settle(ctx context.Context, st *stack, upErr error, logs string) {
 	// A fresh context: the job's may have run out while the stack came up.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer rcancel()
-	j.readServices(rctx, p, st)
+	j.readServices(rctx, st.project, st)
 	st.info.OK = upErr == nil
 	if upErr != nil {
-		st.info.Error = composeErr(upErr, j.limits.Start, p.Name)
-		st.info.Log = logs.String() + j.serviceLogs(rctx, st)
+		st.info.Error = composeErr(upErr, j.limits.Start, st.project.Name)
+		st.info.Log = logs + j.serviceLogs(rctx, st)
 	}
 	for _, s := range st.info.Services {
 		if s.State != "running" {
 			st.info.OK = false
 		}
 	}
-	return st.info, nil
 }
 
 // declared lists the services as the file declares them, ports included.
@@ -396,11 +402,9 @@ func (j *Job) service(ctx context.Context, name string) (string, error) {
 // (containers and the project's own networks removed, volumes kept) and
 // reports what is left of the project.
 func (j *Job) Down(ctx context.Context) (checks.DownInfo, error) {
-	j.mu.Lock()
-	st, dc := j.stack, j.compose
-	j.mu.Unlock()
-	if st == nil || dc == nil || st.project == nil {
-		return checks.DownInfo{}, &checks.StartError{Err: errors.New("the compose stack did not come up")}
+	st, dc, err := j.composed()
+	if err != nil {
+		return checks.DownInfo{}, err
 	}
 	anon := j.anonymousVolumes(ctx, st)
 	start := time.Now()
@@ -436,14 +440,23 @@ func (j *Job) Down(ctx context.Context) (checks.DownInfo, error) {
 	return info, nil
 }
 
+// composed returns the job's stack and the compose engine's handle on it,
+// or a start error when the stack never came up.
+func (j *Job) composed() (*stack, *tccompose.DockerCompose, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stack == nil || j.compose == nil || j.stack.project == nil {
+		return nil, nil, &checks.StartError{Err: errors.New("the compose stack did not come up")}
+	}
+	return j.stack, j.compose, nil
+}
+
 // UpAgain brings the stack up again after Down, from the same vetted
 // project (images already built), as `docker compose up` would.
 func (j *Job) UpAgain(ctx context.Context) (checks.StackInfo, error) {
-	j.mu.Lock()
-	st, dc := j.stack, j.compose
-	j.mu.Unlock()
-	if st == nil || dc == nil || st.project == nil {
-		return checks.StackInfo{}, &checks.StartError{Err: errors.New("the compose stack did not come up")}
+	st, dc, err := j.composed()
+	if err != nil {
+		return checks.StackInfo{}, err
 	}
 	uctx, cancel := context.WithTimeout(ctx, j.limits.Start)
 	defer cancel()
@@ -451,21 +464,9 @@ func (j *Job) UpAgain(ctx context.Context) (checks.StackInfo, error) {
 	if err := ctx.Err(); errors.Is(err, context.Canceled) {
 		return st.info, err
 	}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	defer rcancel()
 	again := &stack{info: st.info, services: map[string]string{}, project: st.project}
-	again.info.Services = declared(st.project)
-	j.readServices(rctx, st.project, again)
-	again.info.OK = upErr == nil
-	if upErr != nil {
-		again.info.Error = composeErr(upErr, j.limits.Start, st.project.Name)
-		again.info.Log = j.serviceLogs(rctx, again)
-	}
-	for _, s := range again.info.Services {
-		if s.State != "running" {
-			again.info.OK = false
-		}
-	}
+	again.info.Services, again.info.Error, again.info.Log = declared(st.project), "", ""
+	j.settle(ctx, again, upErr, "")
 	j.mu.Lock()
 	j.stack = again
 	j.mu.Unlock()
