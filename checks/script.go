@@ -146,6 +146,14 @@ func (c *Script) Run(ctx context.Context, t Target) Outcome {
 		if why := scriptCause(run, c); why != "" {
 			msg += ": " + why
 		}
+	case len(run.Refused) > 0:
+		// A call the exercise does not allow fails the step, even when
+		// the script went on and exited 0.
+		r := run.Refused[0]
+		msg = fmt.Sprintf("the script ran `%s`, which grade refused: %s", r.Command, r.Why)
+		if n := len(run.Refused) - 1; n > 0 {
+			msg += fmt.Sprintf(" (and %d more refused, listed below)", n)
+		}
 	case c.Expect.OutputContains != "" && !strings.Contains(out, c.Expect.OutputContains):
 		msg = fmt.Sprintf("the script's output does not contain %q", c.Expect.OutputContains)
 	case c.Expect.OutputMatches != "" && !regexp.MustCompile(c.Expect.OutputMatches).MatchString(out):
