@@ -51,11 +51,9 @@ func (c *Run) Validate() error {
 	if !strings.HasPrefix(c.Volume.Path, "/") || c.Volume.Path == "/" {
 		return fieldErr("volume.path", "%q must be an absolute path below /, like /data", c.Volume.Path)
 	}
-	for _, m := range []map[string]string{c.Volume.Files, keysOf(c.Outputs)} {
-		for name := range m {
-			if name == "" || strings.HasPrefix(name, "/") || strings.Contains("/"+name+"/", "/../") {
-				return fieldErr("volume", "%q must be a path inside the volume", name)
-			}
+	for _, name := range slices.Concat(slices.Collect(maps.Keys(c.Volume.Files)), slices.Collect(maps.Keys(c.Outputs))) {
+		if submissionPath("volume", name) != nil {
+			return fieldErr("volume", "%q must be a path inside the volume", name)
 		}
 	}
 	for name, e := range c.Outputs {
@@ -64,14 +62,6 @@ func (c *Run) Validate() error {
 		}
 	}
 	return nil
-}
-
-func keysOf[V any](m map[string]V) map[string]string {
-	out := make(map[string]string, len(m))
-	for k := range m {
-		out[k] = ""
-	}
-	return out
 }
 
 // command shows the docker run line the check performs.
@@ -109,7 +99,7 @@ func (c *Run) Run(ctx context.Context, t Target) Outcome {
 		return Fail(expected, showOutput(out), msg)
 	}
 	actual := showOutput(out)
-	for _, name := range spec.volumeCollect() {
+	for _, name := range slices.Sorted(maps.Keys(c.Outputs)) { // outputs come with a volume
 		content, ok := out.Files[name]
 		e := c.Outputs[name]
 		fc := &FileCheck{Path: name, Expect: e}
@@ -130,13 +120,6 @@ func (c *Run) Run(ctx context.Context, t Target) Outcome {
 		}
 	}
 	return Pass(expected, actual)
-}
-
-func (s RunSpec) volumeCollect() []string {
-	if s.Volume == nil {
-		return nil
-	}
-	return s.Volume.Collect
 }
 
 // Stack reports that run grades the image built from the Dockerfile.
