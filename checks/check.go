@@ -58,7 +58,18 @@ const (
 	StackImage = "image"
 	// StackCompose is a compose stack from the submission's compose file.
 	StackCompose = "compose"
+	// StackCommands is what the student's docker commands make: a script
+	// run against grade's API guard (course parts 3, 5, 6).
+	StackCommands = "commands"
 )
+
+// StackChecker is implemented by checks whose keys depend on the stack
+// (e.g. a container addressed as service in a compose stack and as
+// container in a commands one): CheckStack returns a *FieldError when the
+// check's spec does not fit a scenario whose stack is stack.
+type StackChecker interface {
+	CheckStack(stack string) error
+}
 
 // StackUser is implemented by checks that grade one kind of stack only; the
 // scenario loader refuses them in a scenario with the other kind.

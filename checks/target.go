@@ -3,8 +3,10 @@ package checks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 )
 
@@ -404,4 +406,147 @@ var ErrWalkLimit = errors.New("the image has more files than grade reads")
 // archive of its layers and config), for scanners that read one.
 type ImageSaver interface {
 	SaveImage(ctx context.Context, w io.Writer) error
+}
+
+// --- Command scripts (course 3, 5, 6): what a student's docker commands
+// made, by the student's own names. In a scenario whose stack is commands,
+// the `script` check runs the student's script against grade's API guard,
+// which gives every container, volume and network a per-job name and keeps
+// the student's: the capabilities below take and give the student's names
+// (my-web-server, my-app-net, notes-data), never the engine's. The
+// container capabilities above (Execer, ContainerInspector, MountInspector)
+// take a container's name as the student gave it as their service. ---
+
+// PortBinding is a port published as the student asked (-p HOST:CONTAINER).
+type PortBinding struct {
+	HostPort      int
+	ContainerPort int
+	// Proto is "tcp" or "udp".
+	Proto string
+}
+
+// ContainerInfo is what the engine says of a container the student's
+// commands made.
+type ContainerInfo struct {
+	Name string
+	// Image is the image as the student's command named it (nginx,
+	// nginx:latest).
+	Image string
+	// Status is the engine's: "created", "running", "exited", "restarting",
+	// "paused".
+	Status   string
+	Running  bool
+	ExitCode int
+	// RestartPolicy is "no", "always", "unless-stopped" or "on-failure".
+	RestartPolicy string
+	// AutoRemove is true for a container run with --rm.
+	AutoRemove bool
+	// Ports are the host ports the student published, as asked.
+	Ports []PortBinding
+	// Mounts: a volume's Name is the student's name for it; a bind mount's
+	// Source is relative to the submission ("site").
+	Mounts []Mount
+	// Networks are the student's names of the networks the container is
+	// on; "bridge" is Docker's default network (no --network).
+	Networks []string
+}
+
+// VolumeInfo is a named volume the student's commands made.
+type VolumeInfo struct {
+	Name   string
+	Driver string
+	// Containers are the containers mounting it (student names), with the
+	// path each mounts it at: name → path.
+	Containers map[string]string
+}
+
+// NetworkInfo is a network the student's commands made ("bridge": Docker's
+// default network, which grade gives each job its own copy of).
+type NetworkInfo struct {
+	Name   string
+	Driver string
+	// Containers are the containers on it (student names), with the
+	// aliases each answers to there beyond its name.
+	Containers map[string][]string
+}
+
+// ObjectInspector reads what the student's commands made. Each method
+// returns an error wrapping ErrNotExist when the student made no object of
+// that name.
+type ObjectInspector interface {
+	Container(ctx context.Context, name string) (ContainerInfo, error)
+	Volume(ctx context.Context, name string) (VolumeInfo, error)
+	Network(ctx context.Context, name string) (NetworkInfo, error)
+}
+
+// VolumeReader reads a file from a named volume the student's commands
+// made (through a helper container that mounts it read-only); limit as for
+// FileReader. ErrNotExist when the volume or the file is not there.
+type VolumeReader interface {
+	ReadVolume(ctx context.Context, volume, path string, limit int64) (File, error)
+}
+
+// NotPublishedError is returned by HostPorts.HostEndpoint when the
+// container publishes nothing on the host port asked for; Ports are what it
+// publishes.
+type NotPublishedError struct {
+	Container string
+	HostPort  int
+	Ports     []PortBinding
+}
+
+func (e *NotPublishedError) Error() string {
+	if len(e.Ports) == 0 {
+		return fmt.Sprintf("%s publishes no ports (no -p)", e.Container)
+	}
+	var ps []string
+	for _, p := range e.Ports {
+		ps = append(ps, fmt.Sprintf("-p %d:%d", p.HostPort, p.ContainerPort))
+	}
+	return fmt.Sprintf("%s publishes nothing on host port %d (it was run with %s)", e.Container, e.HostPort, strings.Join(ps, " "))
+}
+
+// HostPorts reaches what a container publishes on a host port, as the
+// student would with curl localhost:HOSTPORT. grade keeps parallel jobs
+// apart by never giving the student's host port to the engine: it returns
+// the address at which grade reaches the container port behind it.
+type HostPorts interface {
+	HostEndpoint(ctx context.Context, container string, hostPort int) (string, error)
+}
+
+// Lifecycle does to a student's container what docker stop, docker start,
+// docker rm -f, and docker rm -f followed by the same docker run (same
+// name, image, command, mounts, networks and ports) do.
+type Lifecycle interface {
+	Stop(ctx context.Context, container string) error
+	Start(ctx context.Context, container string) error
+	Remove(ctx context.Context, container string) error
+	Recreate(ctx context.Context, container string) error
+}
+
+// Resolution is what a lookup of a name from inside a container found.
+type Resolution struct {
+	// Addrs are the addresses the name resolved to; empty when it did not.
+	Addrs []string
+	// Reached is true when a TCP connection to the port asked for was
+	// made (always false when no port was asked for).
+	Reached bool
+	// Output is the lookup tool's own words, for feedback.
+	Output string
+}
+
+// NameResolver looks a name up from inside a container's network
+// namespace, as its processes would, and with port > 0 connects to it
+// there (through a helper container sharing the namespace: nothing from
+// the student's image is needed).
+type NameResolver interface {
+	ResolveFrom(ctx context.Context, container, name string, port int) (Resolution, error)
+}
+
+// WorkspaceEditor writes a file of the submission's copy that the
+// student's bind mounts (-v "$(pwd)/site":/usr/share/nginx/html) come
+// from, as a student editing a file on the host would. path is
+// slash-separated, inside the submission.
+type WorkspaceEditor interface {
+	EditWorkspace(ctx context.Context, path string, content []byte) error
 }

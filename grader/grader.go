@@ -144,8 +144,11 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		sort.Strings(env)
 	}
 	lim := sc.Effective(o.Limits.Over(scenario.DefaultLimits))
-	job := eng.NewJob(s.Name(), engine.JobOptions{Ports: sc.Ports(), Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir,
-		Limits: engineLimits(lim)})
+	opts := engine.JobOptions{Ports: sc.Ports(), Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: engineLimits(lim)}
+	if sc.IsCommands() {
+		opts.Commands = &engine.CommandsOptions{Images: sc.Images}
+	}
+	job := eng.NewJob(s.Name(), opts)
 	defer func() {
 		if err := job.Close(); err != nil {
 			res.Error = joinErr(res.Error, "cleaning up: "+err.Error())
@@ -208,6 +211,10 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 // and records it in res. ready says whether checks that need it can run.
 func prepare(ctx context.Context, job Job, s Submission, lim scenario.Limits, res *report.Job) (bool, error) {
 	sc := s.Scenario
+	if sc.IsCommands() {
+		// Nothing to build or start: the script check runs the commands.
+		return true, nil
+	}
 	if sc.IsCompose() {
 		info, err := job.Up(ctx, engine.ComposeSpec{Dir: s.Dir, File: sc.Stack.Compose, BuildTimeout: lim.Build.Std()})
 		if err != nil {

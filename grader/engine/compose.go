@@ -379,6 +379,9 @@ func (st *stack) lookup(name string) (string, bool) {
 // service returns the container of a compose service, or of the app for
 // "" outside a stack (starting it).
 func (j *Job) service(ctx context.Context, name string) (string, error) {
+	if j.commands != nil {
+		return j.commandsContainer(name)
+	}
 	j.mu.Lock()
 	st := j.stack
 	j.mu.Unlock()
@@ -483,6 +486,9 @@ func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error
 	ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("inspecting %s of %s: %w", service, j.name, err)
+	}
+	if c := j.cmds(); c != nil {
+		return c.mounts(ins.Container.Mounts), nil
 	}
 	var out []checks.Mount
 	for _, m := range ins.Container.Mounts {

@@ -53,6 +53,10 @@ type guard struct {
 	refused   []checks.Refusal
 	dropped   int    // refusals past maxRefusals
 	imageID   string // the job's image id, once asked
+
+	// cmds, when set, makes the guard serve a submission of docker
+	// commands (commands.go) instead of the registry step.
+	cmds *commands
 }
 
 // guardConfig says where a guard forwards and what is the job's.
@@ -156,6 +160,8 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.forward(w, r, prefix+p)
 	case p == "/info" && r.Method == http.MethodGet:
 		g.info(w)
+	case g.cmds != nil:
+		g.cmds.serve(w, r, prefix, p)
 	case p == "/auth" && r.Method == http.MethodPost:
 		g.login(w, r, prefix)
 	case p == "/images/json" && r.Method == http.MethodGet:
@@ -647,12 +653,16 @@ func isDockerHub(host string) bool {
 // not the script's business.
 func (g *guard) info(w http.ResponseWriter) {
 	imageName, registry := g.names()
+	what := fmt.Sprintf("may only tag, push, inspect, list and remove the image %s and log in to %s", imageName, registry)
+	if g.cmds != nil {
+		what = "may run containers of this exercise's images (" + g.cmds.imageList() + ") and make volumes and networks; it sees only what it made"
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"ID": "grade", "Name": "grade", "OSType": "linux", "OperatingSystem": "grade's API guard",
 		"Architecture": runtime.GOARCH, "IndexServerAddress": "https://index.docker.io/v1/",
 		"Images": 1, "Containers": 0,
-		"Warnings": []string{fmt.Sprintf("grade: this is grade's stand-in for the Docker engine; in this exercise the docker CLI may only tag, push, inspect, list and remove the image %s and log in to %s", imageName, registry)},
+		"Warnings": []string{"grade: this is grade's stand-in for the Docker engine; in this exercise the docker CLI " + what},
 	})
 }
 

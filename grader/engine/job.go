@@ -53,6 +53,7 @@ type Job struct {
 	compose  *tccompose.DockerCompose // the compose engine's handle on it
 	dir      string                   // the submission's folder on grade's filesystem
 	closers  []func() error           // run first by Close (a registry, an API guard)
+	commands *CommandsOptions         // a submission of docker commands
 }
 
 // onClose registers fn to run when the job closes, before its objects are
@@ -76,6 +77,16 @@ type JobOptions struct {
 	// Dir is the submission's folder on grade's filesystem, for checks that
 	// read the submission itself (the Dockerfile as written, a script).
 	Dir string
+	// Commands makes the job a submission of docker commands: its scripts'
+	// containers, volumes and networks are made through the API guard,
+	// from these images only (references as a scenario lists them).
+	Commands *CommandsOptions
+}
+
+// CommandsOptions says what a submission of docker commands may use.
+type CommandsOptions struct {
+	// Images are the images its docker run may name; nothing is pulled.
+	Images []string
 }
 
 var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
@@ -89,7 +100,7 @@ func (e *Engine) NewJob(name string, opts JobOptions) *Job {
 	}
 	slug = e.runID + "-" + slug
 	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", ports: opts.Ports, env: opts.Env,
-		limits: opts.Limits.or(e.limits), outbound: opts.Outbound, dir: opts.Dir}
+		limits: opts.Limits.or(e.limits), outbound: opts.Outbound, dir: opts.Dir, commands: opts.Commands}
 }
 
 // Job names the job, "student/scenario".
@@ -551,6 +562,10 @@ func (j *Job) Endpoint(ctx context.Context, service string, port int) (string, e
 // containerOf returns the container of a service that has been started (the
 // app outside a stack), or "".
 func (j *Job) containerOf(service string) string {
+	if j.commands != nil {
+		id, _ := j.commandsContainer(service)
+		return id
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.stack == nil {

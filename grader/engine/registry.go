@@ -48,6 +48,7 @@ type registrySession struct {
 	guardSrv *http.Server
 	dir      string // the session's folder (sessionDirPrefix…): api/ and blobs/
 	apiDir   string // the guard's socket folder, bind-mounted into script containers
+	work     string // the workspace of a submission of docker commands (commands.go)
 	user     scriptUser
 	upstream *http.Transport
 
@@ -284,6 +285,19 @@ func startSession(j *Job) (*registrySession, error) {
 		IdleConnTimeout:    30 * time.Second,
 	}
 	s.guard = newGuard(guardConfig{upstream: s.upstream, base: "http://docker", image: j.tag, registryAt: s.addr})
+	if j.commands != nil {
+		s.work = filepath.Join(s.dir, "work")
+		if err := workspace(j.dir, s.work, j.limits.ContextSize, maxScriptEntries); err != nil {
+			_ = s.regSrv.Close()
+			_ = os.RemoveAll(s.dir)
+			var le *checks.LimitError
+			if errors.As(err, &le) {
+				return nil, le
+			}
+			return nil, fmt.Errorf("copying the submission of %s for its script: %w", j.name, err)
+		}
+		s.guard.cmds = newCommands(j, s.guard, s.work, j.commands.Images)
+	}
 	s.guardSrv, err = serveGuard(s.guard, s.apiDir)
 	if err != nil {
 		_ = s.regSrv.Close()

@@ -63,6 +63,12 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 	hc.NetworkMode = "none"
 	hc.CapDrop = []string{"ALL"}
 	hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: s.apiDir, Target: guardMount, ReadOnly: true}}
+	if s.work != "" {
+		// Docker commands: the workspace, whose folders the script's
+		// bind mounts come from, read-only (nothing in it may change
+		// under a check of grade's).
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: s.work, Target: scriptWorkdir, ReadOnly: true})
+	}
 	id, err := j.create(ctx, cfg, hc, "")
 	if err != nil {
 		if isNotFound(err) {
@@ -72,8 +78,10 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 		return checks.ScriptRun{}, fmt.Errorf("creating the script's container for %s: %w", j.name, err)
 	}
 	defer j.remove(id)
-	if err := j.copySubmission(ctx, id, s.user); err != nil {
-		return checks.ScriptRun{}, err
+	if s.work == "" {
+		if err := j.copySubmission(ctx, id, s.user); err != nil {
+			return checks.ScriptRun{}, err
+		}
 	}
 	s.guard.takeRefused() // only this run's
 	out, err := j.runToExit(ctx, id)

@@ -573,11 +573,18 @@ func (d *doc) semantic(s *Scenario) Errors {
 			out = append(out, d.at(d.node(idAt, false), idAt, fmt.Sprintf("%q is also the id of checks[%d]", c.ID, prev)))
 		}
 		ids[c.ID] = i
-		if su, ok := c.Check.(checks.StackUser); ok && (s.Stack.Image != nil || s.Stack.Compose != "") {
-			if want, have := su.Stack(), stackKind(s); want != have {
-				kindAt := []string{at[0], at[1], "kind"}
-				out = append(out, d.at(d.node(kindAt, false), kindAt,
-					fmt.Sprintf("a %s check grades a %s stack, and this scenario's stack is %s", c.Kind, want, have)))
+		if stacks := s.stackCount(); stacks == 1 {
+			kindAt := []string{at[0], at[1], "kind"}
+			if su, ok := c.Check.(checks.StackUser); ok {
+				if want, have := su.Stack(), s.StackKind(); want != have {
+					out = append(out, d.at(d.node(kindAt, false), kindAt,
+						fmt.Sprintf("a %s check grades a %s stack, and this scenario's stack is %s", c.Kind, want, have)))
+				}
+			}
+			if sc, ok := c.Check.(checks.StackChecker); ok {
+				if err := sc.CheckStack(s.StackKind()); err != nil {
+					out = append(out, d.fieldErr(at, err))
+				}
 			}
 		}
 		v, ok := c.Check.(checks.Validator)
@@ -585,13 +592,7 @@ func (d *doc) semantic(s *Scenario) Errors {
 			continue
 		}
 		if err := v.Validate(); err != nil {
-			var fe *checks.FieldError
-			if errors.As(err, &fe) {
-				segs := append([]string{at[0], at[1]}, strings.Split(fe.Field, ".")...)
-				out = append(out, d.at(d.node(segs, false), segs, fe.Msg))
-				continue
-			}
-			out = append(out, d.at(d.node(at, false), at, err.Error()))
+			out = append(out, d.fieldErr(at, err))
 		}
 	}
 	for i, r := range s.Requires {
@@ -600,11 +601,13 @@ func (d *doc) semantic(s *Scenario) Errors {
 			out = append(out, d.at(d.node(segs, false), segs, fmt.Sprintf("%q must be a path inside the submission", r)))
 		}
 	}
-	switch {
-	case s.Stack.Image == nil && s.Stack.Compose == "":
-		out = append(out, d.at(d.node([]string{"stack"}, false), []string{"stack"}, "say what the submission is: image (a Dockerfile) or compose (a compose file)"))
-	case s.Stack.Image != nil && s.Stack.Compose != "":
-		out = append(out, d.at(d.node([]string{"stack", "compose"}, false), []string{"stack", "compose"}, "give image or compose, not both"))
+	switch s.stackCount() {
+	case 0:
+		out = append(out, d.at(d.node([]string{"stack"}, false), []string{"stack"},
+			"say what the submission is: image (a Dockerfile), compose (a compose file) or commands (a script of docker commands)"))
+	case 1:
+	default:
+		out = append(out, d.at(d.node([]string{"stack"}, false), []string{"stack"}, "give one of image, compose or commands, not several"))
 	}
 	if p := s.Stack.Compose; p != "" {
 		if clean := path.Clean(p); path.IsAbs(p) || clean == ".." || strings.HasPrefix(clean, "../") {
@@ -623,10 +626,24 @@ func (d *doc) semantic(s *Scenario) Errors {
 	return out
 }
 
-// stackKind names the scenario's stack as checks.StackUser does.
-func stackKind(s *Scenario) string {
-	if s.IsCompose() {
-		return checks.StackCompose
+// stackCount is how many kinds of stack the scenario gives (one is right).
+func (s *Scenario) stackCount() int {
+	n := 0
+	for _, given := range []bool{s.Stack.Image != nil, s.Stack.Compose != "", s.Stack.Commands != nil} {
+		if given {
+			n++
+		}
 	}
-	return checks.StackImage
+	return n
+}
+
+// fieldErr places a check's error (a *checks.FieldError names the key
+// below the check at at) in the file.
+func (d *doc) fieldErr(at []string, err error) *Error {
+	var fe *checks.FieldError
+	if errors.As(err, &fe) {
+		segs := append([]string{at[0], at[1]}, strings.Split(fe.Field, ".")...)
+		return d.at(d.node(segs, false), segs, fe.Msg)
+	}
+	return d.at(d.node(at, false), at, err.Error())
 }

@@ -45,6 +45,10 @@ type Stack struct {
 	// the sandbox rules, its services' images are built, and it comes up.
 	// A scenario has either image or compose.
 	Compose string `yaml:"compose"`
+	// Commands is a submission of docker commands (a shell script, run by
+	// the `script` check against grade's API guard): the stack is what
+	// they make. The images they may run are the scenario's images.
+	Commands *CommandsStack `yaml:"commands"`
 	// Outbound lets the running containers reach the internet; without it
 	// they reach only the job's own network (builds always have network).
 	Outbound bool `yaml:"outbound"`
@@ -65,6 +69,10 @@ type RunOptions struct {
 	// Env is added to the container's environment.
 	Env map[string]string `yaml:"env"`
 }
+
+// CommandsStack is a submission of docker commands; it has no keys yet
+// (write commands: {}).
+type CommandsStack struct{}
 
 // Visibility says who sees a check.
 type Visibility string
@@ -105,6 +113,20 @@ func (s *Scenario) Effective(base Limits) Limits { return s.Limits.Over(base) }
 
 // IsCompose reports whether the submission is a compose stack.
 func (s *Scenario) IsCompose() bool { return s.Stack.Compose != "" }
+
+// IsCommands reports whether the submission is docker commands.
+func (s *Scenario) IsCommands() bool { return s.Stack.Commands != nil }
+
+// StackKind names the scenario's stack as checks.StackUser does.
+func (s *Scenario) StackKind() string {
+	switch {
+	case s.IsCompose():
+		return checks.StackCompose
+	case s.IsCommands():
+		return checks.StackCommands
+	}
+	return checks.StackImage
+}
 
 // Context is the build context folder inside the submission.
 func (s *Scenario) Context() string {

@@ -1,0 +1,1370 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/moby/moby/client"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// A submission of docker commands (course parts 3, 5, 6): the student's
+// script runs the docker CLI against the job's guard, which in this mode
+// forwards container, volume and network calls (see commands.serve). Every
+// object it makes gets the job's labels and an engine name of the job's
+// (prefix + the student's name), so that parallel jobs never collide and
+// clean-up finds it; answers carry the student's names again. The student's
+// host ports are recorded, never given to the engine: checks reach them
+// through HostEndpoint. Options that would reach the host (privileged,
+// added capabilities, host folders, host namespaces, devices, the Docker
+// socket) are refused before anything is made, naming the option.
+
+// commands is one job's state in commands mode.
+type commands struct {
+	job    *Job
+	g      *guard
+	prefix string // engine names are prefix + the student's name
+	work   string // the workspace: the submission's copy on grade's machine, the script's /work
+	images map[string]string
+
+	mu         sync.Mutex
+	containers map[string]*cmdContainer // by the student's name
+	volumes    map[string]bool          // the student's names
+	networks   map[string]bool          // the student's names, "bridge" once the default one is made
+	execs      map[string]bool
+}
+
+// cmdContainer is a container the script made.
+type cmdContainer struct {
+	id    string
+	image string // as the student named it
+	ports []checks.PortBinding
+}
+
+// scriptWorkdir is where the script runs: its copy of the submission.
+const scriptWorkdir = "/work"
+
+// defaultNetwork is the student's name of Docker's default network, which
+// each job gets its own copy of (containers on it do not find each other
+// by name, as on Docker's).
+const defaultNetwork = "bridge"
+
+func newCommands(j *Job, g *guard, work string, allowed []string) *commands {
+	c := &commands{job: j, g: g, prefix: "grade-" + j.slug + "-", work: work, images: map[string]string{},
+		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}}
+	for _, a := range allowed {
+		if a == ScriptImage {
+			continue
+		}
+		if n, err := parseName(a); err == nil {
+			c.images[n.String()] = a
+		}
+	}
+	return c
+}
+
+// imageList names the images the exercise may run, for messages.
+func (c *commands) imageList() string {
+	var out []string
+	for _, a := range c.images {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// allowedImage reports whether a docker run may name image.
+func (c *commands) allowedImage(image string) bool {
+	n, err := parseName(image)
+	if err != nil {
+		return false
+	}
+	_, ok := c.images[n.String()]
+	return ok
+}
+
+var studentNameRe = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// container finds a container of the job by the student's name or an id
+// prefix; "" when the job has none.
+func (c *commands) container(ref string) (string, *cmdContainer) {
+	ref = strings.TrimPrefix(ref, "/")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k, ok := c.containers[ref]; ok {
+		return ref, k
+	}
+	if len(ref) >= 4 && idRe.MatchString(strings.TrimPrefix(ref, "sha256:")) {
+		for name, k := range c.containers {
+			if strings.HasPrefix(k.id, ref) {
+				return name, k
+			}
+		}
+	}
+	return "", nil
+}
+
+// engineName is the engine's name of a student's object.
+func (c *commands) engineName(name string) string { return c.prefix + name }
+
+// toStudent rewrites the engine's names in an answer into the student's.
+func (c *commands) toStudent(b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte(c.prefix), nil)
+}
+
+// serve handles one call in commands mode; p has no version prefix.
+func (c *commands) serve(w http.ResponseWriter, r *http.Request, prefix, p string) {
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	arg := func(i int) string {
+		if i < len(segs) {
+			return segs[i]
+		}
+		return ""
+	}
+	m := r.Method
+	switch {
+	case arg(0) == "containers" && arg(1) == "create" && m == http.MethodPost:
+		c.create(w, r, prefix)
+	case arg(0) == "containers" && arg(1) == "json" && m == http.MethodGet:
+		c.listContainers(w, r, prefix)
+	case arg(0) == "containers" && len(segs) >= 2 && arg(1) != "prune":
+		c.onContainer(w, r, prefix, segs[1], strings.Join(segs[2:], "/"))
+	case arg(0) == "exec" && len(segs) == 3:
+		c.onExec(w, r, prefix, segs[1], segs[2])
+	case arg(0) == "volumes":
+		c.volume(w, r, prefix, segs)
+	case arg(0) == "networks":
+		c.network(w, r, prefix, segs)
+	case arg(0) == "images" && arg(1) == "create" && m == http.MethodPost && r.URL.Query().Get("fromSrc") == "":
+		c.pull(w, r)
+	case arg(0) == "images" && arg(1) == "json" && m == http.MethodGet:
+		c.listImages(w, r, prefix)
+	case arg(0) == "images" && len(segs) >= 3 && segs[len(segs)-1] == "json" && m == http.MethodGet:
+		name := strings.Join(segs[1:len(segs)-1], "/")
+		if !c.allowedImage(name) {
+			writeAPIError(w, http.StatusNotFound, "No such image: "+name)
+			return
+		}
+		c.proxy(w, r, prefix+p, nil, false)
+	default:
+		c.g.refuse(w, describeCall(r, p), "in this exercise the docker CLI may run, inspect, stop, start and remove containers, and make volumes and networks; "+
+			"it builds, pulls and pushes nothing, and sees nothing it did not make")
+	}
+}
+
+// proxy forwards the call as it is (streams, and the raw connections of
+// attach and exec, included), to path with query q (r's when nil);
+// rewrite puts the student's names into a JSON answer.
+func (c *commands) proxy(w http.ResponseWriter, r *http.Request, p string, q url.Values, rewrite bool) {
+	if q == nil {
+		q = r.URL.Query()
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "docker", "docker"
+			pr.Out.URL.Path, pr.Out.URL.RawPath, pr.Out.URL.RawQuery = p, "", q.Encode()
+		},
+		Transport:     c.g.cfg.upstream,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
+		},
+	}
+	if rewrite {
+		rp.ModifyResponse = func(resp *http.Response) error {
+			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				return nil
+			}
+			b, err := io.ReadAll(io.LimitReader(resp.Body, 8*maxGuardBody))
+			_ = resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			b = c.toStudent(b)
+			resp.Body = io.NopCloser(bytes.NewReader(b))
+			resp.ContentLength = int64(len(b))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+			return nil
+		}
+	}
+	rp.ServeHTTP(w, r)
+}
+
+// jobFilters adds the job's labels to a list call's filters.
+func (c *commands) jobFilters(r *http.Request) url.Values {
+	q := r.URL.Query()
+	f := map[string]any{}
+	if s := q.Get("filters"); s != "" {
+		_ = json.Unmarshal([]byte(s), &f)
+	}
+	labels := map[string]bool{}
+	switch l := f["label"].(type) {
+	case []any:
+		for _, v := range l {
+			if s, ok := v.(string); ok {
+				labels[s] = true
+			}
+		}
+	case map[string]any:
+		for k := range l {
+			labels[k] = true
+		}
+	}
+	labels[LabelRun+"="+c.job.e.runID] = true
+	labels[LabelJob+"="+c.job.name] = true
+	f["label"] = labels
+	b, _ := json.Marshal(f)
+	q.Set("filters", string(b))
+	return q
+}
+
+// list handles docker ps, docker volume ls and docker network ls: the
+// job's own objects only.
+func (c *commands) list(w http.ResponseWriter, r *http.Request, prefix, p string) {
+	c.proxy(w, r, prefix+p, c.jobFilters(r), true)
+}
+
+// listContainers handles docker ps: the containers the script made (not
+// the script's own, nor grade's helpers).
+func (c *commands) listContainers(w http.ResponseWriter, r *http.Request, prefix string) {
+	resp, err := c.g.upstream(r, http.MethodGet, prefix+"/containers/json", c.jobFilters(r), nil, nil)
+	if err != nil {
+		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	ids := map[string]bool{}
+	for _, id := range c.snapshot() {
+		ids[id] = true
+	}
+	if resp.StatusCode != http.StatusOK {
+		c.g.relay(w, resp)
+		return
+	}
+	var list []map[string]any
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8*maxGuardBody)).Decode(&list); err != nil {
+		writeAPIError(w, http.StatusBadGateway, "grade: the engine's answer is not JSON: "+err.Error())
+		return
+	}
+	kept := []map[string]any{}
+	for _, item := range list {
+		if id, _ := item["Id"].(string); ids[id] {
+			kept = append(kept, item)
+		}
+	}
+	b, _ := json.Marshal(kept)
+	copyHeaders(w, resp)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(c.toStudent(b))
+}
+
+// onContainer handles the calls on one container.
+func (c *commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, ref, op string) {
+	name, k := c.container(ref)
+	if k == nil {
+		writeAPIError(w, http.StatusNotFound, "No such container: "+ref)
+		return
+	}
+	m := r.Method
+	p := prefix + "/containers/" + k.id
+	if op != "" {
+		p += "/" + op
+	}
+	switch {
+	case op == "" && m == http.MethodDelete:
+		q := r.URL.Query()
+		q.Set("v", "1") // its anonymous volumes carry no label: they go with it
+		rec := &statusRecorder{ResponseWriter: w}
+		c.proxy(rec, r, p, q, false)
+		if rec.status/100 == 2 {
+			c.mu.Lock()
+			delete(c.containers, name)
+			c.mu.Unlock()
+		}
+	case op == "json" && m == http.MethodGet, op == "top" && m == http.MethodGet:
+		c.proxy(w, r, p, nil, true)
+	case m == http.MethodGet && (op == "logs" || op == "stats" || op == "changes"),
+		m == http.MethodPost && (op == "start" || op == "stop" || op == "restart" || op == "kill" || op == "wait" ||
+			op == "attach" || op == "resize" || op == "pause" || op == "unpause"),
+		op == "archive" && (m == http.MethodGet || m == http.MethodHead):
+		c.proxy(w, r, p, nil, false)
+	case op == "archive" && m == http.MethodPut:
+		r.Body = http.MaxBytesReader(w, r.Body, c.job.limits.ContextSize+maxGuardBody)
+		c.proxy(w, r, p, nil, false)
+	case op == "exec" && m == http.MethodPost:
+		c.execCreate(w, r, p, name)
+	case op == "rename" && m == http.MethodPost:
+		c.rename(w, r, p, name)
+	default:
+		c.g.refuse(w, describeCall(r, "/containers/"+ref+"/"+op), "it changes what grade set for the container (its limits or image), or reads it whole; not in this exercise")
+	}
+}
+
+// statusRecorder remembers the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush passes a flush on (streamed answers).
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// readJSON reads a call's JSON body into a map.
+func readJSON(r *http.Request) (map[string]any, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxGuardBody))
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return m, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// setJSON makes m r's body.
+func setJSON(r *http.Request, m map[string]any) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	r.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	r.Header.Set("Content-Type", "application/json")
+	return nil
+}
+
+// execCreate handles docker exec: never privileged.
+func (c *commands) execCreate(w http.ResponseWriter, r *http.Request, p, name string) {
+	body, err := readJSON(r)
+	if err != nil {
+		writeAPIError(w, http.StatusBadRequest, "grade: the exec request is not JSON: "+err.Error())
+		return
+	}
+	if set(body["Privileged"]) {
+		c.g.refuse(w, "docker exec --privileged "+name, "`--privileged` would give the command every capability of the host's root; not in this exercise")
+		return
+	}
+	_ = setJSON(r, body)
+	rec := &bodyRecorder{ResponseWriter: w}
+	c.proxy(rec, r, p, nil, false)
+	var res struct{ ID string }
+	if json.Unmarshal(rec.buf.Bytes(), &res) == nil && res.ID != "" {
+		c.mu.Lock()
+		c.execs[res.ID] = true
+		c.mu.Unlock()
+	}
+}
+
+// bodyRecorder keeps what a handler answered (a small JSON answer).
+type bodyRecorder struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (b *bodyRecorder) Write(p []byte) (int, error) {
+	if b.buf.Len() < maxGuardBody {
+		b.buf.Write(p)
+	}
+	return b.ResponseWriter.Write(p)
+}
+
+// onExec handles the calls on an exec instance the job made.
+func (c *commands) onExec(w http.ResponseWriter, r *http.Request, prefix, id, op string) {
+	c.mu.Lock()
+	ok := c.execs[id]
+	c.mu.Unlock()
+	if !ok {
+		writeAPIError(w, http.StatusNotFound, "No such exec instance: "+id)
+		return
+	}
+	switch {
+	case op == "start" && r.Method == http.MethodPost, op == "resize" && r.Method == http.MethodPost, op == "json" && r.Method == http.MethodGet:
+		c.proxy(w, r, prefix+"/exec/"+id+"/"+op, nil, false)
+	default:
+		writeAPIError(w, http.StatusNotFound, "page not found")
+	}
+}
+
+// rename handles docker rename: the new name is the job's too.
+func (c *commands) rename(w http.ResponseWriter, r *http.Request, p, name string) {
+	to := r.URL.Query().Get("name")
+	if !studentNameRe.MatchString(to) {
+		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("Invalid container name (%s)", to))
+		return
+	}
+	to = strings.TrimPrefix(to, "/")
+	rec := &statusRecorder{ResponseWriter: w}
+	c.proxy(rec, r, p, url.Values{"name": {c.engineName(to)}}, false)
+	if rec.status/100 == 2 {
+		c.mu.Lock()
+		if k := c.containers[name]; k != nil {
+			delete(c.containers, name)
+			c.containers[to] = k
+		}
+		c.mu.Unlock()
+	}
+}
+
+// pull handles docker pull: nothing can be pulled; an image the exercise
+// has is there already.
+func (c *commands) pull(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ref := q.Get("fromImage")
+	if t := q.Get("tag"); t != "" && !strings.Contains(ref, "@") {
+		ref += ":" + t
+	}
+	if !c.allowedImage(ref) {
+		c.g.refuse(w, "docker pull "+ref, fmt.Sprintf("nothing can be pulled here, and %s is not one of this exercise's images (%s); check the image's name", ref, c.imageList()))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(map[string]string{"status": "Status: Image is up to date for " + ref})
+}
+
+// listImages handles docker images: the exercise's images.
+func (c *commands) listImages(w http.ResponseWriter, r *http.Request, prefix string) {
+	var refs []any
+	for n := range c.images {
+		refs = append(refs, n)
+	}
+	filters, _ := json.Marshal(map[string]any{"reference": refs})
+	c.proxy(w, r, prefix+"/images/json", url.Values{"filters": {string(filters)}}, false)
+}
+
+// set reports whether a JSON value is set: not null, false, 0, "", [] or {}.
+func set(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, err := x.Float64()
+		return err != nil || f != 0
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+func strs(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// hostConfigKeys are the keys of a container's HostConfig a docker run may
+// give (vetted below); any other key set is refused.
+var hostConfigKeys = map[string]bool{
+	"Binds": true, "Mounts": true, "NetworkMode": true, "PortBindings": true, "RestartPolicy": true, "AutoRemove": true,
+	"VolumesFrom": true, "Links": true, "CapDrop": true, "Dns": true, "DnsOptions": true, "DnsSearch": true, "ExtraHosts": true,
+	"GroupAdd": true, "IpcMode": true, "PidMode": true, "UTSMode": true, "UsernsMode": true, "CgroupnsMode": true, "Cgroup": true,
+	"PublishAllPorts": true, "ReadonlyRootfs": true, "SecurityOpt": true, "Tmpfs": true, "ShmSize": true, "ConsoleSize": true,
+	"Init": true, "LogConfig": true, "Memory": true, "MemorySwap": true, "MemoryReservation": true, "MemorySwappiness": true,
+	"NanoCpus": true, "CpuShares": true, "CpuPeriod": true, "CpuQuota": true, "CpusetCpus": true, "CpusetMems": true,
+	"PidsLimit": true, "Ulimits": true, "OomScoreAdj": true, "Isolation": true, "ContainerIDFile": true, "BlkioWeight": true,
+	"CpuCount": true, "CpuPercent": true, "IOMaximumIOps": true, "IOMaximumBandwidth": true, "KernelMemory": true,
+	"KernelMemoryTCP": true, "CpuRealtimePeriod": true, "CpuRealtimeRuntime": true, "OomKillDisable": true,
+}
+
+// refusedHostConfig names the options behind HostConfig keys grade refuses.
+var refusedHostConfig = map[string]string{
+	"Privileged":           "`--privileged` would give the container the host's devices and every capability of its root",
+	"CapAdd":               "`--cap-add` would give the container powers over the host beyond Docker's defaults",
+	"Devices":              "`--device` would give the container a device of the host",
+	"DeviceRequests":       "`--gpus` would give the container a device of the host",
+	"DeviceCgroupRules":    "`--device-cgroup-rule` would let the container use devices of the host",
+	"CgroupParent":         "`--cgroup-parent` would move the container out of the limits grade sets",
+	"VolumeDriver":         "`--volume-driver` would use a volume plugin of the host",
+	"Sysctls":              "`--sysctl` changes the kernel's settings",
+	"Runtime":              "`--runtime` would run the container with another runtime of the host",
+	"MaskedPaths":          "`--security-opt systempaths=unconfined` would show the container the host's kernel files",
+	"ReadonlyPaths":        "`--security-opt systempaths=unconfined` would show the container the host's kernel files",
+	"BlkioWeightDevice":    "`--blkio-weight-device` names a device of the host",
+	"BlkioDeviceReadBps":   "`--device-read-bps` names a device of the host",
+	"BlkioDeviceWriteBps":  "`--device-write-bps` names a device of the host",
+	"BlkioDeviceReadIOps":  "`--device-read-iops` names a device of the host",
+	"BlkioDeviceWriteIOps": "`--device-write-iops` names a device of the host",
+	"StorageOpt":           "`--storage-opt` changes the engine's storage",
+}
+
+// hostMode names the options that share a namespace of the host.
+var hostMode = map[string]string{
+	"PidMode": "--pid", "IpcMode": "--ipc", "UTSMode": "--uts", "UsernsMode": "--userns", "CgroupnsMode": "--cgroupns", "Cgroup": "--cgroup",
+}
+
+// create handles docker run / docker create.
+func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string) {
+	body, err := readJSON(r)
+	if err != nil {
+		writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+		return
+	}
+	image, _ := body["Image"].(string)
+	name := strings.TrimPrefix(r.URL.Query().Get("name"), "/")
+	cmd := "docker run"
+	if name != "" {
+		cmd += " --name " + name
+	}
+	cmd += " … " + image
+	if name != "" && !studentNameRe.MatchString(name) {
+		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name))
+		return
+	}
+	v := &vetting{c: c}
+	hc, _ := body["HostConfig"].(map[string]any)
+	if hc == nil {
+		hc = map[string]any{}
+	}
+	v.hostConfig(hc)
+	nc, _ := body["NetworkingConfig"].(map[string]any)
+	v.endpoints(nc, name, hc)
+	if len(v.refused) > 0 {
+		c.g.refuse(w, cmd, strings.Join(v.refused, "; ")+"; nothing was started")
+		return
+	}
+	if v.notFound != "" {
+		writeAPIError(w, http.StatusNotFound, v.notFound)
+		return
+	}
+	if !c.allowedImage(image) {
+		// As the engine says it: the CLI then tries a pull, which says why.
+		writeAPIError(w, http.StatusNotFound, "No such image: "+image)
+		return
+	}
+	if name != "" {
+		if _, k := c.container(name); k != nil {
+			writeAPIError(w, http.StatusConflict, fmt.Sprintf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, k.id))
+			return
+		}
+	}
+	ctx := r.Context()
+	for _, vol := range v.volumes {
+		if err := c.ensureVolume(ctx, vol); err != nil {
+			writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+			return
+		}
+	}
+	for _, n := range v.networks {
+		if n == defaultNetwork {
+			if err := c.ensureDefault(ctx); err != nil {
+				writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+				return
+			}
+		}
+	}
+	labels := map[string]any{}
+	if l, ok := body["Labels"].(map[string]any); ok {
+		for k, val := range l {
+			if !strings.HasPrefix(k, "grade.") {
+				labels[k] = val
+			}
+		}
+	}
+	for k, val := range c.job.e.labels(c.job.name) {
+		labels[k] = val
+	}
+	body["Labels"] = labels
+	c.sandbox(hc)
+	body["HostConfig"] = hc
+	_ = setJSON(r, body)
+	q := url.Values{}
+	if name != "" {
+		q.Set("name", c.engineName(name))
+	}
+	if pf := r.URL.Query().Get("platform"); pf != "" {
+		q.Set("platform", pf)
+	}
+	rec := &bodyRecorder{ResponseWriter: w}
+	c.proxy(rec, r, prefix+"/containers/create", q, false)
+	var res struct {
+		ID string `json:"Id"`
+	}
+	if json.Unmarshal(rec.buf.Bytes(), &res) != nil || res.ID == "" {
+		return
+	}
+	if name == "" {
+		name = c.engineNameOf(ctx, res.ID)
+	}
+	c.mu.Lock()
+	c.containers[name] = &cmdContainer{id: res.ID, image: image, ports: v.ports}
+	c.mu.Unlock()
+}
+
+// engineNameOf reads the name the engine gave a container made without
+// --name (the student knows it by that name, from docker ps).
+func (c *commands) engineNameOf(ctx context.Context, id string) string {
+	ins, err := c.job.e.cli.ContainerInspect(ctx, id, clientInspect)
+	if err != nil || ins.Container.Name == "" {
+		return id[:min(12, len(id))]
+	}
+	return strings.TrimPrefix(ins.Container.Name, "/")
+}
+
+// sandbox sets the job's limits in a vetted HostConfig: the smaller of the
+// student's and the job's, the job's dropped capabilities, no new
+// privileges, the job's log cap.
+func (c *commands) sandbox(hc map[string]any) {
+	l := c.job.limits
+	lower := func(key string, limit int64) {
+		if limit <= 0 {
+			return
+		}
+		if n, ok := hc[key].(json.Number); ok {
+			if v, err := n.Int64(); err == nil && v > 0 && v < limit {
+				return
+			}
+		}
+		hc[key] = limit
+	}
+	lower("Memory", l.Memory)
+	hc["MemorySwap"] = hc["Memory"]
+	lower("NanoCpus", l.NanoCPUs)
+	lower("PidsLimit", l.PIDs)
+	for _, k := range []string{"CpuPeriod", "CpuQuota", "CpuCount", "CpuPercent", "CpuRealtimePeriod", "CpuRealtimeRuntime", "KernelMemory", "KernelMemoryTCP"} {
+		delete(hc, k)
+	}
+	drop := map[string]bool{}
+	for _, s := range strs(hc["CapDrop"]) {
+		drop[strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "CAP_"))] = true
+	}
+	for _, s := range c.job.hostConfig().CapDrop {
+		drop[s] = true
+	}
+	var caps []string
+	for s := range drop {
+		caps = append(caps, s)
+	}
+	sort.Strings(caps)
+	hc["CapDrop"] = caps
+	hc["SecurityOpt"] = []string{"no-new-privileges"}
+	lc := c.job.hostConfig().LogConfig
+	hc["LogConfig"] = map[string]any{"Type": lc.Type, "Config": lc.Config}
+	hc["OomKillDisable"] = false
+}
+
+// vetting collects what a create call asks that grade refuses or must
+// make first, rewriting the student's names into the engine's as it goes.
+type vetting struct {
+	c        *commands
+	refused  []string
+	notFound string
+	volumes  []string // the student's volume names to make first
+	networks []string // the student's network names used
+	ports    []checks.PortBinding
+}
+
+func (v *vetting) refuse(format string, args ...any) {
+	v.refused = append(v.refused, fmt.Sprintf(format, args...))
+}
+
+// hostConfig vets and rewrites a HostConfig.
+func (v *vetting) hostConfig(hc map[string]any) {
+	keys := make([]string, 0, len(hc))
+	for k := range hc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !set(hc[k]) {
+			continue
+		}
+		if k == "Runtime" && hc[k] == "runc" {
+			continue
+		}
+		if why, ok := refusedHostConfig[k]; ok {
+			v.refuse("%s", why)
+			continue
+		}
+		if !hostConfigKeys[k] {
+			v.refuse("the option behind HostConfig.%s is not allowed in this exercise", k)
+		}
+	}
+	if set(hc["OomKillDisable"]) {
+		v.refuse("`--oom-kill-disable` would keep the container from being stopped at its memory limit")
+	}
+	for key, flag := range hostMode {
+		mode, _ := hc[key].(string)
+		switch {
+		case mode == "host":
+			v.refuse("`%s host` would share the host's %s namespace with the container", flag, strings.TrimPrefix(flag, "--"))
+		case strings.HasPrefix(mode, "container:"):
+			if id, ok := v.mapContainer(strings.TrimPrefix(mode, "container:")); ok {
+				hc[key] = "container:" + id
+			} else {
+				v.refuse("`%s %s` names a container your commands did not make", flag, mode)
+			}
+		}
+	}
+	if sec := strs(hc["SecurityOpt"]); len(sec) > 0 {
+		for _, s := range sec {
+			if s != "no-new-privileges" && s != "no-new-privileges:true" && s != "no-new-privileges=true" {
+				v.refuse("`--security-opt %s` would loosen the container's confinement", s)
+			}
+		}
+	}
+	v.network(hc)
+	v.binds(hc)
+	v.mounts(hc)
+	var from []any
+	for _, s := range strs(hc["VolumesFrom"]) {
+		ref, mode, _ := strings.Cut(s, ":")
+		id, ok := v.mapContainer(ref)
+		if !ok {
+			v.refuse("`--volumes-from %s` names a container your commands did not make", ref)
+			continue
+		}
+		if mode != "" {
+			id += ":" + mode
+		}
+		from = append(from, id)
+	}
+	if from != nil {
+		hc["VolumesFrom"] = from
+	}
+	var links []any
+	for _, s := range strs(hc["Links"]) {
+		ref, alias, _ := strings.Cut(s, ":")
+		ref = strings.TrimPrefix(ref, "/")
+		if _, k := v.c.container(ref); k == nil {
+			v.refuse("`--link %s` names a container your commands did not make", ref)
+			continue
+		}
+		if alias == "" {
+			alias = ref
+		}
+		links = append(links, v.c.engineName(ref)+":"+alias)
+	}
+	if links != nil {
+		hc["Links"] = links
+	}
+	v.publish(hc)
+}
+
+// mapContainer gives the id of a job's container by the student's name or id.
+func (v *vetting) mapContainer(ref string) (string, bool) {
+	_, k := v.c.container(ref)
+	if k == nil {
+		return "", false
+	}
+	return k.id, true
+}
+
+// network vets and maps --network.
+func (v *vetting) network(hc map[string]any) {
+	mode, _ := hc["NetworkMode"].(string)
+	switch {
+	case mode == "" || mode == "default" || mode == defaultNetwork:
+		hc["NetworkMode"] = v.c.engineName(defaultNetwork)
+		v.networks = append(v.networks, defaultNetwork)
+	case mode == "none":
+	case mode == "host":
+		v.refuse("`--network host` would put the container on the host's own network")
+	case strings.HasPrefix(mode, "container:"):
+		if id, ok := v.mapContainer(strings.TrimPrefix(mode, "container:")); ok {
+			hc["NetworkMode"] = "container:" + id
+		} else {
+			v.refuse("`--network %s` names a container your commands did not make", mode)
+		}
+	default:
+		if !v.c.hasNetwork(mode) {
+			v.notFound = fmt.Sprintf("network %s not found", mode)
+			return
+		}
+		hc["NetworkMode"] = v.c.engineName(mode)
+		v.networks = append(v.networks, mode)
+	}
+}
+
+// endpoints maps the networks of NetworkingConfig (--network NAME with
+// --network-alias, --ip) and gives the container its name as an alias on
+// a network the student made, as Docker's DNS answers it there.
+func (v *vetting) endpoints(nc map[string]any, name string, hc map[string]any) {
+	eps, _ := nc["EndpointsConfig"].(map[string]any)
+	if len(eps) == 0 {
+		mode, _ := hc["NetworkMode"].(string)
+		if name == "" || !strings.HasPrefix(mode, v.c.prefix) || mode == v.c.engineName(defaultNetwork) {
+			return
+		}
+		eps = map[string]any{strings.TrimPrefix(mode, v.c.prefix): map[string]any{}}
+		if nc == nil {
+			nc = map[string]any{}
+		}
+	}
+	out := map[string]any{}
+	for net, ep := range eps {
+		m, _ := ep.(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		switch {
+		case net == "host":
+			v.refuse("`--network host` would put the container on the host's own network")
+			continue
+		case net == "" || net == "default" || net == defaultNetwork:
+			out[v.c.engineName(defaultNetwork)] = m
+			continue
+		case strings.HasPrefix(net, v.c.prefix):
+			net = strings.TrimPrefix(net, v.c.prefix)
+		}
+		if !v.c.hasNetwork(net) {
+			v.notFound = fmt.Sprintf("network %s not found", net)
+			continue
+		}
+		aliases := strs(m["Aliases"])
+		if name != "" {
+			aliases = append(aliases, name)
+		}
+		if len(aliases) > 0 {
+			m["Aliases"] = aliases
+		}
+		if set(m["Links"]) {
+			v.refuse("`--link` on a user-defined network: use the container's name instead")
+		}
+		out[v.c.engineName(net)] = m
+	}
+	nc["EndpointsConfig"] = out
+}
+
+// hostFolder reports whether src (a bind mount's source, in the script's
+// container) is a folder of the host rather than of the submission, and
+// gives its path on grade's machine when it is the submission's.
+func (c *commands) hostFolder(src string) (string, bool) {
+	clean := path.Clean(src)
+	if clean != scriptWorkdir && !strings.HasPrefix(clean, scriptWorkdir+"/") {
+		return "", true
+	}
+	host := filepath.Join(c.work, filepath.FromSlash(strings.TrimPrefix(clean, scriptWorkdir)))
+	// The workspace holds no links, and no one but grade writes it; still,
+	// whatever the path resolves to must be inside it.
+	real, err := filepath.EvalSymlinks(host)
+	root, rerr := filepath.EvalSymlinks(c.work)
+	if err != nil || rerr != nil || (real != root && !strings.HasPrefix(real, root+string(filepath.Separator))) {
+		return "", true
+	}
+	return real, false
+}
+
+// isDockerSocket recognises the engine's socket among bind sources.
+func isDockerSocket(src string) bool {
+	return strings.HasSuffix(path.Clean(src), "docker.sock") || path.Clean(src) == "/var/run" || path.Clean(src) == "/run"
+}
+
+// binds vets -v SRC:DST[:MODE]: named volumes are the job's, folders of
+// the submission ($(pwd)/…) are bound read-only from the workspace,
+// anything else of the host is refused.
+func (v *vetting) binds(hc map[string]any) {
+	var out []any
+	for _, b := range strs(hc["Binds"]) {
+		parts := strings.Split(b, ":")
+		if len(parts) < 2 {
+			out = append(out, b)
+			continue
+		}
+		src, dst := parts[0], parts[1]
+		switch {
+		case strings.HasPrefix(src, "/"):
+			if isDockerSocket(src) {
+				v.refuse("`-v %s:%s` would hand the container the Docker engine's socket, and with it the host", src, dst)
+				continue
+			}
+			host, outside := v.c.hostFolder(src)
+			if outside {
+				v.refuse("`-v %s:%s` mounts %s, a folder of the host; here only folders of your submission ($(pwd)/…) can be bind-mounted", src, dst, src)
+				continue
+			}
+			out = append(out, host+":"+dst+":ro")
+		default:
+			if !studentNameRe.MatchString(src) {
+				v.notFound = fmt.Sprintf("create %s: %q includes invalid characters for a local volume name", src, src)
+				continue
+			}
+			v.volumes = append(v.volumes, src)
+			parts[0] = v.c.engineName(src)
+			out = append(out, strings.Join(parts, ":"))
+		}
+	}
+	if out != nil {
+		hc["Binds"] = out
+	}
+}
+
+// mounts vets --mount, as binds does -v.
+func (v *vetting) mounts(hc map[string]any) {
+	list, _ := hc["Mounts"].([]any)
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		if m == nil {
+			continue
+		}
+		typ, _ := m["Type"].(string)
+		src, _ := m["Source"].(string)
+		dst, _ := m["Target"].(string)
+		switch typ {
+		case "bind":
+			if isDockerSocket(src) {
+				v.refuse("`--mount type=bind,source=%s` would hand the container the Docker engine's socket, and with it the host", src)
+				continue
+			}
+			host, outside := v.c.hostFolder(src)
+			if outside {
+				v.refuse("`--mount type=bind,source=%s,target=%s` mounts a folder of the host; here only folders of your submission ($(pwd)/…) can be bind-mounted", src, dst)
+				continue
+			}
+			m["Source"], m["ReadOnly"] = host, true
+			delete(m, "BindOptions")
+		case "volume":
+			if vo, _ := m["VolumeOptions"].(map[string]any); vo != nil && set(vo["DriverConfig"]) {
+				v.refuse("`--mount volume-driver=…/volume-opt=…` can mount a folder of the host through the volume's driver")
+				continue
+			}
+			if src != "" {
+				if !studentNameRe.MatchString(src) {
+					v.notFound = fmt.Sprintf("invalid volume name %q", src)
+					continue
+				}
+				v.volumes = append(v.volumes, src)
+				m["Source"] = v.c.engineName(src)
+			}
+		case "tmpfs":
+		default:
+			v.refuse("`--mount type=%s` is not allowed in this exercise", typ)
+		}
+	}
+}
+
+// publish records -p HOST:CONTAINER and takes it from the engine: a local
+// engine publishes nothing (grade reaches the container's address), a
+// remote one a port of its choosing.
+func (v *vetting) publish(hc map[string]any) {
+	pb, _ := hc["PortBindings"].(map[string]any)
+	keys := make([]string, 0, len(pb))
+	for k := range pb {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	rewritten := map[string]any{}
+	for _, k := range keys {
+		port, proto, _ := strings.Cut(k, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		cport, err := strconv.Atoi(port)
+		if err != nil {
+			continue
+		}
+		bindings, _ := pb[k].([]any)
+		for _, b := range bindings {
+			m, _ := b.(map[string]any)
+			hp, _ := m["HostPort"].(string)
+			first, _, _ := strings.Cut(hp, "-")
+			n, _ := strconv.Atoi(first)
+			v.ports = append(v.ports, checks.PortBinding{HostPort: n, ContainerPort: cport, Proto: proto})
+		}
+		if !v.c.job.e.direct {
+			rewritten[k] = []any{map[string]any{"HostIp": "", "HostPort": ""}}
+		}
+	}
+	hc["PortBindings"] = rewritten
+	if v.c.job.e.direct {
+		hc["PublishAllPorts"] = false
+	}
+}
+
+// hasNetwork reports whether the student made a network of that name.
+func (c *commands) hasNetwork(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.networks[name]
+}
+
+// ensureDefault makes the job's copy of Docker's default network.
+func (c *commands) ensureDefault(ctx context.Context) error {
+	c.mu.Lock()
+	made := c.networks[defaultNetwork]
+	c.mu.Unlock()
+	if made {
+		return nil
+	}
+	if err := c.makeNetwork(ctx, defaultNetwork); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.networks[defaultNetwork] = true
+	c.mu.Unlock()
+	return nil
+}
+
+// makeNetwork makes a bridge network of the job: internal (no way out)
+// with a local engine unless the scenario lets it out.
+func (c *commands) makeNetwork(ctx context.Context, name string) error {
+	j := c.job
+	_, err := j.e.cli.NetworkCreate(ctx, c.engineName(name), networkCreate(j))
+	if err != nil {
+		return fmt.Errorf("creating the network %s of %s: %w", name, j.name, err)
+	}
+	return nil
+}
+
+// ensureVolume makes a named volume the first time a docker run names it,
+// as the engine would, with the job's labels.
+func (c *commands) ensureVolume(ctx context.Context, name string) error {
+	c.mu.Lock()
+	made := c.volumes[name]
+	c.mu.Unlock()
+	if made {
+		return nil
+	}
+	if _, err := c.job.e.cli.VolumeCreate(ctx, volumeCreate(c.job, c.engineName(name))); err != nil {
+		return fmt.Errorf("creating the volume %s of %s: %w", name, c.job.name, err)
+	}
+	c.mu.Lock()
+	c.volumes[name] = true
+	c.mu.Unlock()
+	return nil
+}
+
+// volume handles docker volume create/ls/inspect/rm.
+func (c *commands) volume(w http.ResponseWriter, r *http.Request, prefix string, segs []string) {
+	m := r.Method
+	switch {
+	case len(segs) == 1 && m == http.MethodGet:
+		c.list(w, r, prefix, "/volumes")
+	case len(segs) == 2 && segs[1] == "create" && m == http.MethodPost:
+		body, err := readJSON(r)
+		if err != nil {
+			writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+			return
+		}
+		name, _ := body["Name"].(string)
+		cmd := "docker volume create " + name
+		if d, _ := body["Driver"].(string); d != "" && d != "local" {
+			c.g.refuse(w, cmd, fmt.Sprintf("`--driver %s` would use a volume plugin of the host; use the local driver", d))
+			return
+		}
+		if set(body["DriverOpts"]) {
+			c.g.refuse(w, cmd, "`--opt` (type=none,o=bind,device=…) can mount a folder of the host as a volume; make a plain volume")
+			return
+		}
+		if name == "" {
+			name = "vol-" + randomHex(6)
+		}
+		if !studentNameRe.MatchString(name) {
+			writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("create %s: %q includes invalid characters for a local volume name", name, name))
+			return
+		}
+		if err := c.ensureVolume(r.Context(), name); err != nil {
+			writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+			return
+		}
+		res, err := c.job.e.cli.VolumeInspect(r.Context(), c.engineName(name), client.VolumeInspectOptions{})
+		if err != nil {
+			writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(c.toStudent(res.Raw))
+	case len(segs) == 2 && segs[1] == "prune":
+		c.g.refuse(w, "docker volume prune", "not in this exercise: remove a volume by its name (docker volume rm NAME)")
+	case len(segs) == 2 && (m == http.MethodGet || m == http.MethodDelete):
+		name := segs[1]
+		c.mu.Lock()
+		ok := c.volumes[name]
+		c.mu.Unlock()
+		if !ok {
+			writeAPIError(w, http.StatusNotFound, "get "+name+": no such volume")
+			return
+		}
+		if m == http.MethodGet {
+			c.proxy(w, r, prefix+"/volumes/"+c.engineName(name), url.Values{}, true)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		c.proxy(rec, r, prefix+"/volumes/"+c.engineName(name), nil, true)
+		if rec.status/100 == 2 {
+			c.mu.Lock()
+			delete(c.volumes, name)
+			c.mu.Unlock()
+		}
+	default:
+		c.g.refuse(w, describeCall(r, "/"+strings.Join(segs, "/")), "not in this exercise")
+	}
+}
+
+// network handles docker network create/ls/inspect/rm/connect/disconnect.
+func (c *commands) network(w http.ResponseWriter, r *http.Request, prefix string, segs []string) {
+	m := r.Method
+	switch {
+	case len(segs) == 1 && m == http.MethodGet:
+		c.list(w, r, prefix, "/networks")
+	case len(segs) == 2 && segs[1] == "create" && m == http.MethodPost:
+		c.networkCreate(w, r, prefix)
+	case len(segs) == 2 && segs[1] == "prune":
+		c.g.refuse(w, "docker network prune", "not in this exercise: remove a network by its name (docker network rm NAME)")
+	case len(segs) >= 2:
+		name := segs[1]
+		if name == "host" || name == "none" {
+			writeAPIError(w, http.StatusForbidden, fmt.Sprintf("grade: the network %s is the host's; in this exercise your commands see only the networks they make, and bridge", name))
+			return
+		}
+		if name == defaultNetwork || name == "default" {
+			name = defaultNetwork
+			if err := c.ensureDefault(r.Context()); err != nil {
+				writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+				return
+			}
+		}
+		if !c.hasNetwork(name) {
+			writeAPIError(w, http.StatusNotFound, "network "+name+" not found")
+			return
+		}
+		p := prefix + "/networks/" + c.engineName(name)
+		switch {
+		case len(segs) == 2 && m == http.MethodGet:
+			c.proxy(w, r, p, nil, true)
+		case len(segs) == 2 && m == http.MethodDelete:
+			if name == defaultNetwork {
+				writeAPIError(w, http.StatusForbidden, "bridge is a pre-defined network and cannot be removed")
+				return
+			}
+			rec := &statusRecorder{ResponseWriter: w}
+			c.proxy(rec, r, p, nil, true)
+			if rec.status/100 == 2 {
+				c.mu.Lock()
+				delete(c.networks, name)
+				c.mu.Unlock()
+			}
+		case len(segs) == 3 && m == http.MethodPost && (segs[2] == "connect" || segs[2] == "disconnect"):
+			c.connect(w, r, p, name, segs[2])
+		default:
+			writeAPIError(w, http.StatusNotFound, "page not found")
+		}
+	default:
+		writeAPIError(w, http.StatusNotFound, "page not found")
+	}
+}
+
+// networkCreate handles docker network create: a plain bridge of the job.
+func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix string) {
+	body, err := readJSON(r)
+	if err != nil {
+		writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+		return
+	}
+	name, _ := body["Name"].(string)
+	cmd := "docker network create " + name
+	var refused []string
+	if d, _ := body["Driver"].(string); d != "" && d != "bridge" {
+		refused = append(refused, fmt.Sprintf("`--driver %s`: only bridge networks here", d))
+	}
+	if set(body["Options"]) {
+		refused = append(refused, "`-o`/`--opt` changes the host's network settings (its bridge, its firewall)")
+	}
+	if ipam, _ := body["IPAM"].(map[string]any); ipam != nil && (set(ipam["Config"]) || set(ipam["Options"]) || (ipam["Driver"] != nil && ipam["Driver"] != "default" && ipam["Driver"] != "")) {
+		refused = append(refused, "`--subnet`/`--gateway`/`--ip-range` can clash with the host's own networks; let Docker choose")
+	}
+	for _, k := range []string{"Ingress", "ConfigFrom", "ConfigOnly", "Scope"} {
+		if set(body[k]) && !(k == "Scope" && body[k] == "local") {
+			refused = append(refused, fmt.Sprintf("the option behind %s is not allowed in this exercise", k))
+		}
+	}
+	if len(refused) > 0 {
+		c.g.refuse(w, cmd, strings.Join(refused, "; "))
+		return
+	}
+	switch {
+	case name == "":
+		writeAPIError(w, http.StatusBadRequest, "network name must not be empty")
+		return
+	case name == "host" || name == "none" || name == defaultNetwork || name == "default":
+		writeAPIError(w, http.StatusForbidden, fmt.Sprintf("operation is not permitted on predefined %s network ", name))
+		return
+	case !studentNameRe.MatchString(name):
+		writeAPIError(w, http.StatusBadRequest, "invalid network name "+name)
+		return
+	case c.hasNetwork(name):
+		writeAPIError(w, http.StatusConflict, fmt.Sprintf("network with name %s already exists", name))
+		return
+	}
+	if err := c.makeNetwork(r.Context(), name); err != nil {
+		writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+		return
+	}
+	c.mu.Lock()
+	c.networks[name] = true
+	c.mu.Unlock()
+	ins, err := c.job.e.cli.NetworkInspect(r.Context(), c.engineName(name), networkInspect)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	id := ""
+	if err == nil {
+		id = ins.Network.ID
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"Id": id, "Warning": ""})
+}
+
+// connect handles docker network connect/disconnect.
+func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, op string) {
+	body, err := readJSON(r)
+	if err != nil {
+		writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+		return
+	}
+	ref, _ := body["Container"].(string)
+	name, k := c.container(ref)
+	if k == nil {
+		writeAPIError(w, http.StatusNotFound, "No such container: "+ref)
+		return
+	}
+	body["Container"] = k.id
+	if op == "connect" {
+		ep, _ := body["EndpointConfig"].(map[string]any)
+		if ep == nil {
+			ep = map[string]any{}
+		}
+		if set(ep["Links"]) {
+			c.g.refuse(w, "docker network connect --link", "use the container's name instead")
+			return
+		}
+		if network != defaultNetwork {
+			ep["Aliases"] = append(strs(ep["Aliases"]), name)
+		}
+		body["EndpointConfig"] = ep
+	}
+	_ = setJSON(r, body)
+	c.proxy(w, r, p+"/"+op, nil, true)
+}
+
+// errNoObject says the student's commands made no object of that name.
+func errNoObject(what, name string) error {
+	return fmt.Errorf("your commands made no %s named %q: %w", what, name, checks.ErrNotExist)
+}
+
+// workspace copies the submission's regular files and folders into dir
+// (links and special files are left out: nothing in the workspace leads
+// out of it), at most limit bytes and maxEntries entries.
+func workspace(src, dir string, limit int64, maxEntries int) error {
+	var total int64
+	entries := 0
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, rel)
+		if entries++; entries > maxEntries {
+			return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission holds more than %d files and folders, the most grade copies for its script", maxEntries)}
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case info.Mode().IsRegular():
+			total += info.Size()
+			if limit > 0 && total > limit {
+				return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission is larger than %s, the most grade copies for its script", checks.Size(limit))}
+			}
+			return copyFile(p, dst, info.Mode().Perm()|0o644)
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = in.Close() }()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
+}
+
+// networkCreate is how the job's networks are made: bridges with the job's
+// labels, internal (no way out) beside a local engine unless the scenario
+// lets the job out (published ports do not work on an internal network;
+// grade reaches a local engine's containers at their addresses).
+func networkCreate(j *Job) client.NetworkCreateOptions {
+	return client.NetworkCreateOptions{Driver: "bridge", Internal: j.e.direct && !j.outbound, Labels: j.e.labels(j.name)}
+}
+
+// volumeCreate is how the job's named volumes are made.
+func volumeCreate(j *Job, name string) client.VolumeCreateOptions {
+	return client.VolumeCreateOptions{Name: name, Driver: "local", Labels: j.e.labels(j.name)}
+}
+
+var (
+	clientInspect  = client.ContainerInspectOptions{}
+	networkInspect = client.NetworkInspectOptions{}
+)
+
+// randomHex is n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
