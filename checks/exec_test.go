@@ -41,3 +41,42 @@ func TestExec(t *testing.T) {
 		t.Error("a bad stdout_matches was accepted")
 	}
 }
+
+// TestExecCommands: in a commands stack the command runs in the container
+// the student named.
+func TestExecCommands(t *testing.T) {
+	nginx := running("my-web-server", "nginx")
+	stopped := nginx
+	stopped.Running, stopped.Status, stopped.ExitCode = false, "exited", 0
+	tests := []struct {
+		name       string
+		containers map[string]ContainerInfo
+		status     Status
+		frags      []string
+	}{
+		{"runs in it", map[string]ContainerInfo{"my-web-server": nginx}, StatusPass, []string{"`nginx -v` in my-web-server gives exit code 0"}},
+		{"no such container", map[string]ContainerInfo{}, StatusFail, []string{"there is no container named my-web-server"}},
+		{"stopped", map[string]ContainerInfo{"my-web-server": stopped}, StatusFail, []string{"my-web-server is not running: it exited with code 0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Exec{Container: "my-web-server", Command: []string{"nginx", "-v"}}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			target := &dockerFake{containers: tt.containers}
+			want(t, c.Run(context.Background(), target), tt.status, tt.frags...)
+			for _, name := range target.execIn {
+				if name != "my-web-server" {
+					t.Errorf("exec in %q", name)
+				}
+			}
+		})
+	}
+	// Without an inspector, a container that is not there still fails.
+	target := &fake{exec: func(ExecSpec) (Output, error) { return Output{}, notThere("container", "my-web-server") }}
+	want(t, (&Exec{Container: "my-web-server", Command: []string{"ls"}}).Run(context.Background(), target), StatusFail, "there is no container named my-web-server")
+	if (&Exec{Service: "web", Container: "web", Command: []string{"ls"}}).Validate() == nil {
+		t.Error("service and container were accepted together")
+	}
+}

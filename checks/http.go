@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,11 +19,23 @@ import (
 // engine published on its host. It polls until the app answers or the check's
 // time limit nears; when nothing answers it looks inside the container's
 // network namespace and says what listens there, and on which address.
+//
+// In a commands stack the request goes, as the student's curl
+// localhost:HOST_PORT would, to the host port the student's docker run -p
+// published (host_port), of the container named by container.
 type HTTP struct {
-	// Service is the container to reach; empty means the scenario's app.
+	// Service is the container to reach; empty means the scenario's app
+	// (image and compose stacks).
 	Service string `yaml:"service"`
-	// Port is the container port (not a host port).
-	Port int `yaml:"port" jsonschema:"required,minimum=1,maximum=65535"`
+	// Container is the container to reach, as the student's docker run
+	// --name gave it (commands stack).
+	Container string `yaml:"container"`
+	// Port is the container port (not a host port); image and compose
+	// stacks.
+	Port int `yaml:"port" jsonschema:"minimum=1,maximum=65535"`
+	// HostPort is the host port the student published (-p HOST_PORT:…);
+	// commands stack, in place of port.
+	HostPort int `yaml:"host_port" jsonschema:"minimum=1,maximum=65535"`
 	// Path is the request path; default "/".
 	Path string `yaml:"path"`
 	// Method is the HTTP method; default GET.
@@ -59,8 +72,46 @@ const httpBodyLimit = 1 << 20
 // Requires reports that http needs the running container.
 func (*HTTP) Requires() Requirement { return NeedsContainer }
 
-// Ports reports the container port the check reaches.
-func (c *HTTP) Ports() []int { return []int{c.Port} }
+// Ports reports the container port the check reaches; none for a check of
+// a port the student published (host_port), which grade does not publish.
+func (c *HTTP) Ports() []int {
+	if c.HostPort != 0 || c.Port == 0 {
+		return nil
+	}
+	return []int{c.Port}
+}
+
+// name is the container the check reaches: the service's or the student's.
+func (c *HTTP) name() string {
+	if c.Container != "" {
+		return c.Container
+	}
+	return c.Service
+}
+
+// CheckStack requires container and host_port in a commands stack, and
+// port (with an optional service) in the others.
+func (c *HTTP) CheckStack(stack string) error {
+	if err := containerKeys(stack, c.Service, c.Container); err != nil {
+		return err
+	}
+	if stack == StackCommands {
+		if c.Port != 0 {
+			return fieldErr("port", "is a container port; in a commands stack give host_port, the host port the student's docker run -p published")
+		}
+		if c.HostPort == 0 {
+			return fieldErr("host_port", "is required in a commands stack: the host port the student's docker run -p published (8080 for -p 8080:80)")
+		}
+		return nil
+	}
+	if c.HostPort != 0 {
+		return fieldErr("host_port", "is for a commands stack; in %s give port, the container port", aStack(stack))
+	}
+	if c.Port == 0 {
+		return fieldErr("port", "is required: the container port the app listens on")
+	}
+	return nil
+}
 
 func (c *HTTP) path() string {
 	if c.Path == "" {
@@ -94,8 +145,21 @@ func (c *HTTP) body() TextExpect {
 	return TextExpect{Contains: c.Expect.BodyContains, Matches: c.Expect.BodyMatches, Equals: c.Expect.BodyEquals}
 }
 
-// Validate checks the path, the patterns and the ${variables}.
+// Validate checks the ports, the path, the patterns and the ${variables}.
 func (c *HTTP) Validate() error {
+	switch {
+	case c.Port == 0 && c.HostPort == 0:
+		return fieldErr("port", "is required: the container port the app listens on (in a commands stack, host_port: the host port the student published)")
+	case c.Port != 0 && c.HostPort != 0:
+		return fieldErr("host_port", "give port (a container port) or host_port (the host port the student published), not both")
+	case c.Port < 0 || c.Port > 65535:
+		return fieldErr("port", "%d is not a port", c.Port)
+	case c.HostPort < 0 || c.HostPort > 65535:
+		return fieldErr("host_port", "%d is not a port", c.HostPort)
+	}
+	if err := serviceOrContainer(c.Service, c.Container); err != nil {
+		return err
+	}
 	if !strings.HasPrefix(c.path(), "/") {
 		return fieldErr("path", "%q must start with /", c.Path)
 	}
@@ -134,6 +198,10 @@ func deref(s *string) string {
 // describe says what the check expects.
 func (c *HTTP) describe() string {
 	s := fmt.Sprintf("%s %s on container port %d answers %d", c.method(), c.path(), c.Port, c.status())
+	if c.HostPort != 0 {
+		s = fmt.Sprintf("%s %s on host port %d (localhost:%d%s), published by %s, answers %d",
+			c.method(), c.path(), c.HostPort, c.HostPort, c.path(), c.Container, c.status())
+	}
 	if d := c.body().describe("with a body"); d != "" {
 		s += ", " + d
 	}
@@ -177,17 +245,28 @@ var (
 // Run polls the endpoint until it answers as expected or the time runs out.
 func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 	expected := c.describe()
-	pp, ok := t.(PortPublisher)
-	if !ok {
-		return capErr(expected, "publish container ports")
-	}
-	hostPort, err := pp.Endpoint(ctx, c.Service, c.Port)
-	if err != nil {
-		o := engineOutcome(expected, err)
-		if o.Status == StatusFail { // the app did not start: its log says why
-			o.Detail = (&poller{c: c, t: t, ctx: ctx}).logs()
+	p := &poller{c: c, t: t, ctx: ctx, name: c.name(), port: c.Port, hostPort: c.HostPort}
+	var hostPort string
+	if c.HostPort != 0 {
+		var o Outcome
+		var done bool
+		if hostPort, o, done = c.hostEndpoint(ctx, t, p); done {
+			return o
 		}
-		return o
+	} else {
+		pp, ok := t.(PortPublisher)
+		if !ok {
+			return capErr(expected, "publish container ports")
+		}
+		var err error
+		hostPort, err = pp.Endpoint(ctx, c.Service, c.Port)
+		if err != nil {
+			o := engineOutcome(expected, err)
+			if o.Status == StatusFail { // the app did not start: its log says why
+				o.Detail = p.logs()
+			}
+			return o
+		}
 	}
 	vars := map[string]string{}
 	if c.usesVars() {
@@ -195,7 +274,7 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		if !ok {
 			return capErr(expected, "inspect containers")
 		}
-		st, err := ci.State(ctx, c.Service)
+		st, err := ci.State(ctx, c.name())
 		if err != nil {
 			// Without the hostname, ${hostname} would match anything.
 			return Errored(expected, fmt.Errorf("reading the container's hostname: %w", err))
@@ -241,7 +320,7 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 			return o
 		}
 	}
-	p := &poller{c: c, t: t, ctx: ctx, start: time.Now()}
+	p.start = time.Now()
 	p.deadline = time.Now().Add(time.Hour)
 	if d, ok := ctx.Deadline(); ok {
 		p.deadline = d.Add(-min(httpReserve, time.Until(d)/4))
@@ -280,13 +359,69 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 	}
 }
 
+// hostEndpoint finds where grade reaches the host port the student
+// published (commands stack) and, from the container's published ports,
+// the container port behind it (p.port). done reports a failure.
+func (c *HTTP) hostEndpoint(ctx context.Context, t Target, p *poller) (string, Outcome, bool) {
+	expected := c.describe()
+	hp, ok := t.(HostPorts)
+	if !ok {
+		return "", capErr(expected, "reach the ports a student's container publishes"), true
+	}
+	info, known, o, done := lookUpContainer(ctx, t, expected, c.Container, true)
+	if done {
+		return "", o, true
+	}
+	if known {
+		for _, b := range info.Ports {
+			if b.HostPort == c.HostPort && (b.Proto == "" || b.Proto == "tcp") {
+				p.port = b.ContainerPort
+			}
+		}
+	}
+	addr, err := hp.HostEndpoint(ctx, c.Container, c.HostPort)
+	var npe *NotPublishedError
+	switch {
+	case errors.As(err, &npe):
+		return "", Fail(expected, npe.Error(), notPublishedAdvice(npe)), true
+	case err != nil:
+		o := commandsOutcome(expected, c.Container, err)
+		if o.Status == StatusFail && !errors.Is(err, ErrNotExist) {
+			o.Detail = p.logs()
+		}
+		return "", o, true
+	}
+	return addr, Outcome{}, false
+}
+
+// notPublishedAdvice says how to publish the host port a check asked for.
+func notPublishedAdvice(e *NotPublishedError) string {
+	for _, b := range e.Ports {
+		if b.ContainerPort == e.HostPort && b.HostPort != e.HostPort {
+			return fmt.Sprintf("publish it with -p %d:%d: HOST:CONTAINER, the host port comes first", e.HostPort, b.HostPort)
+		}
+	}
+	if len(e.Ports) == 1 {
+		return fmt.Sprintf("publish it with -p %d:%d: HOST:CONTAINER", e.HostPort, e.Ports[0].ContainerPort)
+	}
+	return fmt.Sprintf("publish it with -p %d:PORT: HOST:CONTAINER, PORT being the port the app listens on inside the container", e.HostPort)
+}
+
 // usesVars reports whether the expectation refers to ${variables}.
 func (c *HTTP) usesVars() bool {
 	return strings.Contains(c.Expect.BodyContains, "$") || strings.Contains(deref(c.Expect.BodyEquals), "$")
 }
 
+// portKey names the port the check reaches, for the job's memo.
+func (c *HTTP) portKey() string {
+	if c.HostPort != 0 {
+		return fmt.Sprintf("%s:host %d", c.name(), c.HostPort)
+	}
+	return fmt.Sprintf("%s:%d", c.Service, c.Port)
+}
+
 // deadKey names, in the job's memo, a port found not to answer.
-func (c *HTTP) deadKey() string { return fmt.Sprintf("http-dead %s:%d", c.Service, c.Port) }
+func (c *HTTP) deadKey() string { return "http-dead " + c.portKey() }
 
 // dead remembers a certain cause for a port that does not answer (the
 // container exited, the app listens only on loopback or steadily on other
@@ -302,7 +437,7 @@ func (c *HTTP) dead(t Target, o Outcome) Outcome {
 
 // silentKey names, in the job's memo, a port where nothing listened for a
 // whole check.
-func (c *HTTP) silentKey() string { return fmt.Sprintf("http-silent %s:%d", c.Service, c.Port) }
+func (c *HTTP) silentKey() string { return "http-silent " + c.portKey() }
 
 // knownSilent reports a port on which an earlier check of the job found
 // nothing listening after waiting its whole time limit.
@@ -438,9 +573,14 @@ func (c *HTTP) more(ctx context.Context, client *http.Client, url string, body T
 
 // poller holds what the readiness loop learnt about a silent container.
 type poller struct {
-	c         *HTTP
-	t         Target
-	ctx       context.Context
+	c   *HTTP
+	t   Target
+	ctx context.Context
+	// name is the container; port the container port the requests reach
+	// (0: not known), hostPort the student's host port (commands stack).
+	name      string
+	port      int
+	hostPort  int
 	start     time.Time
 	deadline  time.Time
 	lastProbe time.Time
@@ -461,23 +601,23 @@ func (p *poller) diagnose(expected string, a answer) (Outcome, bool) {
 	}
 	p.lastProbe = time.Now()
 	if ci, ok := p.t.(ContainerInspector); ok {
-		st, err := ci.State(p.ctx, p.c.Service)
+		st, err := ci.State(p.ctx, p.name)
 		if err == nil && !st.Running {
 			return p.exited(expected, st), true
 		}
 	}
 	lp, ok := p.t.(ListenerProber)
-	if !ok {
+	if !ok || p.port == 0 {
 		return Outcome{}, false
 	}
-	ls, err := lp.Listeners(p.ctx, p.c.Service)
+	ls, err := lp.Listeners(p.ctx, p.name)
 	if err != nil {
 		return Outcome{}, false
 	}
 	p.listeners, p.probed = ls, true
 	var onPort, loopback bool
 	for _, l := range ls {
-		if l.Port != p.c.Port {
+		if l.Port != p.port {
 			continue
 		}
 		onPort = true
@@ -489,14 +629,14 @@ func (p *poller) diagnose(expected string, a answer) (Outcome, bool) {
 	}
 	switch {
 	case onPort && loopback:
-		o := Fail(expected, a.String()+"; inside the container: "+showListeners(ls), loopbackMessage(ls, p.c.Port))
+		o := Fail(expected, a.String()+"; inside the container: "+showListeners(ls), loopbackMessage(ls, p.port))
 		o.Detail = p.logs()
 		return o, true
 	case len(ls) > 0:
 		if p.elsewhere.IsZero() {
 			p.elsewhere = time.Now()
 		} else if time.Since(p.elsewhere) >= httpWrongPortOK {
-			o := Fail(expected, a.String()+"; inside the container: "+showListeners(ls), wrongPortMessage(ls, p.c.Port))
+			o := Fail(expected, a.String()+"; inside the container: "+showListeners(ls), p.wrongPort(ls))
 			o.Detail = p.logs()
 			return o, true
 		}
@@ -512,12 +652,12 @@ func (p *poller) giveUp(expected string, a answer) Outcome {
 	defer cancel()
 	p.ctx = ctx
 	if ci, ok := p.t.(ContainerInspector); ok {
-		if st, err := ci.State(ctx, p.c.Service); err == nil && !st.Running {
+		if st, err := ci.State(ctx, p.name); err == nil && !st.Running {
 			return p.exited(expected, st)
 		}
 	}
 	if lp, ok := p.t.(ListenerProber); ok {
-		if ls, err := lp.Listeners(ctx, p.c.Service); err == nil {
+		if ls, err := lp.Listeners(ctx, p.name); err == nil {
 			p.listeners, p.probed = ls, true
 		}
 	}
@@ -527,15 +667,19 @@ func (p *poller) giveUp(expected string, a answer) Outcome {
 		ls := p.listeners
 		actual += "; inside the container: " + showListeners(ls)
 		switch {
-		case len(ls) == 0:
-			msg = fmt.Sprintf("nothing listens inside the container: the app did not open port %d", p.c.Port)
+		case len(ls) == 0 && p.port == 0:
+			msg = "nothing listens inside the container: the app did not open a port"
 			silent = true
-		case listensOn(ls, p.c.Port, false):
-			msg = fmt.Sprintf("the app listens on port %d but did not answer HTTP in time", p.c.Port)
-		case listensOn(ls, p.c.Port, true):
-			msg = loopbackMessage(ls, p.c.Port)
+		case len(ls) == 0:
+			msg = fmt.Sprintf("nothing listens inside the container: the app did not open port %d", p.port)
+			silent = true
+		case p.port == 0:
+		case listensOn(ls, p.port, false):
+			msg = fmt.Sprintf("the app listens on port %d but did not answer HTTP in time", p.port)
+		case listensOn(ls, p.port, true):
+			msg = loopbackMessage(ls, p.port)
 		default:
-			msg = wrongPortMessage(ls, p.c.Port)
+			msg = p.wrongPort(ls)
 		}
 	}
 	o := Fail(expected, actual, msg)
@@ -549,11 +693,14 @@ func (p *poller) giveUp(expected string, a answer) Outcome {
 // exited reports a container that stopped.
 func (p *poller) exited(expected string, st ContainerState) Outcome {
 	actual := fmt.Sprintf("the container exited with code %d", st.ExitCode)
-	msg := "the app must keep running and listen on port " + strconv.Itoa(p.c.Port)
+	keep := "keep running and listen on port " + strconv.Itoa(p.port)
+	if p.port == 0 {
+		keep = "keep running"
+	}
+	msg := "the app must " + keep
 	if st.OOMKilled {
 		actual = "the container was " + OOMMessage(st.MemoryLimit)
-		msg = fmt.Sprintf("the app used more memory than the sandbox allows (%s); it must keep running and listen on port %d",
-			Size(st.MemoryLimit), p.c.Port)
+		msg = fmt.Sprintf("the app used more memory than the sandbox allows (%s); it must %s", Size(st.MemoryLimit), keep)
 	}
 	o := Fail(expected, actual, msg)
 	o.Detail = p.logs()
@@ -566,7 +713,7 @@ func (p *poller) logs() string {
 	if !ok {
 		return ""
 	}
-	s, err := ci.Logs(p.ctx, p.c.Service, 64<<10)
+	s, err := ci.Logs(p.ctx, p.name, 64<<10)
 	if err != nil || strings.TrimSpace(s) == "" {
 		return ""
 	}
@@ -615,6 +762,26 @@ func loopbackMessage(ls []Listener, port int) string {
 	}
 	return fmt.Sprintf("the app listens on %s, an address reachable only from inside the container; "+
 		"bind 0.0.0.0 (all interfaces) so the published port reaches it", addr)
+}
+
+// wrongPort explains an app listening on other ports than the one the
+// requests reach: in a commands stack the one the student's -p names.
+func (p *poller) wrongPort(ls []Listener) string {
+	if p.hostPort == 0 {
+		return wrongPortMessage(ls, p.port)
+	}
+	fix := "publish the port it listens on"
+	var open []int
+	for _, l := range ls {
+		if !isLoopback(l.Addr) && !slices.Contains(open, l.Port) {
+			open = append(open, l.Port)
+		}
+	}
+	if len(open) == 1 {
+		fix += fmt.Sprintf(" (-p %d:%d)", p.hostPort, open[0])
+	}
+	return fmt.Sprintf("nothing listens on port %d inside the container, where -p %d:%d sends the requests; the app is %s — %s",
+		p.port, p.hostPort, p.port, showListeners(ls), fix)
 }
 
 func wrongPortMessage(ls []Listener, port int) string {

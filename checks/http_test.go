@@ -261,3 +261,91 @@ func TestHTTPBodyEqualsFile(t *testing.T) {
 		t.Error("a file outside the submission was accepted")
 	}
 }
+
+// TestHTTPCommands: in a commands stack the request goes to the host port
+// the student published, of the container the student named.
+func TestHTTPCommands(t *testing.T) {
+	fastPolls(t)
+	hello := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "Welcome to nginx!") }
+	web := func(ports ...PortBinding) map[string]ContainerInfo {
+		info := running("my-web-server", "nginx")
+		info.Ports = ports
+		return map[string]ContainerInfo{"my-web-server": info}
+	}
+	tests := []struct {
+		name   string
+		target func(t *testing.T) *dockerFake
+		status Status
+		frags  []string
+	}{
+		{"answers", func(t *testing.T) *dockerFake {
+			return &dockerFake{containers: web(PortBinding{8080, 80, "tcp"}), endpoints: map[int]string{8080: serve(t, hello)}}
+		}, StatusPass, []string{"GET / on host port 8080 (localhost:8080/), published by my-web-server, answers 200", "Welcome to nginx!"}},
+		{"ports the wrong way round", func(*testing.T) *dockerFake {
+			return &dockerFake{containers: web(PortBinding{80, 8080, "tcp"})}
+		}, StatusFail, []string{"my-web-server publishes nothing on host port 8080 (it was run with -p 80:8080)",
+			"publish it with -p 8080:80: HOST:CONTAINER, the host port comes first"}},
+		{"another host port", func(*testing.T) *dockerFake {
+			return &dockerFake{containers: web(PortBinding{9090, 80, "tcp"})}
+		}, StatusFail, []string{"(it was run with -p 9090:80)", "publish it with -p 8080:80: HOST:CONTAINER"}},
+		{"nothing published", func(*testing.T) *dockerFake { return &dockerFake{containers: web()} },
+			StatusFail, []string{"my-web-server publishes no ports (no -p)", "publish it with -p 8080:PORT: HOST:CONTAINER"}},
+		{"no such container", func(*testing.T) *dockerFake { return &dockerFake{containers: map[string]ContainerInfo{}} },
+			StatusFail, []string{"there is no container named my-web-server: did your script run docker run with --name my-web-server?"}},
+		{"exited", func(*testing.T) *dockerFake {
+			d := &dockerFake{containers: web(PortBinding{8080, 80, "tcp"}), fake: fake{logs: "nginx: [emerg] unknown directive\n"}}
+			info := d.containers["my-web-server"]
+			info.Running, info.Status, info.ExitCode = false, "exited", 1
+			d.containers["my-web-server"] = info
+			return d
+		}, StatusFail, []string{"my-web-server: exited with code 1", "unknown directive"}},
+		{"published to the wrong container port", func(t *testing.T) *dockerFake {
+			return &dockerFake{containers: web(PortBinding{8080, 8080, "tcp"}), endpoints: map[int]string{8080: closedPort(t)},
+				fake: fake{listeners: []Listener{{Proto: "tcp", Addr: "0.0.0.0", Port: 80}}}}
+		}, StatusFail, []string{"nothing listens on port 8080 inside the container, where -p 8080:8080 sends the requests", "0.0.0.0:80", "(-p 8080:80)"}},
+		{"loopback", func(t *testing.T) *dockerFake {
+			return &dockerFake{containers: web(PortBinding{8080, 3000, "tcp"}), endpoints: map[int]string{8080: closedPort(t)},
+				fake: fake{listeners: []Listener{{Proto: "tcp", Addr: "127.0.0.1", Port: 3000}}}}
+		}, StatusFail, []string{"listens on 127.0.0.1:3000", "bind 0.0.0.0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := HTTP{Container: "my-web-server", HostPort: 8080, Expect: HTTPExpect{BodyContains: "Welcome"}}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			target := tt.target(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			want(t, c.Run(ctx, target), tt.status, tt.frags...)
+			for _, args := range target.endpoint2 {
+				if args != [2]any{"my-web-server", 8080} {
+					t.Errorf("HostEndpoint(%v)", args)
+				}
+			}
+		})
+	}
+	if p := (&HTTP{Container: "w", HostPort: 8080}).Ports(); len(p) != 0 {
+		t.Errorf("a host_port check asks grade to publish %v", p)
+	}
+	if p := (&HTTP{Port: 3000}).Ports(); len(p) != 1 || p[0] != 3000 {
+		t.Errorf("Ports = %v", p)
+	}
+	want(t, (&HTTP{Container: "w", HostPort: 8080}).Run(context.Background(), &fake{}), StatusError, "cannot reach the ports")
+	for _, tt := range []struct {
+		name  string
+		check HTTP
+		field string
+	}{
+		{"no port at all", HTTP{}, "port"},
+		{"both ports", HTTP{Port: 80, HostPort: 8080}, "host_port"},
+		{"service and container", HTTP{Service: "web", Container: "web", HostPort: 8080}, "container"},
+		{"bad container", HTTP{Container: "my web", HostPort: 8080}, "container"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fieldOf(t, tt.check.Validate()); got != tt.field {
+				t.Errorf("Validate names %q, want %q", got, tt.field)
+			}
+		})
+	}
+}

@@ -18,6 +18,14 @@ var Kinds = map[string]func() Check{
 	"run":          func() Check { return &Run{} },
 	"script":       func() Check { return &Script{} },
 
+	// What a student's docker commands made (a commands stack).
+	"bind-mount": func() Check { return &BindMount{} },
+	"container":  func() Check { return &Container{} },
+	"dns":        func() Check { return &DNS{} },
+	"lifecycle":  func() Check { return &LifecycleCheck{} },
+	"network":    func() Check { return &NetworkCheck{} },
+	"volume":     func() Check { return &VolumeCheck{} },
+
 	// Image scanning (secrets.go, vulnerabilities.go).
 	"secrets":         func() Check { return &Secrets{} },
 	"vulnerabilities": func() Check { return &Vulnerabilities{} },

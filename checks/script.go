@@ -9,22 +9,27 @@ import (
 	"strings"
 )
 
-// Script grades a shell script of docker commands in the submission (course
-// 8.3: docker tag, docker login, docker push). grade runs it with the docker
-// CLI in a container that has no network; the CLI's Docker API is grade's
-// guard, which knows the image built from the submission as ImageName and
-// serves the job's own registry as Registry, and refuses everything else
-// (docker run, docker ps, pushing to Docker Hub, …) with a message.
+// Script grades a shell script of docker commands in the submission. grade
+// runs it with the docker CLI in a container that has no network; the
+// CLI's Docker API is grade's guard, which refuses what the exercise does
+// not allow with a message.
+//
+// In an image stack (course 8.3: docker tag, docker login, docker push) the
+// guard knows the image built from the submission as ImageName and serves
+// the job's own registry as Registry. In a commands stack (course 3, 5, 6:
+// docker run, docker volume create, docker network create, …) there is no
+// image name or registry: the script's containers, volumes and networks are
+// what the scenario's other checks grade.
 type Script struct {
 	// File is the script's path inside the submission, run as `sh FILE`
 	// in a copy of the submission.
 	File string `yaml:"file" jsonschema:"required"`
 	// ImageName is the name under which the script finds the image grade
-	// built from the Dockerfile, e.g. my-app:1.0.
-	ImageName string `yaml:"image_name" jsonschema:"required"`
+	// built from the Dockerfile, e.g. my-app:1.0 (image stack only).
+	ImageName string `yaml:"image_name"`
 	// Registry is the registry address the script pushes to, e.g.
-	// localhost:5000.
-	Registry string       `yaml:"registry" jsonschema:"required"`
+	// localhost:5000 (image stack only).
+	Registry string       `yaml:"registry"`
 	Expect   ScriptExpect `yaml:"expect"`
 }
 
@@ -37,8 +42,41 @@ type ScriptExpect struct {
 	OutputMatches  string `yaml:"output_matches"`
 }
 
-// Requires reports that a script needs the image it pushes.
-func (*Script) Requires() Requirement { return NeedsImage }
+// Requires reports that a script that pushes needs the image it pushes; a
+// script of a commands stack needs nothing before it.
+func (c *Script) Requires() Requirement {
+	if c.commands() {
+		return NeedsNothing
+	}
+	return NeedsImage
+}
+
+// commands reports a script of a commands stack: no image to push.
+func (c *Script) commands() bool { return c.ImageName == "" && c.Registry == "" }
+
+// CheckStack requires image_name and registry in an image stack and
+// refuses them in a commands stack; a compose stack has no script step.
+func (c *Script) CheckStack(stack string) error {
+	switch stack {
+	case StackImage:
+		if c.ImageName == "" {
+			return fieldErr("image_name", "is required in an image stack: the name under which the script finds the image grade built (like my-app:1.0)")
+		}
+		if c.Registry == "" {
+			return fieldErr("registry", "is required in an image stack: the registry address the script pushes to (like localhost:5000)")
+		}
+	case StackCommands:
+		if c.ImageName != "" {
+			return fieldErr("image_name", "is for an image stack; in a commands stack nothing is built, and the script's docker run names the images it runs")
+		}
+		if c.Registry != "" {
+			return fieldErr("registry", "is for an image stack; a commands stack has no registry to push to")
+		}
+	default:
+		return fieldErr("kind", "script grades an image or commands stack, and this scenario's stack is %s", stack)
+	}
+	return nil
+}
 
 // imageNameRe is a Docker image name, optionally with a tag (no digest).
 var imageNameRe = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$`)
@@ -51,14 +89,22 @@ func (c *Script) Validate() error {
 	if err := submissionPath("file", c.File); err != nil {
 		return err
 	}
-	if !imageNameRe.MatchString(c.ImageName) {
-		return fieldErr("image_name", "%q is not an image name (like my-app:1.0)", c.ImageName)
+	switch {
+	case c.ImageName == "" && c.Registry != "":
+		return fieldErr("image_name", "is required with registry: the name under which the script finds the image grade built (like my-app:1.0)")
+	case c.Registry == "" && c.ImageName != "":
+		return fieldErr("registry", "is required with image_name: the registry address the script pushes to (like localhost:5000)")
 	}
-	if !registryAddrRe.MatchString(c.Registry) || (!strings.ContainsAny(c.Registry, ".:") && c.Registry != "localhost") {
-		return fieldErr("registry", "%q is not a registry address (like localhost:5000)", c.Registry)
-	}
-	if first, _, ok := strings.Cut(c.ImageName, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return fieldErr("image_name", "%q names a registry (%s); give the name without one, as `docker build -t` would", c.ImageName, first)
+	if !c.commands() {
+		if !imageNameRe.MatchString(c.ImageName) {
+			return fieldErr("image_name", "%q is not an image name (like my-app:1.0)", c.ImageName)
+		}
+		if !registryAddrRe.MatchString(c.Registry) || (!strings.ContainsAny(c.Registry, ".:") && c.Registry != "localhost") {
+			return fieldErr("registry", "%q is not a registry address (like localhost:5000)", c.Registry)
+		}
+		if first, _, ok := strings.Cut(c.ImageName, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+			return fieldErr("image_name", "%q names a registry (%s); give the name without one, as `docker build -t` would", c.ImageName, first)
+		}
 	}
 	if c.Expect.OutputMatches != "" {
 		if _, err := regexp.Compile(c.Expect.OutputMatches); err != nil {
@@ -92,6 +138,9 @@ func (c *Script) expected() string {
 	if c.Expect.OutputMatches != "" {
 		parts = append(parts, fmt.Sprintf("prints something matching /%s/", c.Expect.OutputMatches))
 	}
+	if c.commands() {
+		return fmt.Sprintf("`sh %s` %s", c.File, strings.Join(parts, " and "))
+	}
 	return fmt.Sprintf("`sh %s` %s (the image built from your Dockerfile is %s; the registry is %s)",
 		c.File, strings.Join(parts, " and "), c.ImageName, c.Registry)
 }
@@ -112,6 +161,9 @@ func (c *Script) Run(ctx context.Context, t Target) Outcome {
 	}
 	missing := Fail(expected, "the submission has no "+c.File,
 		fmt.Sprintf("write %s: the script with the docker commands that tag the image and push it to %s", c.File, c.Registry))
+	if c.commands() {
+		missing.Message = fmt.Sprintf("write %s: the script with the docker commands the exercise asks for", c.File)
+	}
 	if src, ok := t.(SourceReader); ok {
 		if _, err := src.ReadSource(c.File, 0); errors.Is(err, ErrNotExist) {
 			return missing
@@ -141,6 +193,9 @@ func (c *Script) Run(ctx context.Context, t Target) Outcome {
 	case run.TimedOut:
 		actual = "still running at the check's time limit; stopped"
 		msg = "the script did not finish: does a command wait for input? (docker login asks for a password unless given --password-stdin)"
+		if c.commands() {
+			msg = "the script did not finish: a docker run without -d stays attached to its container (3.2), and docker logs -f never ends"
+		}
 	case run.ExitCode != c.exitCode():
 		msg = fmt.Sprintf("the script exited with code %d, not %d", run.ExitCode, c.exitCode())
 		if why := scriptCause(run, c); why != "" {
@@ -193,10 +248,15 @@ func scriptDetail(out string, refused []Refusal) string {
 }
 
 var (
-	notCommandRe = regexp.MustCompile(`docker: '([^']*)' is not a docker command`)
-	noTagRe      = regexp.MustCompile(`(?:An image does not exist locally with the tag|tag does not exist): (\S+)`)
-	noSuchRe     = regexp.MustCompile(`No such image: ([^\s"(]+)`)
-	shNotFoundRe = regexp.MustCompile(`(?m)^[^:\n]*: \d+: ([^:\n]+): not found`)
+	notCommandRe   = regexp.MustCompile(`docker: '([^']*)' is not a docker command`)
+	nameInUseRe    = regexp.MustCompile(`The container name "/?([^"]+)" is already in use`)
+	unableToFindRe = regexp.MustCompile(`Unable to find image '([^']+)' locally`)
+	noNetworkRe    = regexp.MustCompile(`network ([^\s]+) not found`)
+	noContainerRe  = regexp.MustCompile(`No such container: ([^\s"]+)`)
+	portTakenRe    = regexp.MustCompile(`Bind for [^\s]*:(\d+) failed: port is already allocated`)
+	noTagRe        = regexp.MustCompile(`(?:An image does not exist locally with the tag|tag does not exist): (\S+)`)
+	noSuchRe       = regexp.MustCompile(`No such image: ([^\s"(]+)`)
+	shNotFoundRe   = regexp.MustCompile(`(?m)^[^:\n]*: \d+: ([^:\n]+): not found`)
 )
 
 // scriptCause explains in a sentence why a script failed, from what grade
@@ -210,6 +270,9 @@ func scriptCause(run ScriptRun, c *Script) string {
 			s += fmt.Sprintf(" (and %d more refused call(s), listed below)", n)
 		}
 		return s
+	}
+	if c.commands() {
+		return commandsCause(out)
 	}
 	if m := notCommandRe.FindStringSubmatch(out); m != nil {
 		return fmt.Sprintf("`docker %s` is not a docker command (a typo?); the commands here are docker tag, docker push and docker login", m[1])
@@ -230,5 +293,38 @@ func scriptCause(run ScriptRun, c *Script) string {
 	return ""
 }
 
-// Stack reports that script grades the image built from the Dockerfile.
-func (*Script) Stack() string { return StackImage }
+// commandsCause explains in a sentence why a script of a commands stack
+// failed, from the docker CLI's own messages; "" when nothing is known.
+func commandsCause(out string) string {
+	if m := notCommandRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("`docker %s` is not a docker command (a typo?)", m[1])
+	}
+	if m := nameInUseRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("the script runs two containers named %s: remove the first (docker rm -f %s) or name them apart", m[1], m[1])
+	}
+	if m := unableToFindRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("there is no image %s on this machine, and nothing can be pulled here: a typo in the name? use one the exercise names", m[1])
+	}
+	if m := noSuchRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("there is no image %s on this machine, and nothing can be pulled here: use one the exercise names", m[1])
+	}
+	if m := noNetworkRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("there is no network %s when the script uses it: docker network create %s first, before the docker run that joins it", m[1], m[1])
+	}
+	if m := noContainerRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("there is no container %s when the script uses it: run it with --name %s first (was it run with --rm, and has it stopped?)", m[1], m[1])
+	}
+	if m := portTakenRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("two containers publish host port %s: a host port can be published once; give each its own (or remove the first)", m[1])
+	}
+	if strings.Contains(out, "the input device is not a TTY") {
+		return "docker run -it and docker exec -it need a terminal, and a script has none: leave out -it (docker exec my-container cat /path/file)"
+	}
+	if strings.Contains(out, "invalid reference format") {
+		return "an image name in a docker command is not valid: image names are lower-case, and every option (-d, -p, --name, …) goes before the image name"
+	}
+	if m := shNotFoundRe.FindStringSubmatch(out); m != nil {
+		return fmt.Sprintf("the shell found no command %q", strings.TrimSpace(m[1]))
+	}
+	return ""
+}

@@ -67,6 +67,9 @@ func TestScriptValidate(t *testing.T) {
 		{"registry with a path", func(s *Script) { s.Registry = "localhost:5000/team" }, "registry"},
 		{"registry that is a name", func(s *Script) { s.Registry = "registry" }, "registry"},
 		{"bad pattern", func(s *Script) { s.Expect.OutputMatches = "(" }, "expect.output_matches"},
+		{"commands: neither", func(s *Script) { s.ImageName, s.Registry = "", "" }, ""},
+		{"image name alone", func(s *Script) { s.Registry = "" }, "registry"},
+		{"registry alone", func(s *Script) { s.ImageName = "" }, "image_name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,5 +178,80 @@ func TestScriptOutputTail(t *testing.T) {
 	want(t, o, StatusPass, "the end", "earlier lines")
 	if n := strings.Count(o.Detail, "\n"); n > maxScriptLines+2 {
 		t.Errorf("detail has %d lines", n)
+	}
+}
+
+// TestScriptCommands: a script of a commands stack has no image to push;
+// its hints are about docker run, volumes and networks.
+func TestScriptCommands(t *testing.T) {
+	conflict := "docker: Error response from daemon: Conflict. The container name \"/my-web-server\" is already in use by container \"4f2a\". " +
+		"You have to remove (or rename) that container to be able to reuse that name.\n"
+	run := Refusal{Command: "docker run --privileged nginx", Why: "privileged containers are not allowed"}
+	tests := []struct {
+		name   string
+		target registryTarget
+		status Status
+		frags  []string
+		absent []string
+	}{
+		{"pass", registryTarget{run: ScriptRun{Output: Output{Stdout: "4f2a9c\n"}}}, StatusPass, []string{"`sh run.sh` exits with code 0"},
+			[]string{"registry", "Dockerfile"}},
+		{"attached", registryTarget{run: ScriptRun{Output: Output{TimedOut: true, Stdout: "/docker-entrypoint.sh: Configuration complete\n"}}}, StatusFail,
+			[]string{"the script did not finish: a docker run without -d stays attached to its container (3.2), and docker logs -f never ends"},
+			[]string{"docker login"}},
+		{"two containers of one name", registryTarget{run: ScriptRun{Output: Output{ExitCode: 125, Stderr: conflict}}}, StatusFail,
+			[]string{"the script runs two containers named my-web-server: remove the first (docker rm -f my-web-server) or name them apart"}, nil},
+		{"an image that is not here", registryTarget{run: ScriptRun{Output: Output{ExitCode: 1,
+			Stderr: "Error response from daemon: No such image: ngnix:latest\n"}}}, StatusFail,
+			[]string{"there is no image ngnix:latest on this machine, and nothing can be pulled here: use one the exercise names"},
+			[]string{"built from your Dockerfile"}},
+		{"an image to pull", registryTarget{run: ScriptRun{Output: Output{ExitCode: 125,
+			Stderr: "Unable to find image 'ngnix:latest' locally\ndocker: Error response from daemon: pull access denied\n"}}}, StatusFail,
+			[]string{"there is no image ngnix:latest on this machine, and nothing can be pulled here"}, nil},
+		{"network first", registryTarget{run: ScriptRun{Output: Output{ExitCode: 125,
+			Stderr: "docker: Error response from daemon: network my-app-net not found.\n"}}}, StatusFail,
+			[]string{"there is no network my-app-net when the script uses it: docker network create my-app-net first"}, nil},
+		{"options after the image", registryTarget{run: ScriptRun{Output: Output{ExitCode: 125,
+			Stderr: "docker: invalid reference format.\n"}}}, StatusFail,
+			[]string{"every option (-d, -p, --name, …) goes before the image name"}, nil},
+		{"an interactive exec", registryTarget{run: ScriptRun{Output: Output{ExitCode: 1, Stderr: "the input device is not a TTY\n"}}}, StatusFail,
+			[]string{"need a terminal, and a script has none: leave out -it"}, nil},
+		{"a typo", registryTarget{run: ScriptRun{Output: Output{ExitCode: 1, Stdout: "docker: 'rnu' is not a docker command.\n"}}}, StatusFail,
+			[]string{"`docker rnu` is not a docker command (a typo?)"}, []string{"docker tag, docker push"}},
+		{"refused, then exits 0", registryTarget{run: ScriptRun{Output: Output{Stdout: "ok\n"}, Refused: []Refusal{run}}}, StatusFail,
+			[]string{"the script ran `docker run --privileged nginx`, which grade refused: privileged containers are not allowed"}, nil},
+		{"refused and failed", registryTarget{run: ScriptRun{Output: Output{ExitCode: 125}, Refused: []Refusal{run}}}, StatusFail,
+			[]string{"exited with code 125, not 0: the script ran `docker run --privileged nginx`, which grade refused"}, nil},
+		{"no script", registryTarget{files: map[string]bool{}}, StatusFail,
+			[]string{"write run.sh: the script with the docker commands the exercise asks for"}, []string{"push it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Script{File: "run.sh"}
+			if err := s.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if s.Requires() != NeedsNothing {
+				t.Errorf("a commands script requires %v", s.Requires())
+			}
+			target := tt.target
+			if target.files == nil {
+				target.files = map[string]bool{"run.sh": true}
+			}
+			o := s.Run(context.Background(), &target)
+			want(t, o, tt.status, tt.frags...)
+			all := o.Expected + "\n" + o.Actual + "\n" + o.Message
+			for _, f := range tt.absent {
+				if strings.Contains(all, f) {
+					t.Errorf("outcome shows %q:\n%s", f, all)
+				}
+			}
+			if tt.target.files == nil && target.lastSpec != (ScriptSpec{File: "run.sh"}) {
+				t.Errorf("ran %+v", target.lastSpec)
+			}
+		})
+	}
+	if s := pushScript(); s.Requires() != NeedsImage {
+		t.Errorf("a pushing script requires %v", s.Requires())
 	}
 }

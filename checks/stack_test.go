@@ -145,3 +145,23 @@ func TestLogs(t *testing.T) {
 		t.Error("a bad pattern was accepted")
 	}
 }
+
+// TestLogsCommands: in a commands stack the log is the named container's.
+func TestLogsCommands(t *testing.T) {
+	c := &Logs{Container: "my-web-server", Expect: LogsExpect{Contains: `"GET / HTTP/1.1" 200`}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	web := map[string]ContainerInfo{"my-web-server": running("my-web-server", "nginx")}
+	target := &dockerFake{containers: web, fake: fake{logs: `172.17.0.1 - - "GET / HTTP/1.1" 200 615` + "\n"}}
+	want(t, c.Run(context.Background(), target), StatusPass, "the log of my-web-server")
+	if len(target.logsOf) != 1 || target.logsOf[0] != "my-web-server" {
+		t.Errorf("logs of %v", target.logsOf)
+	}
+	target = &dockerFake{containers: web, fake: fake{logs: "start worker processes\n"}}
+	want(t, c.Run(context.Background(), target), StatusFail, `the log does not contain "\"GET / HTTP/1.1\" 200"`, "start worker processes")
+	want(t, c.Run(context.Background(), &dockerFake{containers: map[string]ContainerInfo{}}), StatusFail, "there is no container named my-web-server")
+	if (&Logs{Service: "web", Container: "web", Expect: LogsExpect{Contains: "x"}}).Validate() == nil {
+		t.Error("service and container were accepted together")
+	}
+}

@@ -550,3 +550,20 @@ type NameResolver interface {
 type WorkspaceEditor interface {
 	EditWorkspace(ctx context.Context, path string, content []byte) error
 }
+
+// NotMadeError is returned by ObjectInspector (and the container
+// capabilities in a commands stack) when the student's commands made no
+// object of that name; it is ErrNotExist. Refused counts the script's calls
+// grade refused: what they asked for was never made.
+type NotMadeError struct {
+	// What is "container", "volume" or "network".
+	What, Name string
+	Refused    int
+}
+
+func (e *NotMadeError) Error() string {
+	return fmt.Sprintf("your commands made no %s named %q", e.What, e.Name)
+}
+
+// Is makes a *NotMadeError ErrNotExist.
+func (e *NotMadeError) Is(target error) bool { return target == ErrNotExist }

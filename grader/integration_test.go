@@ -319,3 +319,46 @@ func cancelWhen(ctx context.Context, eng *engine.Engine, prefix string, cancel c
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestParallelCopies grades two copies of the same command-script
+// submission at once: both name their container my-web-server and publish
+// host port 8080, and both must get full marks (per-job names and host
+// ports: no collision), leaving nothing behind, the script's objects
+// included.
+func TestParallelCopies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	list, err := scenario.Load(scenarios.FS, "scenarios/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc *scenario.Scenario
+	for _, s := range list {
+		if s.ID == "ch03-run-nginx" {
+			sc = s
+		}
+	}
+	if sc == nil {
+		t.Fatal("no bundled scenario ch03-run-nginx")
+	}
+	dir := filepath.Join(submissionsDir, "alice", sc.ID)
+	subs := []grader.Submission{{Student: "twin-a", Scenario: sc, Dir: dir}, {Student: "twin-b", Scenario: sc, Dir: dir}}
+	eng := connectEngine(t)
+	run := grader.Run(context.Background(), grader.EngineJobs{Engine: eng}, subs, grader.Options{Parallel: 2, Hidden: true})
+	if _, err := eng.CleanRun(); err != nil {
+		t.Errorf("cleaning the run: %v", err)
+	}
+	if len(run.Jobs) != 2 {
+		t.Fatalf("graded %d of 2 jobs", len(run.Jobs))
+	}
+	for _, j := range run.Jobs {
+		if j.Score != j.Max || j.Error != "" {
+			for _, c := range j.Checks {
+				t.Logf("%s %s: %s %s %s", j.Name(), c.Check, c.Status, c.Actual, c.Message)
+			}
+			t.Errorf("%s scored %g of %g %s", j.Name(), j.Score, j.Max, j.Error)
+		}
+	}
+	assertNothingLeft(t, eng)
+}

@@ -52,6 +52,7 @@ type guard struct {
 	pending   map[string]int  // tags being made on the engine, by reference: counted against maxTags
 	refused   []checks.Refusal
 	dropped   int    // refusals past maxRefusals
+	total     int    // refusals ever
 	imageID   string // the job's image id, once asked
 
 	// cmds, when set, makes the guard serve a submission of docker
@@ -130,6 +131,13 @@ func (g *guard) takeRefused() []checks.Refusal {
 	return out
 }
 
+// refusals counts the calls the guard ever refused.
+func (g *guard) refusals() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total
+}
+
 // engineTags lists the references the guard made on the engine.
 func (g *guard) engineTags() []string {
 	g.mu.Lock()
@@ -205,6 +213,7 @@ func shortCommand(s string) string {
 func (g *guard) refuse(w http.ResponseWriter, cmd, why string) {
 	cmd = shortCommand(cmd)
 	g.mu.Lock()
+	g.total++
 	if len(g.refused) < maxRefusals {
 		g.refused = append(g.refused, checks.Refusal{Command: cmd, Why: why})
 	} else {

@@ -41,11 +41,11 @@ func (j *Job) cmds() *commands {
 func (j *Job) studentContainer(name string) (*commands, *cmdContainer, error) {
 	c := j.cmds()
 	if c == nil {
-		return nil, nil, errNoObject("container", name)
+		return nil, nil, j.cmds().errNoObject("container", name)
 	}
 	_, k := c.container(name)
 	if k == nil {
-		return nil, nil, errNoObject("container", name)
+		return nil, nil, j.cmds().errNoObject("container", name)
 	}
 	return c, k, nil
 }
@@ -70,7 +70,7 @@ func (j *Job) Container(ctx context.Context, name string) (checks.ContainerInfo,
 	res, err := j.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
 	if err != nil {
 		if isNotFound(err) { // removed by --rm, or by the engine
-			return checks.ContainerInfo{}, errNoObject("container", name)
+			return checks.ContainerInfo{}, j.cmds().errNoObject("container", name)
 		}
 		return checks.ContainerInfo{}, fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
 	}
@@ -123,18 +123,18 @@ func (c *commands) mounts(ms []container.MountPoint) []checks.Mount {
 func (j *Job) Volume(ctx context.Context, name string) (checks.VolumeInfo, error) {
 	c := j.cmds()
 	if c == nil {
-		return checks.VolumeInfo{}, errNoObject("volume", name)
+		return checks.VolumeInfo{}, j.cmds().errNoObject("volume", name)
 	}
 	c.mu.Lock()
 	made := c.volumes[name]
 	c.mu.Unlock()
 	if !made {
-		return checks.VolumeInfo{}, errNoObject("volume", name)
+		return checks.VolumeInfo{}, j.cmds().errNoObject("volume", name)
 	}
 	res, err := j.e.cli.VolumeInspect(ctx, c.engineName(name), client.VolumeInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return checks.VolumeInfo{}, errNoObject("volume", name)
+			return checks.VolumeInfo{}, j.cmds().errNoObject("volume", name)
 		}
 		return checks.VolumeInfo{}, fmt.Errorf("inspecting the volume %s of %s: %w", name, j.name, err)
 	}
@@ -169,12 +169,12 @@ func (c *commands) snapshot() map[string]string {
 func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, error) {
 	c := j.cmds()
 	if c == nil || !c.hasNetwork(name) {
-		return checks.NetworkInfo{}, errNoObject("network", name)
+		return checks.NetworkInfo{}, j.cmds().errNoObject("network", name)
 	}
 	res, err := j.e.cli.NetworkInspect(ctx, c.engineName(name), client.NetworkInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return checks.NetworkInfo{}, errNoObject("network", name)
+			return checks.NetworkInfo{}, j.cmds().errNoObject("network", name)
 		}
 		return checks.NetworkInfo{}, fmt.Errorf("inspecting the network %s of %s: %w", name, j.name, err)
 	}
@@ -208,13 +208,13 @@ func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, err
 func (j *Job) ReadVolume(ctx context.Context, volume, p string, limit int64) (checks.File, error) {
 	c := j.cmds()
 	if c == nil {
-		return checks.File{}, errNoObject("volume", volume)
+		return checks.File{}, j.cmds().errNoObject("volume", volume)
 	}
 	c.mu.Lock()
 	made := c.volumes[volume]
 	c.mu.Unlock()
 	if !made {
-		return checks.File{}, errNoObject("volume", volume)
+		return checks.File{}, j.cmds().errNoObject("volume", volume)
 	}
 	const at = "/grade-volume"
 	hc := j.hostConfig()
@@ -310,7 +310,7 @@ func (j *Job) Stop(ctx context.Context, name string) error {
 	t := stopTimeout
 	if _, err := j.e.cli.ContainerStop(ctx, k.id, client.ContainerStopOptions{Timeout: &t}); err != nil {
 		if isNotFound(err) {
-			return errNoObject("container", name)
+			return j.cmds().errNoObject("container", name)
 		}
 		return fmt.Errorf("stopping %s of %s: %w", name, j.name, err)
 	}
@@ -325,7 +325,7 @@ func (j *Job) Start(ctx context.Context, name string) error {
 	}
 	if _, err := j.e.cli.ContainerStart(ctx, k.id, client.ContainerStartOptions{}); err != nil {
 		if isNotFound(err) {
-			return errNoObject("container", name)
+			return j.cmds().errNoObject("container", name)
 		}
 		return &checks.StartError{Service: name, Err: startErr(err)}
 	}
@@ -358,7 +358,7 @@ func (j *Job) Recreate(ctx context.Context, name string) error {
 	res, err := j.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return errNoObject("container", name)
+			return j.cmds().errNoObject("container", name)
 		}
 		return fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
 	}

@@ -239,7 +239,7 @@ func (e *Engine) localEngine(ctx context.Context) error {
 	}
 	host := e.cli.DaemonHost()
 	why := func(s string) error {
-		return &checks.UnavailableError{Reason: "the registry step needs the Docker engine on grade's own machine (grade serves the registry on loopback and the docker CLI's socket in a local folder); " + s}
+		return &checks.UnavailableError{Reason: "a script of docker commands needs the Docker engine on grade's own machine (grade serves the docker CLI's socket in a local folder, the bind mounts' folders and, for the registry step, a registry on loopback); " + s}
 	}
 	if e.host != "127.0.0.1" {
 		return why(fmt.Sprintf("this engine is at %s", host))

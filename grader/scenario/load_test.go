@@ -75,11 +75,13 @@ func TestParseErrors(t *testing.T) {
 		new  string
 		want []string
 	}{
-		{"misspelt key", "    port: 3000", "    prot: 3000", []string{`x.yaml:17:5: checks[1].prot: unknown key; did you mean "port"?`, "checks[1].port: missing"}},
+		{"misspelt key", "    port: 3000", "    prot: 3000", []string{`x.yaml:17:5: checks[1].prot: unknown key; did you mean "port"?`}},
+		{"missing port", "    port: 3000\n", "", []string{`x.yaml:15:5: checks[1]`, "port"}},
+		{"container outside a commands stack", "    port: 3000", "    port: 3000\n    container: web", []string{`checks[1].container`}},
 		{"misspelt top key", "chapter: 4", "chapterr: 4", []string{`x.yaml:3:1: chapterr: unknown key; did you mean "chapter"?`}},
 		{"nested misspelt key", "body_contains:", "body_contain:", []string{`x.yaml:18:27: checks[1].expect.body_contain: unknown key; did you mean "body_contains"?`}},
 		{"wrong type", "port: 3000", "port: three", []string{`x.yaml:17:11: checks[1].port: is text; want a whole number`}},
-		{"unknown kind", "kind: http", "kind: htpp", []string{`x.yaml:16:11: checks[1].kind: unknown check kind "htpp"; did you mean "http"?; known kinds: build, compose-down`}},
+		{"unknown kind", "kind: http", "kind: htpp", []string{`x.yaml:16:11: checks[1].kind: unknown check kind "htpp"; did you mean "http"?; known kinds: bind-mount, build, compose-down`}},
 		{"kind for the other stack", "kind: build", "kind: compose-down", []string{`x.yaml:13:11: checks[0].kind: a compose-down check grades a compose stack, and this scenario's stack is image`}},
 		{"missing field", "    points: 30\n", "", []string{`x.yaml:15:5: checks[1].points: missing; this key is required here`}},
 		{"zero checks", "checks:" + strings.SplitN(valid, "checks:", 2)[1], "checks: []\n", []string{`checks: the scenario has no checks`}},
