@@ -1290,8 +1290,12 @@ func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, o
 }
 
 // errNoObject says the student's commands made no object of that name.
-func errNoObject(what, name string) error {
-	return fmt.Errorf("your commands made no %s named %q: %w", what, name, checks.ErrNotExist)
+func (c *commands) errNoObject(what, name string) error {
+	e := &checks.NotMadeError{What: what, Name: name}
+	if c != nil {
+		e.Refused = c.g.refusals()
+	}
+	return e
 }
 
 // workspace copies the submission's regular files and folders into dir
