@@ -40,6 +40,8 @@ docker ps --format '{{.Names}} {{.Status}}'
 docker volume ls --format '{{.Name}}'
 docker network ls --format '{{.Name}}'
 docker exec my-web cat /usr/share/nginx/html/index.html | head -2
+docker run --rm --name once busybox echo attached-output
+docker logs my-web 2>&1 | head -1
 if docker run --privileged busybox true; then echo "PRIVILEGED WAS ALLOWED"; fi
 if docker run -v /:/host busybox true; then echo "ROOT BIND WAS ALLOWED"; fi
 if docker run --network host busybox true; then echo "HOST NETWORK WAS ALLOWED"; fi
@@ -64,7 +66,7 @@ echo done
 	for _, r := range run.Refused {
 		t.Logf("refused: %s: %s", r.Command, r.Why)
 	}
-	if run.ExitCode != 0 || strings.Contains(run.Stdout, "ALLOWED") {
+	if run.ExitCode != 0 || strings.Contains(run.Stdout, "ALLOWED") || !strings.Contains(run.Stdout, "attached-output") {
 		t.Fatalf("exit %d", run.ExitCode)
 	}
 	for _, want := range []string{"--privileged", "-v /:/host", "--network host", "--pid host", "/var/run/docker.sock", "nothing can be pulled"} {
