@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/moby/moby/client"
 
@@ -343,11 +344,14 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
-// readJSON reads a call's JSON body into a map.
+// readJSON reads a call's JSON body into a map (empty for no body or
+// null). A key that differs only in case from one grade vets is an error:
+// the engine reads keys ignoring case (Go's encoding/json), so
+// {"hostconfig":{"Privileged":true}} would reach it unvetted.
 func readJSON(r *http.Request) (map[string]any, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxGuardBody))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the request: %w", err)
 	}
 	m := map[string]any{}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -356,9 +360,76 @@ func readJSON(r *http.Request) (map[string]any, error) {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	if err := d.Decode(&m); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the request is not JSON: %w", err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	if k, as := foldedKey(m, false); k != "" {
+		return nil, fmt.Errorf("the request's key %q is read by the engine as %q (case is ignored); write it as the Docker API does", k, as)
 	}
 	return m, nil
+}
+
+// vettedKeys are the keys of request bodies grade reads or sets by name,
+// by their folded form (foldKey).
+var vettedKeys = func() map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"Image", "Labels", "HostConfig", "NetworkingConfig", "EndpointsConfig", "EndpointConfig", "Aliases",
+		"Links", "Type", "Source", "Target", "ReadOnly", "BindOptions", "VolumeOptions", "DriverConfig", "HostPort", "Privileged",
+		"Name", "Driver", "DriverOpts", "Options", "IPAM", "Config", "Ingress", "ConfigFrom", "ConfigOnly", "Scope", "Container"} {
+		out[foldKey(k)] = k
+	}
+	for k := range hostConfigKeys {
+		out[foldKey(k)] = k
+	}
+	for k := range refusedHostConfig {
+		out[foldKey(k)] = k
+	}
+	return out
+}()
+
+// dataKeys hold objects whose keys are data (labels, options, ports,
+// networks' names), read by the engine as they are.
+var dataKeys = map[string]bool{"Labels": true, "DriverOpts": true, "Options": true, "Sysctls": true, "Tmpfs": true,
+	"ExposedPorts": true, "Volumes": true, "PortBindings": true, "EndpointsConfig": true, "StorageOpt": true, "Config": true,
+	"AuxiliaryAddresses": true}
+
+// foldKey maps s to one form for all the strings strings.EqualFold (and
+// so the engine's JSON decoder) takes for it.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
+}
+
+// foldedKey finds a key in v written otherwise than a vetted key the
+// engine would read it as; data says v's own keys are data.
+func foldedKey(v any, data bool) (key, as string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if a, ok := vettedKeys[foldKey(k)]; ok && !data && a != k {
+				return k, a
+			}
+			if key, as := foldedKey(val, !data && dataKeys[k]); key != "" {
+				return key, as
+			}
+		}
+	case []any:
+		for _, val := range x {
+			if key, as := foldedKey(val, false); key != "" {
+				return key, as
+			}
+		}
+	}
+	return "", ""
 }
 
 // setJSON makes m r's body.
@@ -378,7 +449,7 @@ func setJSON(r *http.Request, m map[string]any) error {
 func (c *commands) execCreate(w http.ResponseWriter, r *http.Request, p, name string) {
 	body, err := readJSON(r)
 	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "grade: the exec request is not JSON: "+err.Error())
+		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
 		return
 	}
 	if set(body["Privileged"]) {
@@ -550,7 +621,7 @@ var hostMode = map[string]string{
 func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string) {
 	body, err := readJSON(r)
 	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
 		return
 	}
 	image, _ := body["Image"].(string)
@@ -571,7 +642,11 @@ func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string)
 	}
 	v.hostConfig(hc)
 	nc, _ := body["NetworkingConfig"].(map[string]any)
+	if nc == nil {
+		nc = map[string]any{}
+	}
 	v.endpoints(nc, name, hc)
+	body["NetworkingConfig"] = nc
 	if len(v.refused) > 0 {
 		c.g.refuse(w, cmd, strings.Join(v.refused, "; ")+"; nothing was started")
 		return
@@ -775,21 +850,12 @@ func (v *vetting) hostConfig(hc map[string]any) {
 	if from != nil {
 		hc["VolumesFrom"] = from
 	}
-	var links []any
 	for _, s := range strs(hc["Links"]) {
-		ref, alias, _ := strings.Cut(s, ":")
-		ref = strings.TrimPrefix(ref, "/")
-		if _, k := v.c.container(ref); k == nil {
-			v.refuse("`--link %s` names a container your commands did not make", ref)
-			continue
-		}
-		if alias == "" {
-			alias = ref
-		}
-		links = append(links, v.c.engineName(ref)+":"+alias)
-	}
-	if links != nil {
-		hc["Links"] = links
+		// Legacy links work only on Docker's own default bridge, and the
+		// job's copy of it is a network of the job's, where the engine
+		// ignores them: say so rather than let the link do nothing.
+		ref, _, _ := strings.Cut(s, ":")
+		v.refuse("`--link %s` is a legacy option that grade does not support; put both containers on a network of your own (docker network create, --network) and use the container's name (6.3)", strings.TrimPrefix(ref, "/"))
 	}
 	v.publish(hc)
 }
@@ -840,9 +906,6 @@ func (v *vetting) endpoints(nc map[string]any, name string, hc map[string]any) {
 			return
 		}
 		eps = map[string]any{strings.TrimPrefix(mode, v.c.prefix): map[string]any{}}
-		if nc == nil {
-			nc = map[string]any{}
-		}
 	}
 	out := map[string]any{}
 	for net, ep := range eps {
@@ -1086,7 +1149,7 @@ func (c *commands) volume(w http.ResponseWriter, r *http.Request, prefix string,
 	case len(segs) == 2 && segs[1] == "create" && m == http.MethodPost:
 		body, err := readJSON(r)
 		if err != nil {
-			writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+			writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
 			return
 		}
 		name, _ := body["Name"].(string)
@@ -1202,7 +1265,7 @@ func (c *commands) network(w http.ResponseWriter, r *http.Request, prefix string
 func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix string) {
 	body, err := readJSON(r)
 	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
 		return
 	}
 	name, _ := body["Name"].(string)
@@ -1218,7 +1281,7 @@ func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix 
 		refused = append(refused, "`--subnet`/`--gateway`/`--ip-range` can clash with the host's own networks; let Docker choose")
 	}
 	for _, k := range []string{"Ingress", "ConfigFrom", "ConfigOnly", "Scope"} {
-		if set(body[k]) && !(k == "Scope" && body[k] == "local") {
+		if set(body[k]) && (k != "Scope" || body[k] != "local") {
 			refused = append(refused, fmt.Sprintf("the option behind %s is not allowed in this exercise", k))
 		}
 	}
@@ -1261,7 +1324,7 @@ func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix 
 func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, op string) {
 	body, err := readJSON(r)
 	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "grade: the request is not JSON: "+err.Error())
+		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
 		return
 	}
 	ref, _ := body["Container"].(string)
