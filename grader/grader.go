@@ -23,6 +23,10 @@ type Job interface {
 	checks.Target
 	Build(ctx context.Context, spec engine.BuildSpec) (checks.BuildInfo, error)
 	Up(ctx context.Context, spec engine.ComposeSpec) (checks.StackInfo, error)
+	// CommandsReady says whether a script of docker commands can run
+	// here: a *checks.UnavailableError when the engine is not on grade's
+	// machine.
+	CommandsReady(ctx context.Context) error
 	Close() error
 }
 
@@ -171,8 +175,11 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		return res
 	}
 	prepCheck, what := "the build", "the image did not build"
-	if sc.IsCompose() {
+	switch {
+	case sc.IsCompose():
 		prepCheck, what = "the stack", "the compose stack did not come up"
+	case sc.IsCommands() && res.Build != nil:
+		what = res.Build.Error
 	}
 	for _, c := range sc.Checks {
 		if c.Kind == "build" || c.Kind == "compose-up" {
@@ -188,7 +195,11 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 			return res
 		}
 		if c.Check.Requires() >= checks.NeedsImage && !ready {
-			res.Checks = append(res.Checks, skipped(c, "skipped: "+what+" (see "+prepCheck+")"))
+			why := "skipped: " + what + " (see " + prepCheck + ")"
+			if sc.IsCommands() {
+				why = "skipped: " + what
+			}
+			res.Checks = append(res.Checks, skipped(c, why))
 			continue
 		}
 		if jctx.Err() != nil {
@@ -213,6 +224,14 @@ func prepare(ctx context.Context, job Job, s Submission, lim scenario.Limits, re
 	sc := s.Scenario
 	if sc.IsCommands() {
 		// Nothing to build or start: the script check runs the commands.
+		if err := job.CommandsReady(ctx); err != nil {
+			var ue *checks.UnavailableError
+			if errors.As(err, &ue) {
+				res.Build = &report.Build{Error: ue.Reason}
+				return false, nil
+			}
+			return false, err
+		}
 		return true, nil
 	}
 	if sc.IsCompose() {

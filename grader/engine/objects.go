@@ -515,3 +515,8 @@ func (j *Job) EditWorkspace(_ context.Context, p string, content []byte) error {
 	}
 	return nil
 }
+
+// CommandsReady returns a *checks.UnavailableError when a script of docker
+// commands cannot run with this engine (it is not on grade's machine: the
+// guard's socket and the workspace are folders here).
+func (j *Job) CommandsReady(ctx context.Context) error { return j.e.localEngine(ctx) }
