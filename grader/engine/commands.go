@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,7 +54,15 @@ type commands struct {
 	volumes    map[string]bool          // the student's names
 	networks   map[string]bool          // the student's names, "bridge" once the default one is made
 	execs      map[string]bool
+	made       struct{ containers, networks, volumes int } // ever, for the caps
+
+	makeMu sync.Mutex    // held while a network or volume is looked for and made
+	heavy  chan struct{} // the calls being served that hold a body or an answer
 }
+
+// maxHeavyCalls is how many calls holding a body or an answer in memory
+// (up to a few MiB each) the guard serves at once.
+const maxHeavyCalls = 4
 
 // cmdContainer is a container the script made.
 type cmdContainer struct {
@@ -70,7 +81,8 @@ const defaultNetwork = "bridge"
 
 func newCommands(j *Job, g *guard, work string, allowed []string) *commands {
 	c := &commands{job: j, g: g, prefix: "grade-" + j.slug + "-", work: work, images: map[string]string{},
-		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}}
+		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{},
+		heavy: make(chan struct{}, maxHeavyCalls)}
 	for _, a := range allowed {
 		if a == ScriptImage {
 			continue
@@ -113,15 +125,26 @@ func (c *commands) container(ref string) (string, *cmdContainer) {
 	if k, ok := c.containers[ref]; ok {
 		return ref, k
 	}
-	if len(ref) >= 4 && idRe.MatchString(strings.TrimPrefix(ref, "sha256:")) {
+	// An id, or any prefix of one that only one container has, as the
+	// engine takes it.
+	if id := strings.TrimPrefix(ref, "sha256:"); hexRe.MatchString(id) {
+		var found string
 		for name, k := range c.containers {
-			if strings.HasPrefix(k.id, ref) {
-				return name, k
+			if strings.HasPrefix(k.id, id) {
+				if found != "" {
+					return "", nil
+				}
+				found = name
 			}
+		}
+		if found != "" {
+			return found, c.containers[found]
 		}
 	}
 	return "", nil
 }
+
+var hexRe = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
 
 // engineName is the engine's name of a student's object.
 func (c *commands) engineName(name string) string { return c.prefix + name }
@@ -141,6 +164,20 @@ func (c *commands) serve(w http.ResponseWriter, r *http.Request, prefix, p strin
 		return ""
 	}
 	m := r.Method
+	last := segs[len(segs)-1]
+	streams := (arg(0) == "containers" && (last == "attach" || last == "wait" || last == "logs" || last == "stats")) ||
+		(arg(0) == "exec" && last == "start")
+	if !streams {
+		// Calls that read a body or an answer into memory, a few at a
+		// time: a script's parallel calls cannot make grade's memory grow
+		// without bound.
+		select {
+		case c.heavy <- struct{}{}:
+			defer func() { <-c.heavy }()
+		case <-r.Context().Done():
+			return
+		}
+	}
 	switch {
 	case arg(0) == "containers" && arg(1) == "create" && m == http.MethodPost:
 		c.create(w, r, prefix)
@@ -306,6 +343,19 @@ func (c *commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, r
 		m == http.MethodPost && (op == "start" || op == "stop" || op == "restart" || op == "kill" || op == "wait" ||
 			op == "attach" || op == "resize" || op == "pause" || op == "unpause"),
 		op == "archive" && (m == http.MethodGet || m == http.MethodHead):
+		if op == "start" {
+			if held := c.heldPort(r.Context(), name, k); held != 0 {
+				writeAPIError(w, http.StatusInternalServerError, fmt.Sprintf("driver failed programming external connectivity on endpoint %s: Bind for 0.0.0.0:%d failed: port is already allocated",
+					name, held))
+				return
+			}
+		}
+		// None of these takes a body (before API 1.24 start took a
+		// HostConfig, past the checks of create).
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxGuardBody))
+		_ = r.Body.Close()
+		r.Body, r.ContentLength = http.NoBody, 0
+		r.Header.Del("Content-Length")
 		c.proxy(w, r, p, nil, false)
 	case op == "archive" && m == http.MethodPut:
 		r.Body = http.MaxBytesReader(w, r.Body, c.job.limits.ContextSize+maxGuardBody)
@@ -317,6 +367,36 @@ func (c *commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, r
 	default:
 		c.g.refuse(w, describeCall(r, "/containers/"+ref+"/"+op), "it changes what grade set for the container (its limits or image), or reads it whole; not in this exercise")
 	}
+}
+
+// heldPort returns a host port k publishes that another running container
+// of the job publishes too (the engine never gets the student's host
+// ports, so grade refuses the second start as the engine would), 0 when
+// none is.
+func (c *commands) heldPort(ctx context.Context, name string, k *cmdContainer) int {
+	c.mu.Lock()
+	others := map[string]*cmdContainer{}
+	for n, o := range c.containers {
+		if n != name {
+			others[n] = o
+		}
+	}
+	c.mu.Unlock()
+	for _, p := range k.ports {
+		if p.HostPort == 0 {
+			continue
+		}
+		for _, o := range others {
+			if !slices.ContainsFunc(o.ports, func(q checks.PortBinding) bool { return q.HostPort == p.HostPort && q.Proto == p.Proto }) {
+				continue
+			}
+			ins, err := c.job.e.cli.ContainerInspect(ctx, o.id, client.ContainerInspectOptions{})
+			if err == nil && ins.Container.State != nil && ins.Container.State.Running {
+				return p.HostPort
+			}
+		}
+	}
+	return 0
 }
 
 // statusRecorder remembers the status a handler answered.
@@ -577,6 +657,17 @@ func strs(v any) []string {
 	return out
 }
 
+// configKeys are the keys of a container create call's body a docker run
+// may give: the container's Config, and the HostConfig and
+// NetworkingConfig vetted on their own.
+var configKeys = map[string]bool{
+	"Hostname": true, "Domainname": true, "User": true, "AttachStdin": true, "AttachStdout": true, "AttachStderr": true,
+	"ExposedPorts": true, "Tty": true, "OpenStdin": true, "StdinOnce": true, "Env": true, "Cmd": true, "Healthcheck": true,
+	"ArgsEscaped": true, "Image": true, "Volumes": true, "WorkingDir": true, "Entrypoint": true, "NetworkDisabled": true,
+	"MacAddress": true, "OnBuild": true, "Labels": true, "StopSignal": true, "StopTimeout": true, "Shell": true,
+	"HostConfig": true, "NetworkingConfig": true,
+}
+
 // hostConfigKeys are the keys of a container's HostConfig a docker run may
 // give (vetted below); any other key set is refused.
 var hostConfigKeys = map[string]bool{
@@ -636,6 +727,14 @@ func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string)
 		return
 	}
 	v := &vetting{c: c}
+	for _, k := range slices.Sorted(maps.Keys(body)) {
+		// The engine copies some keys of the top level into the
+		// HostConfig (VolumeDriver, Memory, …): only a container's own
+		// settings may be there.
+		if !configKeys[k] && set(body[k]) {
+			v.refuse("the option behind %s is not allowed in this exercise", k)
+		}
+	}
 	hc, _ := body["HostConfig"].(map[string]any)
 	if hc == nil {
 		hc = map[string]any{}
@@ -655,28 +754,42 @@ func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string)
 		writeAPIError(w, http.StatusNotFound, v.notFound)
 		return
 	}
+	if v.bad != "" {
+		writeAPIError(w, http.StatusBadRequest, v.bad)
+		return
+	}
 	if !c.allowedImage(image) {
 		// As the engine says it: the CLI then tries a pull, which says why.
 		writeAPIError(w, http.StatusNotFound, "No such image: "+image)
 		return
 	}
+	ctx := r.Context()
 	if name != "" {
-		if _, k := c.container(name); k != nil {
+		c.mu.Lock()
+		k := c.containers[name] // by name only, as the engine checks names
+		c.mu.Unlock()
+		if k != nil && !c.gone(ctx, name, k) {
 			writeAPIError(w, http.StatusConflict, fmt.Sprintf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, k.id))
 			return
 		}
 	}
-	ctx := r.Context()
+	c.mu.Lock()
+	full := c.made.containers >= maxCmdContainers
+	c.mu.Unlock()
+	if full {
+		c.g.refuse(w, cmd, (&capError{what: fmt.Sprintf("%d containers", maxCmdContainers)}).Error())
+		return
+	}
 	for _, vol := range v.volumes {
 		if err := c.ensureVolume(ctx, vol); err != nil {
-			writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+			c.makeFailed(w, cmd, err)
 			return
 		}
 	}
 	for _, n := range v.networks {
 		if n == defaultNetwork {
 			if err := c.ensureDefault(ctx); err != nil {
-				writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+				c.makeFailed(w, cmd, err)
 				return
 			}
 		}
@@ -716,7 +829,34 @@ func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string)
 	}
 	c.mu.Lock()
 	c.containers[name] = &cmdContainer{id: res.ID, image: image, ports: v.ports}
+	c.made.containers++
 	c.mu.Unlock()
+}
+
+// gone reports whether a container the job knows by name is no longer on
+// the engine (removed by --rm, or by the engine), forgetting it if so.
+func (c *commands) gone(ctx context.Context, name string, k *cmdContainer) bool {
+	_, err := c.job.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
+	if err == nil || !isNotFound(err) {
+		return false
+	}
+	c.mu.Lock()
+	if c.containers[name] == k {
+		delete(c.containers, name)
+	}
+	c.mu.Unlock()
+	return true
+}
+
+// makeFailed answers a network or volume grade could not make: a cap
+// reached is refused, anything else is the engine's.
+func (c *commands) makeFailed(w http.ResponseWriter, cmd string, err error) {
+	var ce *capError
+	if errors.As(err, &ce) {
+		c.g.refuse(w, cmd, ce.Error())
+		return
+	}
+	writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
 }
 
 // engineNameOf reads the name the engine gave a container made without
@@ -777,6 +917,7 @@ type vetting struct {
 	c        *commands
 	refused  []string
 	notFound string
+	bad      string   // a mistake the engine answers 400 to
 	volumes  []string // the student's volume names to make first
 	networks []string // the student's network names used
 	ports    []checks.PortBinding
@@ -918,7 +1059,10 @@ func (v *vetting) endpoints(nc map[string]any, name string, hc map[string]any) {
 			v.refuse("`--network host` would put the container on the host's own network")
 			continue
 		case net == "" || net == "default" || net == defaultNetwork:
-			out[v.c.engineName(defaultNetwork)] = m
+			if len(strs(m["Aliases"])) > 0 {
+				v.bad = "network-scoped alias is supported only for containers in user defined networks"
+			}
+			out[v.c.engineName(defaultNetwork)] = endpoint(m, nil)
 			continue
 		case strings.HasPrefix(net, v.c.prefix):
 			net = strings.TrimPrefix(net, v.c.prefix)
@@ -931,15 +1075,34 @@ func (v *vetting) endpoints(nc map[string]any, name string, hc map[string]any) {
 		if name != "" {
 			aliases = append(aliases, name)
 		}
-		if len(aliases) > 0 {
-			m["Aliases"] = aliases
-		}
 		if set(m["Links"]) {
 			v.refuse("`--link` on a user-defined network: use the container's name instead")
 		}
-		out[v.c.engineName(net)] = m
+		out[v.c.engineName(net)] = endpoint(m, aliases)
 	}
 	nc["EndpointsConfig"] = out
+}
+
+// endpoint keeps of a container's settings on a network what a student
+// may give (--network-alias, --ip): no NetworkID (the engine would join
+// the network it names, any network on the engine), no driver options.
+func endpoint(m map[string]any, aliases []string) map[string]any {
+	out := map[string]any{}
+	if len(aliases) > 0 {
+		out["Aliases"] = aliases
+	}
+	if ipam, _ := m["IPAMConfig"].(map[string]any); ipam != nil {
+		kept := map[string]any{}
+		for _, k := range []string{"IPv4Address", "IPv6Address"} {
+			if a, ok := ipam[k].(string); ok && a != "" {
+				kept[k] = a
+			}
+		}
+		if len(kept) > 0 {
+			out["IPAMConfig"] = kept
+		}
+	}
+	return out
 }
 
 // hostFolder reports whether src (a bind mount's source, in the script's
@@ -959,6 +1122,17 @@ func (c *commands) hostFolder(src string) (string, bool) {
 		return "", true
 	}
 	return real, false
+}
+
+// missing reports whether src names a path under the script's working
+// folder that the submission does not have.
+func (c *commands) missing(src string) bool {
+	clean := path.Clean(src)
+	if !strings.HasPrefix(clean, scriptWorkdir+"/") {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(c.work, filepath.FromSlash(strings.TrimPrefix(clean, scriptWorkdir))))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // isDockerSocket recognises the engine's socket among bind sources.
@@ -985,7 +1159,11 @@ func (v *vetting) binds(hc map[string]any) {
 				continue
 			}
 			host, outside := v.c.hostFolder(src)
-			if outside {
+			switch {
+			case outside && v.c.missing(src):
+				v.bad = fmt.Sprintf("`-v %s:%s`: your submission has no folder %s (here the submission is read-only, so Docker cannot make it)", src, dst, strings.TrimPrefix(path.Clean(src), scriptWorkdir+"/"))
+				continue
+			case outside:
 				v.refuse("`-v %s:%s` mounts %s, a folder of the host; here only folders of your submission ($(pwd)/…) can be bind-mounted", src, dst, src)
 				continue
 			}
@@ -1023,7 +1201,11 @@ func (v *vetting) mounts(hc map[string]any) {
 				continue
 			}
 			host, outside := v.c.hostFolder(src)
-			if outside {
+			switch {
+			case outside && v.c.missing(src):
+				v.bad = fmt.Sprintf("invalid mount config for type \"bind\": bind source path does not exist: %s", src)
+				continue
+			case outside:
 				v.refuse("`--mount type=bind,source=%s,target=%s` mounts a folder of the host; here only folders of your submission ($(pwd)/…) can be bind-mounted", src, dst)
 				continue
 			}
@@ -1096,45 +1278,75 @@ func (c *commands) hasNetwork(name string) bool {
 
 // ensureDefault makes the job's copy of Docker's default network.
 func (c *commands) ensureDefault(ctx context.Context) error {
-	c.mu.Lock()
-	made := c.networks[defaultNetwork]
-	c.mu.Unlock()
-	if made {
-		return nil
-	}
-	if err := c.makeNetwork(ctx, defaultNetwork); err != nil {
+	if err := c.makeNetwork(ctx, defaultNetwork); err != nil && !errors.Is(err, errExists) {
 		return err
 	}
-	c.mu.Lock()
-	c.networks[defaultNetwork] = true
-	c.mu.Unlock()
 	return nil
 }
 
-// makeNetwork makes a bridge network of the job: internal (no way out)
-// with a local engine unless the scenario lets it out.
+// What one job's commands may make, at most, over the whole job: enough
+// for any exercise, and a script that loops over docker run cannot
+// multiply its limits or use up the engine's address pools.
+const (
+	maxCmdContainers = 20
+	maxCmdNetworks   = 5
+	maxCmdVolumes    = 10
+)
+
+var errExists = errors.New("already exists")
+
+// capError is a job's commands reaching one of the caps above.
+type capError struct{ what string }
+
+func (e *capError) Error() string {
+	return "grade lets the commands of one exercise make at most " + e.what
+}
+
+// makeNetwork makes a bridge network of the job (internal, no way out,
+// with a local engine unless the scenario lets it out), once: errExists
+// when the job has it.
 func (c *commands) makeNetwork(ctx context.Context, name string) error {
+	c.makeMu.Lock()
+	defer c.makeMu.Unlock()
+	c.mu.Lock()
+	exists, made := c.networks[name], c.made.networks
+	c.mu.Unlock()
+	switch {
+	case exists:
+		return errExists
+	case made >= maxCmdNetworks:
+		return &capError{what: fmt.Sprintf("%d networks", maxCmdNetworks)}
+	}
 	j := c.job
-	_, err := j.e.cli.NetworkCreate(ctx, c.engineName(name), networkCreate(j))
-	if err != nil {
+	if _, err := j.e.cli.NetworkCreate(ctx, c.engineName(name), networkCreate(j)); err != nil {
 		return fmt.Errorf("creating the network %s of %s: %w", name, j.name, err)
 	}
+	c.mu.Lock()
+	c.networks[name] = true
+	c.made.networks++
+	c.mu.Unlock()
 	return nil
 }
 
 // ensureVolume makes a named volume the first time a docker run names it,
 // as the engine would, with the job's labels.
 func (c *commands) ensureVolume(ctx context.Context, name string) error {
+	c.makeMu.Lock()
+	defer c.makeMu.Unlock()
 	c.mu.Lock()
-	made := c.volumes[name]
+	exists, made := c.volumes[name], c.made.volumes
 	c.mu.Unlock()
-	if made {
+	switch {
+	case exists:
 		return nil
+	case made >= maxCmdVolumes:
+		return &capError{what: fmt.Sprintf("%d volumes", maxCmdVolumes)}
 	}
 	if _, err := c.job.e.cli.VolumeCreate(ctx, volumeCreate(c.job, c.engineName(name))); err != nil {
 		return fmt.Errorf("creating the volume %s of %s: %w", name, c.job.name, err)
 	}
 	c.mu.Lock()
+	c.made.volumes++
 	c.volumes[name] = true
 	c.mu.Unlock()
 	return nil
@@ -1170,7 +1382,7 @@ func (c *commands) volume(w http.ResponseWriter, r *http.Request, prefix string,
 			return
 		}
 		if err := c.ensureVolume(r.Context(), name); err != nil {
-			writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
+			c.makeFailed(w, cmd, err)
 			return
 		}
 		res, err := c.job.e.cli.VolumeInspect(r.Context(), c.engineName(name), client.VolumeInspectOptions{})
@@ -1299,17 +1511,19 @@ func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix 
 	case !studentNameRe.MatchString(name):
 		writeAPIError(w, http.StatusBadRequest, "invalid network name "+name)
 		return
-	case c.hasNetwork(name):
+	}
+	var ce *capError
+	switch err := c.makeNetwork(r.Context(), name); {
+	case errors.Is(err, errExists):
 		writeAPIError(w, http.StatusConflict, fmt.Sprintf("network with name %s already exists", name))
 		return
-	}
-	if err := c.makeNetwork(r.Context(), name); err != nil {
+	case errors.As(err, &ce):
+		c.g.refuse(w, cmd, ce.Error())
+		return
+	case err != nil:
 		writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
 		return
 	}
-	c.mu.Lock()
-	c.networks[name] = true
-	c.mu.Unlock()
 	ins, err := c.job.e.cli.NetworkInspect(r.Context(), c.engineName(name), networkInspect)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
@@ -1333,7 +1547,7 @@ func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, o
 		writeAPIError(w, http.StatusNotFound, "No such container: "+ref)
 		return
 	}
-	body["Container"] = k.id
+	out := map[string]any{"Container": k.id}
 	if op == "connect" {
 		ep, _ := body["EndpointConfig"].(map[string]any)
 		if ep == nil {
@@ -1343,12 +1557,20 @@ func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, o
 			c.g.refuse(w, "docker network connect --link", "use the container's name instead")
 			return
 		}
-		if network != defaultNetwork {
-			ep["Aliases"] = append(strs(ep["Aliases"]), name)
+		aliases := strs(ep["Aliases"])
+		if network == defaultNetwork {
+			if len(aliases) > 0 {
+				writeAPIError(w, http.StatusBadRequest, "network-scoped alias is supported only for containers in user defined networks")
+				return
+			}
+		} else {
+			aliases = append(aliases, name)
 		}
-		body["EndpointConfig"] = ep
+		out["EndpointConfig"] = endpoint(ep, aliases)
+	} else if f, ok := body["Force"].(bool); ok {
+		out["Force"] = f
 	}
-	_ = setJSON(r, body)
+	_ = setJSON(r, out)
 	c.proxy(w, r, p+"/"+op, nil, true)
 }
 

@@ -1192,9 +1192,11 @@ func TestCommandsGuardContainerCalls(t *testing.T) {
 		refused      string
 		has          string
 	}{
-		{"a second container of the same name", "POST", "/v1.41/containers/create?name=web", runBody(t, "busybox", "", ""), 409, nil, "",
+		{"a second container of the same name", "POST", "/v1.41/containers/create?name=web", runBody(t, "busybox", "", ""), 409,
+			[]string{"GET /containers/" + webID + "/json"}, "",
 			`Conflict. The container name \"/web\" is already in use`},
-		{"the same name with a slash", "POST", "/v1.41/containers/create?name=%2Fweb", runBody(t, "busybox", "", ""), 409, nil, "", "Conflict"},
+		{"the same name with a slash", "POST", "/v1.41/containers/create?name=%2Fweb", runBody(t, "busybox", "", ""), 409,
+			[]string{"GET /containers/" + webID + "/json"}, "", "Conflict"},
 		{"a bad name", "POST", "/v1.41/containers/create?name=a%2Fb", runBody(t, "busybox", "", ""), 400, nil, "", "Invalid container name (a/b)"},
 		{"exec --privileged", "POST", "/v1.41/containers/web/exec", privExec, 403, nil, "docker exec --privileged web", "`--privileged`"},
 		{"exec", "POST", "/v1.41/containers/web/exec", execBody, 201, []string{"POST /containers/" + webID + "/exec"}, "", cmdExecID},
@@ -1382,4 +1384,74 @@ func TestCommandsGuardOddJSONElsewhere(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCommandsGuardSecondReading holds what a second reading of the guard,
+// as an attacker, found: each row is a call that got past it, or a
+// legitimate one it answered wrongly.
+func TestCommandsGuardSecondReading(t *testing.T) {
+	h := newCmdGuard(t, true)
+	h.setUp()
+	webID := h.id("web")
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		has                      string // in the answer
+		engineGets               string // a call the engine must get ("" none), or "!" + a text no call may hold
+	}{
+		{"a HostConfig on start through an old API version", "POST", "/v1.23/containers/web/start",
+			`{"Privileged":true,"Binds":["/:/host"]}`, 400, "too old", ""},
+		{"a body on start is dropped", "POST", "/v1.41/containers/web/start", `{"Privileged":true}`, 204, "", "!Privileged"},
+		{"NetworkID joins no other network", "POST", "/v1.41/containers/create?name=joiner",
+			runBody(t, "busybox", `{"NetworkMode":"my-net"}`, `{"NetworkingConfig":{"EndpointsConfig":{"my-net":{"NetworkID":"bridge"}}}}`), 201, "", "!NetworkID\":\"bridge"},
+		{"NetworkID on connect", "POST", "/v1.41/networks/my-net/connect",
+			`{"Container":"joiner","EndpointConfig":{"NetworkID":"grade-other-net"}}`, 200, "", "!grade-other-net"},
+		{"an alias on the default network", "POST", "/v1.41/containers/create?name=db",
+			runBody(t, "busybox", ``, `{"NetworkingConfig":{"EndpointsConfig":{"default":{"Aliases":["database"]}}}}`), 400, "network-scoped alias", ""},
+		{"a VolumeDriver at the top level", "POST", "/v1.41/containers/create?name=vd",
+			runBody(t, "busybox", ``, `{"VolumeDriver":"evil"}`), 403, "VolumeDriver", ""},
+		{"a short id prefix", "POST", "/v1.41/containers/" + webID[:6] + "/stop", "", 204, "", "POST /containers/" + webID + "/stop"},
+		{"a folder the submission does not have", "POST", "/v1.41/containers/create?name=typo",
+			runBody(t, "busybox", `{"Binds":["/work/sitee:/usr/share/nginx/html"]}`, ``), 400, "your submission has no folder sitee", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.t = t
+			status, body := h.do(tt.method, tt.path, tt.body)
+			if status != tt.status || !strings.Contains(body, tt.has) {
+				t.Errorf("%d %s, want %d with %q", status, body, tt.status, tt.has)
+			}
+			var all []string
+			for _, c := range h.eng.took() {
+				all = append(all, c.String()+" "+string(c.body))
+			}
+			joined := strings.Join(all, "\n")
+			switch {
+			case strings.HasPrefix(tt.engineGets, "!"):
+				if strings.Contains(joined, tt.engineGets[1:]) {
+					t.Errorf("the engine got %q:\n%s", tt.engineGets[1:], joined)
+				}
+			case tt.engineGets != "" && !strings.Contains(joined, tt.engineGets):
+				t.Errorf("the engine did not get %q:\n%s", tt.engineGets, joined)
+			}
+			h.g.takeRefused()
+		})
+	}
+	t.Run("caps on what a job makes", func(t *testing.T) {
+		h := newCmdGuard(t, true)
+		var status int
+		var body string
+		for i := 0; i <= maxCmdNetworks; i++ {
+			status, body = h.do("POST", "/v1.41/networks/create", cliNetwork(fmt.Sprintf("n%d", i), "", ""))
+		}
+		if status != http.StatusForbidden || !strings.Contains(body, "at most 5 networks") {
+			t.Errorf("network %d: %d %s", maxCmdNetworks+1, status, body)
+		}
+		for i := 0; i <= maxCmdContainers; i++ {
+			status, body = h.do("POST", "/v1.41/containers/create?name="+fmt.Sprintf("c%d", i), runBody(t, "busybox", `{"NetworkMode":"n0"}`, ``))
+		}
+		if status != http.StatusForbidden || !strings.Contains(body, "at most 20 containers") {
+			t.Errorf("container %d: %d %s", maxCmdContainers+1, status, body)
+		}
+	})
 }

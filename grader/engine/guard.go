@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -152,11 +153,32 @@ func (g *guard) engineTags() []string {
 
 var versionPrefixRe = regexp.MustCompile(`^/v[0-9]+\.[0-9]+`)
 
+// minAPIVersion is the oldest API version the guard serves.
+const minAPIVersion = "1.24"
+
+// tooOld reports whether a version prefix ("/v1.23") is below minAPIVersion.
+func tooOld(prefix string) bool {
+	if prefix == "" {
+		return false
+	}
+	major, minor, _ := strings.Cut(strings.TrimPrefix(prefix, "/v"), ".")
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	return err1 != nil || err2 != nil || ma < 1 || (ma == 1 && mi < 24)
+}
+
 // ServeHTTP routes one API call.
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	prefix := versionPrefixRe.FindString(p)
 	p = strings.TrimPrefix(p, prefix)
+	if tooOld(prefix) {
+		// Before 1.24 the engine takes a HostConfig on start, past every
+		// check the guard makes on create.
+		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version",
+			strings.TrimPrefix(prefix, "/v"), minAPIVersion))
+		return
+	}
 	if p == "" {
 		p = "/"
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -98,7 +100,10 @@ func (e *Engine) NewJob(name string, opts JobOptions) *Job {
 	if len(slug) > 40 {
 		slug = slug[:40]
 	}
-	slug = e.runID + "-" + slug
+	// The slug is cut and folded (a/b-c and a-b/c read alike): a hash of
+	// the whole name keeps two jobs' objects apart.
+	sum := sha256.Sum256([]byte(name))
+	slug = e.runID + "-" + slug + "-" + hex.EncodeToString(sum[:3])
 	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", ports: opts.Ports, env: opts.Env,
 		limits: opts.Limits.or(e.limits), outbound: opts.Outbound, dir: opts.Dir, commands: opts.Commands}
 }
