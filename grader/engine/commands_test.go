@@ -41,6 +41,8 @@ docker volume ls --format '{{.Name}}'
 docker network ls --format '{{.Name}}'
 docker exec my-web cat /usr/share/nginx/html/index.html | head -2
 docker run --rm --name once busybox echo attached-output
+docker run --rm --name once busybox echo attached-again
+if docker run -d --name twin -p 8080:80 nginx; then echo "A TAKEN PORT WAS ALLOWED"; fi
 docker logs my-web 2>&1 | head -1
 if docker run --privileged busybox true; then echo "PRIVILEGED WAS ALLOWED"; fi
 if docker run -v /:/host busybox true; then echo "ROOT BIND WAS ALLOWED"; fi
@@ -66,7 +68,8 @@ echo done
 	for _, r := range run.Refused {
 		t.Logf("refused: %s: %s", r.Command, r.Why)
 	}
-	if run.ExitCode != 0 || strings.Contains(run.Stdout, "ALLOWED") || !strings.Contains(run.Stdout, "attached-output") {
+	if run.ExitCode != 0 || strings.Contains(run.Stdout, "ALLOWED") || !strings.Contains(run.Stdout, "attached-again") ||
+		!strings.Contains(run.Stdout, "port is already allocated") {
 		t.Fatalf("exit %d", run.ExitCode)
 	}
 	for _, want := range []string{"--privileged", "-v /:/host", "--network host", "--pid host", "/var/run/docker.sock", "nothing can be pulled"} {
