@@ -186,12 +186,7 @@ func (j *Job) ensureNetwork(ctx context.Context) (string, error) {
 		return j.network, nil
 	}
 	name := "grade-" + j.slug
-	// Internal: no route out of it. Ports cannot be published from an
-	// internal network, so only a local engine's jobs (reached directly)
-	// get one.
-	internal := j.e.direct && !j.outbound
-	_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Internal: internal,
-		Labels: j.e.labels(j.name)})
+	_, err := j.e.cli.NetworkCreate(ctx, name, networkCreate(j))
 	if err != nil {
 		return "", fmt.Errorf("creating the network of %s: %w", j.name, err)
 	}
