@@ -107,6 +107,9 @@ func commandsOutcome(expected, container string, err error) Outcome {
 // advice.
 func orRefused(err error, what, name, advice string) string {
 	var nm *NotMadeError
+	if errors.As(err, &nm) && nm.Failed != "" {
+		return fmt.Sprintf("there is no %s named %s: the script's docker run --name %s failed: %s", what, name, name, clip(nm.Failed, 300))
+	}
 	if errors.As(err, &nm) && nm.Refused > 0 {
 		return fmt.Sprintf("there is no %s named %s: grade refused a call of your script (see the script's check), and what a refused call asks for is never made", what, name)
 	}

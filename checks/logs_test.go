@@ -58,6 +58,8 @@ func TestNotMadeAfterRefusal(t *testing.T) {
 		want string
 	}{
 		{&NotMadeError{What: "container", Name: "web", Refused: 1}, "grade refused a call of your script"},
+		{&NotMadeError{What: "container", Name: "web", Refused: 1, Failed: "network my-nett not found"},
+			"the script's docker run --name web failed: network my-nett not found"},
 		{&NotMadeError{What: "container", Name: "web"}, "did your script run docker run with --name web"},
 		{ErrNotExist, "did your script run docker run with --name web"},
 	}

@@ -559,6 +559,10 @@ type NotMadeError struct {
 	// What is "container", "volume" or "network".
 	What, Name string
 	Refused    int
+	// Failed is the engine's (or grade's) answer to the script's docker
+	// run --name NAME when that made nothing, e.g. "network my-net not
+	// found"; "" when the script never tried.
+	Failed string
 }
 
 func (e *NotMadeError) Error() string {

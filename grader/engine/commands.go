@@ -54,6 +54,7 @@ type commands struct {
 	volumes    map[string]bool          // the student's names
 	networks   map[string]bool          // the student's names, "bridge" once the default one is made
 	execs      map[string]bool
+	failed     map[string]string                           // why the last docker run --name NAME made nothing, by NAME
 	made       struct{ containers, networks, volumes int } // ever, for the caps
 
 	makeMu sync.Mutex    // held while a network or volume is looked for and made
@@ -81,7 +82,7 @@ const defaultNetwork = "bridge"
 
 func newCommands(j *Job, g *guard, work string, allowed []string) *commands {
 	c := &commands{job: j, g: g, prefix: "grade-" + j.slug + "-", work: work, images: map[string]string{},
-		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{},
+		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}, failed: map[string]string{},
 		heavy: make(chan struct{}, maxHeavyCalls)}
 	for _, a := range allowed {
 		if a == ScriptImage {
@@ -547,13 +548,23 @@ func (c *commands) execCreate(w http.ResponseWriter, r *http.Request, p, name st
 	}
 }
 
-// bodyRecorder keeps what a handler answered (a small JSON answer).
+// bodyRecorder keeps what a handler answered (a small JSON answer) and
+// its status.
 type bodyRecorder struct {
 	http.ResponseWriter
-	buf bytes.Buffer
+	buf    bytes.Buffer
+	status int
+}
+
+func (b *bodyRecorder) WriteHeader(code int) {
+	b.status = code
+	b.ResponseWriter.WriteHeader(code)
 }
 
 func (b *bodyRecorder) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
 	if b.buf.Len() < maxGuardBody {
 		b.buf.Write(p)
 	}
@@ -710,6 +721,28 @@ var hostMode = map[string]string{
 
 // create handles docker run / docker create.
 func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string) {
+	name := strings.TrimPrefix(r.URL.Query().Get("name"), "/")
+	rec := &bodyRecorder{ResponseWriter: w}
+	c.createContainer(rec, r, prefix)
+	if name == "" {
+		return
+	}
+	// What became of the student's docker run --name NAME, for the checks
+	// that look for NAME later: the script may have gone on past it.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rec.status/100 == 2 {
+		delete(c.failed, name)
+		return
+	}
+	var e struct{ Message string }
+	if json.Unmarshal(rec.buf.Bytes(), &e) == nil && e.Message != "" {
+		c.failed[name] = strings.TrimPrefix(e.Message, "grade: ")
+	}
+}
+
+// createContainer does the work of create.
+func (c *commands) createContainer(w http.ResponseWriter, r *http.Request, prefix string) {
 	body, err := readJSON(r)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
@@ -1579,6 +1612,11 @@ func (c *commands) errNoObject(what, name string) error {
 	e := &checks.NotMadeError{What: what, Name: name}
 	if c != nil {
 		e.Refused = c.g.refusals()
+		if what == "container" {
+			c.mu.Lock()
+			e.Failed = c.failed[name]
+			c.mu.Unlock()
+		}
 	}
 	return e
 }

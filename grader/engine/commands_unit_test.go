@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -1437,6 +1438,16 @@ func TestCommandsGuardSecondReading(t *testing.T) {
 			h.g.takeRefused()
 		})
 	}
+	t.Run("a docker run --name that made nothing says why", func(t *testing.T) {
+		var nm *checks.NotMadeError
+		if err := h.c.errNoObject("container", "typo"); !errors.As(err, &nm) || !strings.Contains(nm.Failed, "your submission has no folder sitee") {
+			t.Errorf("typo: %+v", err)
+		}
+		h.must("POST", "/v1.41/containers/create?name=typo", runBody(t, "busybox", ``, ``), http.StatusCreated)
+		if err := h.c.errNoObject("container", "typo"); !errors.As(err, &nm) || nm.Failed != "" {
+			t.Errorf("typo, made after all: %+v", err)
+		}
+	})
 	t.Run("caps on what a job makes", func(t *testing.T) {
 		h := newCmdGuard(t, true)
 		var status int

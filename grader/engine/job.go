@@ -405,26 +405,33 @@ func (j *Job) ReadFile(ctx context.Context, p string, limit int64) (checks.File,
 	if err != nil {
 		return checks.File{}, err
 	}
+	return j.readPath(ctx, id, p, p, limit, "the image")
+}
+
+// readPath reads full from a created container (never started), as
+// ReadFile does; the File carries the path as shown, and errors name
+// where it was read from ("the image", "the volume data").
+func (j *Job) readPath(ctx context.Context, id, full, shown string, limit int64, where string) (checks.File, error) {
 	if limit <= 0 {
 		// Only whether it is there: no copy of a folder that may be large.
-		st, err := j.e.cli.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: p})
+		st, err := j.e.cli.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: full})
 		if err != nil {
 			if isNotFound(err) {
 				return checks.File{}, checks.ErrNotExist
 			}
-			return checks.File{}, fmt.Errorf("reading %s from the image of %s: %w", p, j.name, err)
+			return checks.File{}, fmt.Errorf("reading %s from %s of %s: %w", shown, where, j.name, err)
 		}
-		return checks.File{Path: p, Mode: st.Stat.Mode, Size: st.Stat.Size, LinkTarget: st.Stat.LinkTarget}, nil
+		return checks.File{Path: shown, Mode: st.Stat.Mode, Size: st.Stat.Size, LinkTarget: st.Stat.LinkTarget}, nil
 	}
-	res, err := j.e.cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: p})
+	res, err := j.e.cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: full})
 	if err != nil {
 		if isNotFound(err) {
 			return checks.File{}, checks.ErrNotExist
 		}
-		return checks.File{}, fmt.Errorf("reading %s from the image of %s: %w", p, j.name, err)
+		return checks.File{}, fmt.Errorf("reading %s from %s of %s: %w", shown, where, j.name, err)
 	}
 	defer func() { _ = res.Content.Close() }()
-	return readTarFile(res.Content, p, res.Stat.LinkTarget, limit)
+	return readTarFile(res.Content, shown, res.Stat.LinkTarget, limit)
 }
 
 func (j *Job) readerContainer(ctx context.Context) (string, error) {

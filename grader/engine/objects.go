@@ -41,11 +41,11 @@ func (j *Job) cmds() *commands {
 func (j *Job) studentContainer(name string) (*commands, *cmdContainer, error) {
 	c := j.cmds()
 	if c == nil {
-		return nil, nil, j.cmds().errNoObject("container", name)
+		return nil, nil, c.errNoObject("container", name)
 	}
 	_, k := c.container(name)
 	if k == nil {
-		return nil, nil, j.cmds().errNoObject("container", name)
+		return nil, nil, c.errNoObject("container", name)
 	}
 	return c, k, nil
 }
@@ -70,7 +70,7 @@ func (j *Job) Container(ctx context.Context, name string) (checks.ContainerInfo,
 	res, err := j.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
 	if err != nil {
 		if isNotFound(err) { // removed by --rm, or by the engine
-			return checks.ContainerInfo{}, j.cmds().errNoObject("container", name)
+			return checks.ContainerInfo{}, c.errNoObject("container", name)
 		}
 		return checks.ContainerInfo{}, fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
 	}
@@ -123,18 +123,18 @@ func (c *commands) mounts(ms []container.MountPoint) []checks.Mount {
 func (j *Job) Volume(ctx context.Context, name string) (checks.VolumeInfo, error) {
 	c := j.cmds()
 	if c == nil {
-		return checks.VolumeInfo{}, j.cmds().errNoObject("volume", name)
+		return checks.VolumeInfo{}, c.errNoObject("volume", name)
 	}
 	c.mu.Lock()
 	made := c.volumes[name]
 	c.mu.Unlock()
 	if !made {
-		return checks.VolumeInfo{}, j.cmds().errNoObject("volume", name)
+		return checks.VolumeInfo{}, c.errNoObject("volume", name)
 	}
 	res, err := j.e.cli.VolumeInspect(ctx, c.engineName(name), client.VolumeInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return checks.VolumeInfo{}, j.cmds().errNoObject("volume", name)
+			return checks.VolumeInfo{}, c.errNoObject("volume", name)
 		}
 		return checks.VolumeInfo{}, fmt.Errorf("inspecting the volume %s of %s: %w", name, j.name, err)
 	}
@@ -169,12 +169,12 @@ func (c *commands) snapshot() map[string]string {
 func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, error) {
 	c := j.cmds()
 	if c == nil || !c.hasNetwork(name) {
-		return checks.NetworkInfo{}, j.cmds().errNoObject("network", name)
+		return checks.NetworkInfo{}, c.errNoObject("network", name)
 	}
 	res, err := j.e.cli.NetworkInspect(ctx, c.engineName(name), client.NetworkInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return checks.NetworkInfo{}, j.cmds().errNoObject("network", name)
+			return checks.NetworkInfo{}, c.errNoObject("network", name)
 		}
 		return checks.NetworkInfo{}, fmt.Errorf("inspecting the network %s of %s: %w", name, j.name, err)
 	}
@@ -208,13 +208,13 @@ func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, err
 func (j *Job) ReadVolume(ctx context.Context, volume, p string, limit int64) (checks.File, error) {
 	c := j.cmds()
 	if c == nil {
-		return checks.File{}, j.cmds().errNoObject("volume", volume)
+		return checks.File{}, c.errNoObject("volume", volume)
 	}
 	c.mu.Lock()
 	made := c.volumes[volume]
 	c.mu.Unlock()
 	if !made {
-		return checks.File{}, j.cmds().errNoObject("volume", volume)
+		return checks.File{}, c.errNoObject("volume", volume)
 	}
 	const at = "/grade-volume"
 	hc := j.hostConfig()
@@ -226,26 +226,7 @@ func (j *Job) ReadVolume(ctx context.Context, volume, p string, limit int64) (ch
 		return checks.File{}, fmt.Errorf("preparing to read the volume %s of %s: %w", volume, j.name, err)
 	}
 	defer j.remove(id)
-	full := path.Join(at, path.Clean("/"+p))
-	if limit <= 0 {
-		st, err := j.e.cli.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: full})
-		if err != nil {
-			if isNotFound(err) {
-				return checks.File{}, checks.ErrNotExist
-			}
-			return checks.File{}, fmt.Errorf("reading %s from the volume %s of %s: %w", p, volume, j.name, err)
-		}
-		return checks.File{Path: p, Mode: st.Stat.Mode, Size: st.Stat.Size, LinkTarget: st.Stat.LinkTarget}, nil
-	}
-	res, err := j.e.cli.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: full})
-	if err != nil {
-		if isNotFound(err) {
-			return checks.File{}, checks.ErrNotExist
-		}
-		return checks.File{}, fmt.Errorf("reading %s from the volume %s of %s: %w", p, volume, j.name, err)
-	}
-	defer func() { _ = res.Content.Close() }()
-	return readTarFile(res.Content, p, res.Stat.LinkTarget, limit)
+	return j.readPath(ctx, id, path.Join(at, path.Clean("/"+p)), p, limit, "the volume "+volume)
 }
 
 // HostEndpoint gives the address at which grade reaches what a container
@@ -303,14 +284,14 @@ const stopTimeout = 3
 
 // Stop stops a container of the student's, as docker stop does.
 func (j *Job) Stop(ctx context.Context, name string) error {
-	_, k, err := j.studentContainer(name)
+	c, k, err := j.studentContainer(name)
 	if err != nil {
 		return err
 	}
 	t := stopTimeout
 	if _, err := j.e.cli.ContainerStop(ctx, k.id, client.ContainerStopOptions{Timeout: &t}); err != nil {
 		if isNotFound(err) {
-			return j.cmds().errNoObject("container", name)
+			return c.errNoObject("container", name)
 		}
 		return fmt.Errorf("stopping %s of %s: %w", name, j.name, err)
 	}
@@ -319,13 +300,13 @@ func (j *Job) Stop(ctx context.Context, name string) error {
 
 // Start starts a container of the student's, as docker start does.
 func (j *Job) Start(ctx context.Context, name string) error {
-	_, k, err := j.studentContainer(name)
+	c, k, err := j.studentContainer(name)
 	if err != nil {
 		return err
 	}
 	if _, err := j.e.cli.ContainerStart(ctx, k.id, client.ContainerStartOptions{}); err != nil {
 		if isNotFound(err) {
-			return j.cmds().errNoObject("container", name)
+			return c.errNoObject("container", name)
 		}
 		return &checks.StartError{Service: name, Err: startErr(err)}
 	}
@@ -358,7 +339,7 @@ func (j *Job) Recreate(ctx context.Context, name string) error {
 	res, err := j.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return j.cmds().errNoObject("container", name)
+			return c.errNoObject("container", name)
 		}
 		return fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
 	}
