@@ -299,9 +299,12 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		s := string(b)
 		body.Equals, body.EqualsName = &s, "the submission's "+f
 	}
+	dial := (&net.Dialer{Timeout: httpRequestMax}).DialContext
+	if d, ok := t.(Dialer); ok {
+		dial = d.DialContext
+	}
 	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true,
-			DialContext: (&net.Dialer{Timeout: httpRequestMax}).DialContext},
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: dial},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	defer client.CloseIdleConnections()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"strings"
 	"time"
 )
@@ -148,9 +149,17 @@ type Execer interface {
 }
 
 // PortPublisher gives the address at which the grader reaches a container
-// port of a service, starting the service if it is not running yet.
+// port of a service, starting the service if it is not running yet. The
+// address is reached through the target's Dialer when it has one.
 type PortPublisher interface {
 	Endpoint(ctx context.Context, service string, port int) (hostPort string, err error)
+}
+
+// Dialer opens connections to the addresses Endpoint and HostEndpoint give:
+// grade's engine reaches the job's containers from a helper on the job's
+// networks, on every kind of engine.
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // ContainerState is what the engine says of a service's container.

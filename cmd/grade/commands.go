@@ -184,12 +184,11 @@ grade made, also those of runs still going.`,
 		Example: "  grade clean\n  grade clean --all",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := bind(cmd)
-			if err != nil {
+			if _, err := bind(cmd); err != nil {
 				return err
 			}
 			all, _ := cmd.Flags().GetBool("all")
-			eng, err := connect(cmd.Context(), &options{Quiet: true, PortHost: o.PortHost}, stderr, false)
+			eng, err := connect(cmd.Context(), &options{Quiet: true}, stderr, false)
 			if err != nil {
 				return err
 			}

@@ -24,7 +24,7 @@ type finding struct {
 
 // doctorText is the doctor's wording in one language.
 type doctorText struct {
-	noEngine, engine, storage, slowStorage, sandbox, buildPIDs, noBuildPIDs, direct, published,
+	noEngine, engine, local, remote, storage, slowStorage, sandbox, buildPIDs, noBuildPIDs, tried,
 	tryFailed, imagesOK, imagesMissing, summaryOK, summaryBad string
 }
 
@@ -37,9 +37,10 @@ var doctorTexts = map[string]doctorText{
 		sandbox:       "sandbox: cgroup v%s (%s): memory, CPU and pids limits for every container",
 		buildPIDs:     "build steps get the pids limit (a cgroup of grade's)",
 		noBuildPIDs:   "build steps get memory and CPU limits, but no pids limit here (needs root beside a local engine that uses cgroupfs)",
-		direct:        "a test container built, ran and answered at %s, on a network with no way out",
-		published:     "a test container built, ran and answered at %s, through a published port",
-		tryFailed:     "a test container did not work: %v|check that %s is present (grade images) and that this machine reaches the engine's published ports (set --port-host)",
+		local:         "kind: an engine on this machine (%s); every bundled scenario can be graded on it",
+		remote:        "kind: an engine not on this machine (%s: Docker Desktop's VM, a CI service such as docker:dind, or another machine); every bundled scenario can be graded on it, the same way",
+		tried:         "a test container built, ran and answered at %s through grade's helper container, on a network with no way out",
+		tryFailed:     "a test container did not work: %v|check that %s is present (grade images); a helper container needs grade built for Linux (make build)",
 		imagesOK:      "base images: all %d the scenarios use are present",
 		imagesMissing: "base images: %d of %d missing: %s|run 'make images' (pulls where a registry answers, else builds stand-ins) or docker pull them",
 		summaryOK:     "All good: grade can grade here.",
@@ -53,9 +54,10 @@ var doctorTexts = map[string]doctorText{
 		sandbox:       "沙箱：cgroup v%s（%s）：每个容器都有内存、CPU和进程数限制",
 		buildPIDs:     "构建步骤也有进程数限制（grade 的 cgroup）",
 		noBuildPIDs:   "构建步骤有内存和CPU限制，但此处没有进程数限制（需要以 root 身份在使用 cgroupfs 的本地引擎旁运行）",
-		direct:        "测试容器已构建、运行，并在 %s 响应（网络无法访问外部）",
-		published:     "测试容器已构建、运行，并通过发布的端口在 %s 响应",
-		tryFailed:     "测试容器未能正常工作：%v|请确认 %s 镜像存在（grade images），并且本机能访问引擎发布的端口（设置 --port-host）",
+		local:         "类型：本机上的引擎（%s）；所有内置场景都能在它上面评分",
+		remote:        "类型：不在本机上的引擎（%s：Docker Desktop 的虚拟机、docker:dind 之类的 CI 服务或另一台机器）；所有内置场景都能以同样的方式在它上面评分",
+		tried:         "测试容器已构建、运行，并通过 grade 的辅助容器在 %s 响应（网络无法访问外部）",
+		tryFailed:     "测试容器未能正常工作：%v|请确认 %s 镜像存在（grade images）；辅助容器需要为 Linux 构建的 grade（make build）",
 		imagesOK:      "基础镜像：场景需要的 %d 个镜像都已存在",
 		imagesMissing: "基础镜像：%d/%d 个缺失：%s|运行 'make images'（能访问镜像仓库时拉取，否则构建替代镜像）或用 docker pull 获取",
 		summaryOK:     "一切正常：grade 可以在这里评分。",
@@ -89,7 +91,7 @@ It exits 0 when everything works, 3 otherwise.`,
 			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Minute)
 			defer cancel()
 			var fs []finding
-			eng, err := engine.New(ctx, engine.WithPortHost(o.PortHost), engine.WithPublishedPorts(o.PublishPorts))
+			eng, err := engine.New(ctx)
 			if err != nil {
 				what, fix := split(t.noEngine)
 				fs = append(fs, finding{what: fmt.Sprintf(what, err), fix: fix})
@@ -113,7 +115,6 @@ It exits 0 when everything works, 3 otherwise.`,
 			return printFindings(stdout, fs, t)
 		},
 	}
-	cmd.Flags().Bool("publish-ports", false, "try reaching the test container through a published port, as with a remote engine")
 	return cmd
 }
 
@@ -125,6 +126,11 @@ func engineFindings(ctx context.Context, eng *engine.Engine, t doctorText) []fin
 		return []finding{{what: fmt.Sprintf(what, err), fix: fix}}
 	}
 	fs := []finding{{ok: true, what: fmt.Sprintf(t.engine, f.Version, f.APIVersion, f.Daemon, f.CPUs, units.BytesSize(float64(f.Memory)))}}
+	if f.Local {
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.local, f.Name)})
+	} else {
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.remote, f.Name)})
+	}
 	switch f.StorageDriver {
 	case "vfs", "fuse-overlayfs":
 		what, fix := split(t.slowStorage)
@@ -143,10 +149,8 @@ func engineFindings(ctx context.Context, eng *engine.Engine, t doctorText) []fin
 	case err != nil:
 		what, fix := split(t.tryFailed)
 		fs = append(fs, finding{what: fmt.Sprintf(what, err), fix: fmt.Sprintf(fix, "busybox:latest")})
-	case f.Direct:
-		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.direct, addr)})
 	default:
-		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.published, addr)})
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.tried, addr)})
 	}
 	return fs
 }

@@ -9,9 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gradeproject/grade/grader/helper"
 )
 
 func main() {
+	// In a helper container on the engine, grade's own executable is the
+	// helper (package helper): that mode never returns.
+	helper.RunIfHelper()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopNotice := context.AfterFunc(ctx, func() {
 		fmt.Fprintln(os.Stderr, "grade: interrupted; removing what this run started (Ctrl-C again to quit at once)")

@@ -29,7 +29,6 @@ type options struct {
 	NoColor     bool
 	Quiet       bool
 	Jobs        int
-	PortHost    string
 	Students    []string
 	ScenarioIDs []string
 	Only        []string
@@ -40,9 +39,6 @@ type options struct {
 	Limits scenario.Limits
 	// Timeout bounds the whole run (0: none).
 	Timeout time.Duration
-	// PublishPorts reaches containers through published ports even with a
-	// local engine.
-	PublishPorts bool
 }
 
 // addGlobalFlags declares the flags shared by every command.
@@ -52,7 +48,6 @@ func addGlobalFlags(fs *pflag.FlagSet) {
 	fs.String("lang", "", "language of titles and hints: en or zh (default: from the locale)")
 	fs.Bool("no-color", false, "no colours, even on a terminal (also NO_COLOR)")
 	fs.Bool("quiet", false, "no progress lines on stderr")
-	fs.String("port-host", "", "host at which published container ports are reached (default: from DOCKER_HOST)")
 }
 
 // addGradeFlags declares the flags of commands that grade.
@@ -63,7 +58,6 @@ func addGradeFlags(fs *pflag.FlagSet) {
 	fs.StringArray("limit", nil, "override a sandbox limit, KEY=VALUE (repeatable): "+strings.Join(scenario.LimitKeys, ", ")+
 		"; e.g. --limit memory=256MiB --limit build=2m (a scenario's own limits still win)")
 	fs.Duration("timeout", 0, "time limit of the whole run, e.g. 30m; jobs not graded by then are reported as not graded (default: none)")
-	fs.Bool("publish-ports", false, "reach containers through ports published on the engine's host even when the engine is local (their network then has a way out)")
 }
 
 // bind reads the options of cmd from its flags, the environment and the
@@ -101,7 +95,6 @@ func bind(cmd *cobra.Command) (*options, error) {
 		NoColor:     v.GetBool("no-color") || os.Getenv("NO_COLOR") != "",
 		Quiet:       v.GetBool("quiet"),
 		Jobs:        v.GetInt("jobs"),
-		PortHost:    v.GetString("port-host"),
 		Students:    v.GetStringSlice("student"),
 		ScenarioIDs: v.GetStringSlice("scenario"),
 		Only:        v.GetStringSlice("job"),
@@ -169,7 +162,6 @@ func bindLimits(v *viper.Viper, o *options) error {
 	if o.Timeout < 0 {
 		return usageErr("--timeout %s: give a positive duration", o.Timeout)
 	}
-	o.PublishPorts = v.GetBool("publish-ports")
 	return nil
 }
 

@@ -142,7 +142,7 @@ func loadScenarios(o *options) ([]*scenario.Scenario, error) {
 
 // connect connects to the engine, sweeping what dead runs left behind.
 func connect(ctx context.Context, o *options, stderr io.Writer, sweep bool) (*engine.Engine, error) {
-	eng, err := engine.New(ctx, engine.WithPortHost(o.PortHost), engine.WithPublishedPorts(o.PublishPorts))
+	eng, err := engine.New(ctx)
 	if err != nil {
 		return nil, envErr(fmt.Errorf("%w\nIs the Docker engine running? Try 'docker info'; set DOCKER_HOST for a remote engine", err))
 	}

@@ -51,6 +51,11 @@ func (j *Job) Close() error {
 	for i := len(closers) - 1; i >= 0; i-- {
 		closeErr = errors.Join(closeErr, closers[i]())
 	}
+	j.hmu.Lock()
+	h := j.helper
+	j.helper = nil
+	j.hmu.Unlock()
+	j.e.closeHelper(h)
 	if dc != nil {
 		// compose down first (it knows its own objects); whatever it
 		// leaves, the removal by label below finds.
@@ -122,6 +127,7 @@ func (e *Engine) CleanRun() (Removed, error) {
 	defer cancel()
 	r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+e.runID), true)
 	e.removeIntermediate(ctx)
+	e.removeHelperImage(ctx)
 	if e.cgroups != nil {
 		e.cgroups.sweep(e.runID + "-")
 	}
@@ -155,6 +161,7 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 	}
 	// After the labelled images: the untagged ones are their parents.
 	total.Images += e.sweepJournals(ctx)
+	total.Images += e.sweepHelperImages(ctx)
 	// The registry step's folders of dead runs (a grade killed mid-job).
 	errs = append(errs, e.sweepSessionDirs())
 	return total, errors.Join(errs...)

@@ -1264,9 +1264,8 @@ func (v *vetting) mounts(hc map[string]any) {
 	}
 }
 
-// publish records -p HOST:CONTAINER and takes it from the engine: a local
-// engine publishes nothing (grade reaches the container's address), a
-// remote one a port of its choosing.
+// publish records -p HOST:CONTAINER and takes it from the engine, which
+// publishes nothing: grade reaches the container's port from its helper.
 func (v *vetting) publish(hc map[string]any) {
 	pb, _ := hc["PortBindings"].(map[string]any)
 	keys := make([]string, 0, len(pb))
@@ -1292,14 +1291,9 @@ func (v *vetting) publish(hc map[string]any) {
 			n, _ := strconv.Atoi(first)
 			v.ports = append(v.ports, checks.PortBinding{HostPort: n, ContainerPort: cport, Proto: proto})
 		}
-		if !v.c.job.e.direct {
-			rewritten[k] = []any{map[string]any{"HostIp": "", "HostPort": ""}}
-		}
 	}
 	hc["PortBindings"] = rewritten
-	if v.c.job.e.direct {
-		hc["PublishAllPorts"] = false
-	}
+	hc["PublishAllPorts"] = false
 }
 
 // hasNetwork reports whether the student made a network of that name.
@@ -1671,12 +1665,23 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	return errors.Join(err, out.Close())
 }
 
+// inhibitIPv4 is the bridge driver's option (Docker 20.10 and later) that
+// gives the engine's host no address on the bridge.
+const inhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
+
 // networkCreate is how the job's networks are made: bridges with the job's
-// labels, internal (no way out) beside a local engine unless the scenario
-// lets the job out (published ports do not work on an internal network;
-// grade reaches a local engine's containers at their addresses).
+// labels, internal (no way out) unless the scenario lets the job out. grade
+// reaches the containers from its helper on the same networks.
 func networkCreate(j *Job) client.NetworkCreateOptions {
-	return client.NetworkCreateOptions{Driver: "bridge", Internal: j.e.direct && !j.outbound, Labels: j.e.labels(j.name)}
+	o := client.NetworkCreateOptions{Driver: "bridge", Internal: !j.outbound, Labels: j.e.labels(j.name)}
+	if o.Internal {
+		// The engine's host gets no address on the bridge: an internal
+		// network only stops forwarded traffic, and without this a
+		// container reaches every service of the host through the
+		// network's gateway (and docker0, and the host's own addresses).
+		o.Options = map[string]string{inhibitIPv4: "true"}
+	}
+	return o
 }
 
 // volumeCreate is how the job's named volumes are made.

@@ -66,6 +66,7 @@ type fakeObject struct {
 	hostConfig      json.RawMessage
 	internal        bool
 	driver          string
+	options         map[string]string
 }
 
 // cmdEngine is the engine's API as far as commands mode uses it.
@@ -206,9 +207,10 @@ func (f *cmdEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Name, Driver string
 			Internal     bool
 			Labels       map[string]any
+			Options      map[string]string
 		}
 		_ = json.Unmarshal(body, &n)
-		f.networks[n.Name] = &fakeObject{id: fakeID("network " + n.Name), name: n.Name, labels: n.Labels, driver: n.Driver, internal: n.Internal}
+		f.networks[n.Name] = &fakeObject{id: fakeID("network " + n.Name), name: n.Name, labels: n.Labels, driver: n.Driver, internal: n.Internal, options: n.Options}
 		writeJSON(w, http.StatusCreated, map[string]string{"Id": f.networks[n.Name].id, "Warning": ""})
 	case p == "/networks" && get:
 		list := []any{}
@@ -314,7 +316,7 @@ type cmdGuard struct {
 	url  string
 }
 
-func newCmdGuard(t *testing.T, direct bool) *cmdGuard {
+func newCmdGuard(t *testing.T) *cmdGuard {
 	t.Helper()
 	eng := newCmdEngine()
 	up := httptest.NewServer(eng)
@@ -337,7 +339,7 @@ func newCmdGuard(t *testing.T, direct bool) *cmdGuard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &Job{e: &Engine{cli: cli, runID: "run1", self: "testhost", direct: direct}, name: cmdJob, slug: "run1-alice-ch05", limits: cmdLimits}
+	j := &Job{e: &Engine{cli: cli, runID: "run1", self: "testhost", local: true}, name: cmdJob, slug: "run1-alice-ch05", limits: cmdLimits}
 	g := newGuard(guardConfig{upstream: tr, base: "http://docker"})
 	g.cmds = newCommands(j, g, work, []string{"nginx:latest", "busybox", ScriptImage})
 	srv := httptest.NewServer(g)
@@ -646,7 +648,7 @@ func TestCommandsGuardRefusedRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newCmdGuard(t, true)
+			h := newCmdGuard(t)
 			h.setUp()
 			status, body := h.do("POST", "/v1.41/containers/create"+tt.query, runBody(t, "busybox", tt.hc, tt.top))
 			if status != http.StatusForbidden {
@@ -676,7 +678,6 @@ func TestCommandsGuardRun(t *testing.T) {
 	web := func(h *cmdGuard) string { return h.id("web") }
 	tests := []struct {
 		name   string
-		remote bool   // the engine is not this machine's
 		query  string // ?name=
 		image  string
 		hc     string // HostConfig keys the CLI sets
@@ -796,18 +797,6 @@ func TestCommandsGuardRun(t *testing.T) {
 				}
 			},
 			ports: []checks.PortBinding{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}},
-		{name: "published port, remote engine", remote: true, query: "?name=app", image: "nginx",
-			hc:    `{"PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]}}`,
-			top:   `{"ExposedPorts":{"80/tcp":{}}}`,
-			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
-			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
-				p, _ := network.ParsePort("80/tcp")
-				b := cr.HostConfig.PortBindings[p]
-				if len(cr.HostConfig.PortBindings) != 1 || len(b) != 1 || b[0].HostPort != "" || b[0].HostIP.IsValid() {
-					t.Errorf("PortBindings %v, want 80/tcp on a port the engine chooses", cr.HostConfig.PortBindings)
-				}
-			},
-			ports: []checks.PortBinding{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}},
 		{name: "udp and a range", query: "?name=app", image: "busybox",
 			hc:    `{"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080-8090"}],"53/udp":[{"HostIp":"","HostPort":"5353"}]}}`,
 			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
@@ -839,7 +828,7 @@ func TestCommandsGuardRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newCmdGuard(t, !tt.remote)
+			h := newCmdGuard(t)
 			h.setUp()
 			h.must("POST", "/v1.41/containers/create?name=first", runBody(t, "busybox", "", ""), http.StatusCreated) // the job's bridge is made
 			status, body := h.do("POST", "/v1.41/containers/create"+tt.query, runBody(t, tt.image, tt.hc, tt.top))
@@ -892,26 +881,22 @@ func TestCommandsGuardRun(t *testing.T) {
 // TestCommandsGuardDefaultNetwork: the job's copy of the default network
 // is made once, internal beside a local engine, with the job's labels.
 func TestCommandsGuardDefaultNetwork(t *testing.T) {
-	for _, remote := range []bool{false, true} {
-		t.Run("remote="+strconv.FormatBool(remote), func(t *testing.T) {
-			h := newCmdGuard(t, !remote)
-			h.must("POST", "/v1.41/containers/create?name=a", runBody(t, "busybox", "", ""), http.StatusCreated)
-			st, _ := h.do("POST", "/v1.41/containers/create?name=b", runBody(t, "busybox", `{"NetworkMode":"bridge"}`, ""))
-			calls := h.eng.took()
-			if st != http.StatusCreated || len(calls) != 1 || calls[0].String() != "POST /containers/create?name="+cmdPrefix+"b" {
-				t.Errorf("the second run: %d, %v", st, calls)
-			}
-			n := h.eng.networks[cmdPrefix+"bridge"]
-			if n == nil || n.driver != "bridge" || n.internal == remote || n.labels[LabelJob] != cmdJob || n.labels[LabelRun] != "run1" {
-				t.Errorf("the job's bridge: %+v", n)
-			}
-		})
+	h := newCmdGuard(t)
+	h.must("POST", "/v1.41/containers/create?name=a", runBody(t, "busybox", "", ""), http.StatusCreated)
+	st, _ := h.do("POST", "/v1.41/containers/create?name=b", runBody(t, "busybox", `{"NetworkMode":"bridge"}`, ""))
+	calls := h.eng.took()
+	if st != http.StatusCreated || len(calls) != 1 || calls[0].String() != "POST /containers/create?name="+cmdPrefix+"b" {
+		t.Errorf("the second run: %d, %v", st, calls)
+	}
+	n := h.eng.networks[cmdPrefix+"bridge"]
+	if n == nil || n.driver != "bridge" || !n.internal || n.options[inhibitIPv4] != "true" || n.labels[LabelJob] != cmdJob || n.labels[LabelRun] != "run1" {
+		t.Errorf("the job's bridge: %+v", n)
 	}
 }
 
 // TestCommandsGuardImages: only the exercise's images run; nothing is pulled.
 func TestCommandsGuardImages(t *testing.T) {
-	h := newCmdGuard(t, true)
+	h := newCmdGuard(t)
 	tests := []struct {
 		name         string
 		method, path string
@@ -973,7 +958,7 @@ func TestCommandsGuardImages(t *testing.T) {
 // TestCommandsGuardNames: answers show the student's names, lists only
 // the job's objects, and what the job did not make is not there.
 func TestCommandsGuardNames(t *testing.T) {
-	h := newCmdGuard(t, true)
+	h := newCmdGuard(t)
 	h.setUp()
 	h.must("POST", "/v1.41/containers/create", runBody(t, "busybox", `{"Binds":["data:/data"]}`, ""), http.StatusCreated)
 	webID, anonID := h.id("web"), h.id(randomName)
@@ -1076,7 +1061,6 @@ func TestCommandsGuardNames(t *testing.T) {
 func TestCommandsGuardVolumesNetworks(t *testing.T) {
 	tests := []struct {
 		name    string
-		remote  bool
 		setUp   bool
 		path    string
 		body    string
@@ -1097,8 +1081,6 @@ func TestCommandsGuardVolumesNetworks(t *testing.T) {
 		{name: "volume prune", path: "/volumes/prune", status: 403, refused: "docker volume rm NAME"},
 		{name: "network", path: "/networks/create", body: cliNetwork("n1", "", `{"Labels":{"grade.job":"bob/ch05"}}`), status: 201, has: `"Id":"` + fakeID("network "+cmdPrefix+"n1"),
 			calls: []string{"POST /networks/create", "GET /networks/" + cmdPrefix + "n1"}},
-		{name: "network, remote engine", remote: true, path: "/networks/create", body: cliNetwork("n1", "", ""), status: 201,
-			calls: []string{"POST /networks/create", "GET /networks/" + cmdPrefix + "n1"}},
 		{name: "network --internal", path: "/networks/create", body: cliNetwork("n1", "", `{"Internal":true,"Attachable":true}`), status: 201,
 			calls: []string{"POST /networks/create", "GET /networks/" + cmdPrefix + "n1"}},
 		{name: "network --driver", path: "/networks/create", body: cliNetwork("n1", "macvlan", ""), status: 403, refused: "`--driver macvlan`"},
@@ -1116,7 +1098,7 @@ func TestCommandsGuardVolumesNetworks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newCmdGuard(t, !tt.remote)
+			h := newCmdGuard(t)
 			if tt.setUp {
 				h.setUp()
 			}
@@ -1164,9 +1146,10 @@ func TestCommandsGuardVolumesNetworks(t *testing.T) {
 			want := "local"
 			if strings.HasPrefix(tt.path, "/networks") {
 				want = "bridge"
-				if made.Internal != !tt.remote {
-					t.Errorf("internal %v beside a local engine %v", made.Internal, !tt.remote)
+				if !made.Internal || made.Options[inhibitIPv4] != "true" || len(made.Options) != 1 {
+					t.Errorf("internal %v, options %v: want internal, the host given no address on it", made.Internal, made.Options)
 				}
+				made.Options = nil
 			}
 			if !strings.HasPrefix(made.Name, cmdPrefix) || made.Driver != want || len(made.DriverOpts) > 0 || len(made.Options) > 0 ||
 				made.Labels[LabelJob] != cmdJob || made.Labels[LabelRun] != "run1" || made.Labels[LabelManaged] != "true" {
@@ -1179,7 +1162,7 @@ func TestCommandsGuardVolumesNetworks(t *testing.T) {
 // TestCommandsGuardContainerCalls: names are the job's, docker rm takes
 // the anonymous volumes along, exec is never privileged.
 func TestCommandsGuardContainerCalls(t *testing.T) {
-	h := newCmdGuard(t, true)
+	h := newCmdGuard(t)
 	h.setUp()
 	webID := h.id("web")
 	execBody := `{"User":"","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,"AttachStdout":true,"Detach":false,"DetachKeys":"","Env":null,"WorkingDir":"","Cmd":["cat","/etc/hostname"]}`
@@ -1307,7 +1290,7 @@ func TestCommandsGuardOddJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newCmdGuard(t, true)
+			h := newCmdGuard(t)
 			h.setUp()
 			status, body := h.do("POST", "/v1.41/containers/create"+tt.query, tt.body)
 			if status == 0 || status >= 500 {
@@ -1372,7 +1355,7 @@ func TestCommandsGuardOddJSONElsewhere(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newCmdGuard(t, true)
+			h := newCmdGuard(t)
 			h.setUp()
 			status, body := h.do("POST", "/v1.41"+tt.path, tt.body)
 			if status == 0 || status >= 500 {
@@ -1391,7 +1374,7 @@ func TestCommandsGuardOddJSONElsewhere(t *testing.T) {
 // as an attacker, found: each row is a call that got past it, or a
 // legitimate one it answered wrongly.
 func TestCommandsGuardSecondReading(t *testing.T) {
-	h := newCmdGuard(t, true)
+	h := newCmdGuard(t)
 	h.setUp()
 	webID := h.id("web")
 	tests := []struct {
@@ -1449,7 +1432,7 @@ func TestCommandsGuardSecondReading(t *testing.T) {
 		}
 	})
 	t.Run("caps on what a job makes", func(t *testing.T) {
-		h := newCmdGuard(t, true)
+		h := newCmdGuard(t)
 		var status int
 		var body string
 		for i := 0; i <= maxCmdNetworks; i++ {

@@ -207,15 +207,14 @@ func (j *Job) prepareService(ctx context.Context, p *types.Project, name string,
 }
 
 // sandboxProject rewrites the vetted project to run in the job's sandbox:
-// limits, dropped capabilities, labels, networks grade made (internal with a
-// local engine), no fixed names, host ports chosen by the engine.
+// limits, dropped capabilities, labels, networks grade made (internal), no
+// fixed names, no published ports (grade's helper reaches the services).
 func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 	labels := j.e.labels(j.name)
 	for i, key := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[key]
 		name := fmt.Sprintf("grade-%s-n%d-%s", j.slug, i, slugRe.ReplaceAllString(strings.ToLower(key), "-"))
-		_, err := j.e.cli.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge",
-			Internal: j.e.direct && !j.outbound, Labels: j.e.labels(j.name)})
+		_, err := j.e.cli.NetworkCreate(ctx, name, networkCreate(j))
 		if err != nil {
 			return fmt.Errorf("creating network %s of %s: %w", key, j.name, err)
 		}
@@ -254,13 +253,7 @@ func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 			}
 		}
 		s.StopGracePeriod = &grace
-		if j.e.direct {
-			s.Ports = nil // reached at the container's address
-		} else {
-			for i := range s.Ports {
-				s.Ports[i].HostIP, s.Ports[i].Published = j.e.bindIP, ""
-			}
-		}
+		s.Ports = nil // reached from grade's helper, on the project's networks
 		p.Services[name] = s
 	}
 	return nil

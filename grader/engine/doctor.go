@@ -23,10 +23,12 @@ type Facts struct {
 	CgroupVersion       string
 	CPUs                int
 	Memory              int64
-	// Direct is true when jobs run on internal networks and are reached at
-	// container addresses; false when ports are published on PortHost.
-	Direct   bool
-	PortHost string
+	// Local is true when the engine runs on grade's own machine; false for
+	// Docker Desktop's VM, a CI service (docker:dind) or another machine.
+	// Grading works the same on both.
+	Local bool
+	// Name is the engine's host name.
+	Name string
 	// BuildPIDs is true when build steps get the pids limit.
 	BuildPIDs bool
 }
@@ -45,14 +47,14 @@ func (e *Engine) Facts(ctx context.Context) (Facts, error) {
 	return Facts{
 		Version: v.Version, APIVersion: v.APIVersion, OS: i.OperatingSystem, Daemon: e.cli.DaemonHost(),
 		StorageDriver: i.Driver, CgroupDriver: i.CgroupDriver, CgroupVersion: i.CgroupVersion,
-		CPUs: i.NCPU, Memory: i.MemTotal, Direct: e.direct, PortHost: e.host, BuildPIDs: e.cgroups != nil,
+		CPUs: i.NCPU, Memory: i.MemTotal, Local: e.local, Name: i.Name, BuildPIDs: e.cgroups != nil,
 	}, nil
 }
 
 // TryJob does what grading does with a tiny image: builds it FROM the helper
 // image, starts it in the sandbox and fetches a page from it the way the
-// http check does, then removes everything. It returns where the page was
-// fetched from.
+// http check does (through grade's helper container on the job's network),
+// then removes everything. It returns where the page was fetched from.
 func (e *Engine) TryJob(ctx context.Context) (string, error) {
 	dir, err := os.MkdirTemp("", "grade-doctor-")
 	if err != nil {
@@ -79,7 +81,7 @@ func (e *Engine) TryJob(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DialContext: j.DialContext}}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		body, err := fetch(ctx, hc, "http://"+addr+"/")
@@ -90,7 +92,7 @@ func (e *Engine) TryJob(ctx context.Context) (string, error) {
 			if err == nil {
 				err = fmt.Errorf("unexpected answer %q", body)
 			}
-			return addr, fmt.Errorf("the container runs but %s does not answer from here: %w", addr, err)
+			return addr, fmt.Errorf("the container runs but %s does not answer through grade's helper: %w", addr, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

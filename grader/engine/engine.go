@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,43 +80,28 @@ func orDefault[T int | int64 | time.Duration](v, d T) T {
 type Engine struct {
 	cli    *client.Client
 	runID  string
-	host   string // where published ports are reached
-	bindIP string // host address ports are published on; "" for all
-	// direct: the engine runs on this machine, which reaches containers at
-	// their addresses on the job's network; jobs then get an internal
-	// network (no way out) and nothing is published.
-	direct bool
+	// local: the engine runs on this machine (its socket, and it names
+	// itself as this machine does). Only builds' pids limit (cgroup.go)
+	// and the journal of build images depend on it; grading does not.
+	local bool
 	helper string // image of the diagnostic helper
 	limits Limits
 	self   string // this machine's hostname, for the sweep
-	// portHostSet is the port host the configuration set, if any.
-	portHostSet string
-	publish     bool // publish ports even when the engine is local
 	cgroups     *buildCgroups
 
 	mu           sync.Mutex
 	intermediate []string // untagged images builds of this run created
 	journal      string   // file noting them, for the sweep after a SIGKILL
 	jmu          sync.Mutex
+
+	hmu       sync.Mutex
+	helperRef string // the helper's image, once made (helperctr.go)
+	helperBin string // the executable it is made from
+	helperTag string // its image's name, after the executable's digest
 }
 
 // Option configures an Engine.
 type Option func(*Engine)
-
-// WithPortHost sets the host at which published ports are reached,
-// overriding what DOCKER_HOST implies.
-func WithPortHost(h string) Option {
-	return func(e *Engine) {
-		if h != "" {
-			e.host, e.portHostSet = h, h
-		}
-	}
-}
-
-// WithPublishedPorts makes jobs publish their ports on the engine's host
-// and reach them there, even when the engine is local (where they are
-// otherwise reached directly, on a network with no way out).
-func WithPublishedPorts(on bool) Option { return func(e *Engine) { e.publish = on } }
 
 // WithLimits sets the default sandbox limits of jobs (and the limits of
 // grade's own helper containers).
@@ -157,9 +141,8 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 	}
-	host, bind := portHost(os.Getenv("DOCKER_HOST"))
 	self, _ := os.Hostname()
-	e := &Engine{cli: cli, host: host, bindIP: bind, helper: "busybox:latest", limits: DefaultLimits, self: self}
+	e := &Engine{cli: cli, helper: "busybox:latest", limits: DefaultLimits, self: self}
 	for _, o := range opts {
 		o(e)
 	}
@@ -172,39 +155,28 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		_ = cli.Close()
 		return nil, fmt.Errorf("%w at %s: %w", ErrNoEngine, cli.DaemonHost(), err)
 	}
-	if e.host == "127.0.0.1" {
-		if d := journalDir(); d != "" {
-			e.journal = filepath.Join(d, journalName(e.runID, owner(e.self+"/"+strconv.Itoa(os.Getpid()))))
-		}
-	}
-	if e.host == "127.0.0.1" && e.portHostSet == "" {
+	if localSocket(cli.DaemonHost()) {
 		// A local socket whose engine names itself as this machine does:
 		// not Docker Desktop's VM, not a socket mounted into a CI container.
 		if info, err := cli.Info(ctx, client.InfoOptions{}); err == nil && self != "" && info.Info.Name == self {
-			e.direct = !e.publish
+			e.local = true
 			e.cgroups = detectBuildCgroups("/sys/fs/cgroup", info.Info.CgroupDriver)
 		}
+	}
+	if d := journalDir(); d != "" {
+		e.journal = filepath.Join(d, journalName(e.runID, owner(e.self+"/"+strconv.Itoa(os.Getpid()))))
 	}
 	return e, nil
 }
 
-// Direct reports whether jobs run on internal networks and are reached at
-// their containers' addresses (a local engine), rather than through ports
-// published on the engine's host.
-func (e *Engine) Direct() bool { return e.direct }
+// Local reports whether the engine runs on grade's own machine (rather
+// than in Docker Desktop's VM, a CI service or elsewhere). Grading is the
+// same either way; only `grade doctor` says which.
+func (e *Engine) Local() bool { return e.local }
 
-// portHost decides where published ports are reached from DOCKER_HOST: a
-// local socket means this machine (ports then bind to loopback only); a TCP
-// engine means that engine's host (GitLab's docker:dind is "docker").
-func portHost(dockerHost string) (host, bindIP string) {
-	if dockerHost == "" || strings.HasPrefix(dockerHost, "unix://") || strings.HasPrefix(dockerHost, "npipe://") {
-		return "127.0.0.1", "127.0.0.1"
-	}
-	u, err := url.Parse(dockerHost)
-	if err != nil || u.Hostname() == "" {
-		return "127.0.0.1", "127.0.0.1"
-	}
-	return u.Hostname(), ""
+// localSocket reports whether a daemon address is a socket of this machine.
+func localSocket(host string) bool {
+	return strings.HasPrefix(host, "unix://") || strings.HasPrefix(host, "npipe://")
 }
 
 // RunID is the id of this run, in the grade.run label.

@@ -254,17 +254,13 @@ func TestScanContext(t *testing.T) {
 	}
 }
 
-func TestPortHost(t *testing.T) {
-	tests := []struct{ in, host, bind string }{
-		{"", "127.0.0.1", "127.0.0.1"},
-		{"unix:///var/run/docker.sock", "127.0.0.1", "127.0.0.1"},
-		{"tcp://docker:2376", "docker", ""},
-		{"tcp://10.0.0.5:2375", "10.0.0.5", ""},
-	}
-	for _, tt := range tests {
-		h, b := portHost(tt.in)
-		if h != tt.host || b != tt.bind {
-			t.Errorf("portHost(%q) = %q, %q; want %q, %q", tt.in, h, b, tt.host, tt.bind)
+func TestLocalSocket(t *testing.T) {
+	for in, want := range map[string]bool{
+		"unix:///var/run/docker.sock": true, "npipe:////./pipe/docker_engine": true,
+		"tcp://docker:2376": false, "tcp://10.213.0.2:2375": false, "ssh://me@host": false,
+	} {
+		if got := localSocket(in); got != want {
+			t.Errorf("localSocket(%q) = %v, want %v", in, got, want)
 		}
 	}
 }

@@ -594,7 +594,7 @@ func TestSessionStartedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{cli: cli, direct: true, runID: "testrun", self: "testhost"}
+	e := &Engine{cli: cli, local: true, runID: "testrun", self: "testhost"}
 	j := e.NewJob("alice/ch08", JobOptions{})
 	var wg sync.WaitGroup
 	got := make([]*registrySession, 8)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
 
@@ -56,6 +54,9 @@ type Job struct {
 	dir      string                   // the submission's folder on grade's filesystem
 	closers  []func() error           // run first by Close (a registry, an API guard)
 	commands *CommandsOptions         // a submission of docker commands
+
+	hmu    sync.Mutex
+	helper *helperCtr // the job's helper, on its networks (helperctr.go)
 }
 
 // onClose registers fn to run when the job closes, before its objects are
@@ -535,35 +536,14 @@ func (j *Job) Endpoint(ctx context.Context, service string, port int) (string, e
 	if ins.Container.NetworkSettings == nil {
 		return "", fmt.Errorf("the container of %s has no network settings", j.name)
 	}
-	if j.e.direct {
-		if st, err := j.State(ctx, service); err == nil && !st.Running {
-			return "", exitedErr(st)
-		}
-		for _, ep := range ins.Container.NetworkSettings.Networks {
-			if ep != nil && ep.IPAddress.IsValid() {
-				return net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(port)), nil
-			}
-		}
-		return "", fmt.Errorf("the container of %s has no address on its network", j.name)
-	}
-	want, err := network.ParsePort(strconv.Itoa(port) + "/tcp")
-	if err != nil {
-		return "", err
-	}
-	for p, bindings := range ins.Container.NetworkSettings.Ports {
-		if p != want {
-			continue
-		}
-		for _, b := range bindings {
-			if b.HostPort != "" {
-				return j.e.host + ":" + b.HostPort, nil
-			}
-		}
-	}
 	if st, err := j.State(ctx, service); err == nil && !st.Running {
 		return "", exitedErr(st)
 	}
-	return "", fmt.Errorf("container port %d of %s is not published", port, j.name)
+	at, err := j.reachable(ctx, ins.Container, port)
+	if err != nil {
+		return "", fmt.Errorf("the container of %s: %w", j.name, err)
+	}
+	return at, nil
 }
 
 // containerOf returns the container of a service that has been started (the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -258,24 +257,11 @@ func (j *Job) HostEndpoint(ctx context.Context, name string, hostPort int) (stri
 	if ins.NetworkSettings == nil {
 		return "", &checks.StartError{Service: name, Err: errors.New("it is on no network")}
 	}
-	if j.e.direct {
-		for _, ep := range ins.NetworkSettings.Networks {
-			if ep != nil && ep.IPAddress.IsValid() {
-				return net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(cport)), nil
-			}
-		}
+	at, err := j.reachable(ctx, ins, cport)
+	if errors.Is(err, errNoAddress) {
 		return "", &checks.StartError{Service: name, Err: errors.New("it has no address on a network grade reaches (--network none?)")}
 	}
-	want, err := network.ParsePort(strconv.Itoa(cport) + "/tcp")
-	if err != nil {
-		return "", err
-	}
-	for _, b := range ins.NetworkSettings.Ports[want] {
-		if b.HostPort != "" {
-			return j.e.host + ":" + b.HostPort, nil
-		}
-	}
-	return "", fmt.Errorf("the engine published no port for %d of %s", cport, name)
+	return at, err
 }
 
 // stopTimeout is how long docker stop waits before it kills: short, as a

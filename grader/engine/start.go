@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/gradeproject/grade/checks"
@@ -47,18 +46,6 @@ func (j *Job) start(ctx context.Context) (string, error) {
 }
 
 func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
-	ports := j.ports
-	if j.e.direct {
-		ports = nil // reached at the container's address: nothing published
-	} else if len(ports) == 0 {
-		// testcontainers publishes the image's EXPOSE ports when asked for
-		// none, on every host address: publish them ourselves, on ours.
-		ports = j.exposedPorts(ctx)
-	}
-	exposed := make([]string, 0, len(ports))
-	for _, p := range ports {
-		exposed = append(exposed, strconv.Itoa(p)+"/tcp")
-	}
 	env := map[string]string{}
 	for _, kv := range j.env {
 		k, v, _ := cutEnv(kv)
@@ -67,25 +54,16 @@ func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
 	sandbox := j.hostConfig()
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image:        j.tag,
-			Name:         "grade-" + j.slug + "-app",
-			Labels:       j.e.labels(j.name),
-			ExposedPorts: exposed,
-			Env:          env,
-			Networks:     []string{netName},
+			Image:    j.tag,
+			Name:     "grade-" + j.slug + "-app",
+			Labels:   j.e.labels(j.name),
+			Env:      env,
+			Networks: []string{netName},
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.Resources = sandbox.Resources
 				hc.SecurityOpt = sandbox.SecurityOpt
 				hc.CapDrop = sandbox.CapDrop
 				hc.LogConfig = sandbox.LogConfig
-				hc.PortBindings = network.PortMap{}
-				for _, p := range ports {
-					port, err := network.ParsePort(strconv.Itoa(p) + "/tcp")
-					if err != nil {
-						continue
-					}
-					hc.PortBindings[port] = []network.PortBinding{{HostIP: parseAddr(j.e.bindIP)}}
-				}
 			},
 		},
 		Started: true,
