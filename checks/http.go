@@ -304,7 +304,7 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		dial = d.DialContext
 	}
 	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: dial},
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true, DialContext: dial},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	defer client.CloseIdleConnections()

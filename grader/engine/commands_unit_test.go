@@ -677,14 +677,14 @@ func TestCommandsGuardRefusedRun(t *testing.T) {
 func TestCommandsGuardRun(t *testing.T) {
 	web := func(h *cmdGuard) string { return h.id("web") }
 	tests := []struct {
-		name   string
-		query  string // ?name=
-		image  string
-		hc     string // HostConfig keys the CLI sets
-		top    string // other keys the CLI sets
-		calls  []string
-		check  func(t *testing.T, h *cmdGuard, cr container.CreateRequest)
-		ports  []checks.PortBinding
+		name  string
+		query string // ?name=
+		image string
+		hc    string // HostConfig keys the CLI sets
+		top   string // other keys the CLI sets
+		calls []string
+		check func(t *testing.T, h *cmdGuard, cr container.CreateRequest)
+		ports []checks.PortBinding
 	}{
 		{name: "plain, named", query: "?name=app", image: "nginx",
 			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},

@@ -78,16 +78,16 @@ func orDefault[T int | int64 | time.Duration](v, d T) T {
 
 // Engine is a connection to a Docker engine for one grade run.
 type Engine struct {
-	cli    *client.Client
-	runID  string
+	cli   *client.Client
+	runID string
 	// local: the engine runs on this machine (its socket, and it names
 	// itself as this machine does). Only builds' pids limit (cgroup.go)
 	// and the journal of build images depend on it; grading does not.
-	local bool
-	helper string // image of the diagnostic helper
-	limits Limits
-	self   string // this machine's hostname, for the sweep
-	cgroups     *buildCgroups
+	local   bool
+	helper  string // image of the diagnostic helper
+	limits  Limits
+	self    string // this machine's hostname, for the sweep
+	cgroups *buildCgroups
 
 	mu           sync.Mutex
 	intermediate []string // untagged images builds of this run created

@@ -64,7 +64,9 @@ func TestHostUnreachable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer func() { _, _ = cli.ContainerRemove(context.Background(), res.ID, client.ContainerRemoveOptions{Force: true}) }()
+		defer func() {
+			_, _ = cli.ContainerRemove(context.Background(), res.ID, client.ContainerRemoveOptions{Force: true})
+		}()
 		if _, err := cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 			t.Fatal(err)
 		}
