@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -160,10 +159,6 @@ func (c *RegistryCheck) missing(expected string, ref pushedRef, tags map[string]
 
 // registryErr turns an error of the registry capability into an outcome.
 func registryErr(expected string, err error) Outcome {
-	var ue *UnavailableError
-	if errors.As(err, &ue) {
-		return Outcome{Status: StatusSkipped, Expected: expected, Message: "skipped: " + ue.Reason}
-	}
 	return engineOutcome(expected, err)
 }
 

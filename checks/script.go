@@ -170,11 +170,8 @@ func (c *Script) Run(ctx context.Context, t Target) Outcome {
 		}
 	}
 	run, err := sr.RunScript(ctx, ScriptSpec{File: c.File, ImageName: c.ImageName, Registry: c.Registry})
-	var ue *UnavailableError
 	var le *LimitError
 	switch {
-	case errors.As(err, &ue):
-		return Outcome{Status: StatusSkipped, Expected: expected, Message: "skipped: " + ue.Reason}
 	case errors.Is(err, ErrNotExist):
 		return missing
 	case errors.As(err, &le):

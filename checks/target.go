@@ -396,13 +396,6 @@ type RegistryReader interface {
 	RunFromRegistry(ctx context.Context, repo, tag string, spec RunSpec) (Output, error)
 }
 
-// UnavailableError is returned by a capability that cannot work with this
-// engine (the registry step needs the engine on grade's machine): the
-// checks that need it are skipped with Reason, never passed.
-type UnavailableError struct{ Reason string }
-
-func (e *UnavailableError) Error() string { return e.Reason }
-
 // --- Image scanning (course 4.4, 8.2): the image's files as an archive. ---
 
 // ErrWalkLimit is returned (wrapped) by ImageWalker when it stopped at its

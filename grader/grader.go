@@ -23,10 +23,6 @@ type Job interface {
 	checks.Target
 	Build(ctx context.Context, spec engine.BuildSpec) (checks.BuildInfo, error)
 	Up(ctx context.Context, spec engine.ComposeSpec) (checks.StackInfo, error)
-	// CommandsReady says whether a script of docker commands can run
-	// here: a *checks.UnavailableError when the engine is not on grade's
-	// machine.
-	CommandsReady(ctx context.Context) error
 	Close() error
 }
 
@@ -224,14 +220,6 @@ func prepare(ctx context.Context, job Job, s Submission, lim scenario.Limits, re
 	sc := s.Scenario
 	if sc.IsCommands() {
 		// Nothing to build or start: the script check runs the commands.
-		if err := job.CommandsReady(ctx); err != nil {
-			var ue *checks.UnavailableError
-			if errors.As(err, &ue) {
-				res.Build = &report.Build{Error: ue.Reason}
-				return false, nil
-			}
-			return false, err
-		}
 		return true, nil
 	}
 	if sc.IsCompose() {

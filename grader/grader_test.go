@@ -15,7 +15,6 @@ import (
 
 // fakeEngine makes fakeJobs whose build succeeds unless failBuild is set.
 type fakeEngine struct {
-	remote    bool // CommandsReady says the engine is not on this machine
 	failBuild bool
 	buildErr  error
 	closed    []string
@@ -51,19 +50,8 @@ func (j *fakeJob) Build(context.Context, engine.BuildSpec) (checks.BuildInfo, er
 	return j.info, nil
 }
 
-func (j *fakeJob) CommandsReady(context.Context) error {
-	if j.e.remote {
-		return &checks.UnavailableError{Reason: "the engine is not on grade's machine"}
-	}
-	return nil
-}
-
-// RunScript runs nothing: with a remote engine it cannot, as the engine's
-// says.
-func (j *fakeJob) RunScript(ctx context.Context, _ checks.ScriptSpec) (checks.ScriptRun, error) {
-	if err := j.CommandsReady(ctx); err != nil {
-		return checks.ScriptRun{}, err
-	}
+// RunScript runs nothing.
+func (j *fakeJob) RunScript(context.Context, checks.ScriptSpec) (checks.ScriptRun, error) {
 	return checks.ScriptRun{}, nil
 }
 
@@ -101,35 +89,6 @@ func submission(t *testing.T, withDockerfile bool) Submission {
 		}
 	}
 	return Submission{Student: "alice", Scenario: s, Dir: dir}
-}
-
-// TestCommandsNeedLocalEngine: where a script of docker commands cannot
-// run, every check of a commands scenario is skipped with the reason, never
-// failed (nor passed).
-func TestCommandsNeedLocalEngine(t *testing.T) {
-	sc, err := scenario.Parse("cmds.yaml", []byte(`version: 1
-id: cmds
-chapter: 3
-title: Commands
-requires: [run.sh]
-stack: {commands: {}}
-checks:
-  - {id: script, kind: script, file: run.sh, points: 10}
-  - {id: web, kind: container, name: web, points: 20}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "run.sh"), []byte("docker run -d --name web nginx\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := Run(context.Background(), &fakeEngine{remote: true}, []Submission{{Student: "alice", Scenario: sc, Dir: dir}}, Options{Parallel: 1})
-	for _, c := range run.Jobs[0].Checks {
-		if c.Status != checks.StatusSkipped || !strings.Contains(c.Message, "not on grade's machine") {
-			t.Errorf("%s: %s %q", c.Check, c.Status, c.Message)
-		}
-	}
 }
 
 func TestRunScoresAndSkips(t *testing.T) {

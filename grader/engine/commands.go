@@ -54,6 +54,8 @@ type commands struct {
 	volumes    map[string]bool          // the student's names
 	networks   map[string]bool          // the student's names, "bridge" once the default one is made
 	execs      map[string]bool
+	wsVolumes  map[string]string                           // the workspace's volumes: engine name → folder (workspace.go)
+	fill       func(ctx context.Context, volume string, tarball io.Reader) error // unpacks into a volume: intoVolume
 	failed     map[string]string                           // why the last docker run --name NAME made nothing, by NAME
 	made       struct{ containers, networks, volumes int } // ever, for the caps
 
@@ -82,8 +84,9 @@ const defaultNetwork = "bridge"
 
 func newCommands(j *Job, g *guard, work string, allowed []string) *commands {
 	c := &commands{job: j, g: g, prefix: "grade-" + j.slug + "-", work: work, images: map[string]string{},
-		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}, failed: map[string]string{},
+		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}, failed: map[string]string{}, wsVolumes: map[string]string{},
 		heavy: make(chan struct{}, maxHeavyCalls)}
+	c.fill = c.intoVolume
 	for _, a := range allowed {
 		if a == ScriptImage {
 			continue
@@ -279,6 +282,40 @@ func (c *commands) jobFilters(r *http.Request) url.Values {
 // job's own objects only.
 func (c *commands) list(w http.ResponseWriter, r *http.Request, prefix, p string) {
 	c.proxy(w, r, prefix+p, c.jobFilters(r), true)
+}
+
+// listVolumes handles docker volume ls: the volumes the script made (not
+// the workspace's, which grade made for its binds).
+func (c *commands) listVolumes(w http.ResponseWriter, r *http.Request, prefix string) {
+	resp, err := c.g.upstream(r, http.MethodGet, prefix+"/volumes", c.jobFilters(r), nil, nil)
+	if err != nil {
+		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		c.g.relay(w, resp)
+		return
+	}
+	var list map[string]any
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8*maxGuardBody)).Decode(&list); err != nil {
+		writeAPIError(w, http.StatusBadGateway, "grade: the engine's answer is not JSON: "+err.Error())
+		return
+	}
+	vols, _ := list["Volumes"].([]any)
+	kept := []any{}
+	for _, v := range vols {
+		if m, _ := v.(map[string]any); m != nil {
+			if name, _ := m["Name"].(string); strings.HasPrefix(name, c.prefix) {
+				kept = append(kept, v)
+			}
+		}
+	}
+	list["Volumes"] = kept
+	b, _ := json.Marshal(list)
+	copyHeaders(w, resp)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(c.toStudent(b))
 }
 
 // listContainers handles docker ps: the containers the script made (not
@@ -819,6 +856,12 @@ func (c *commands) createContainer(w http.ResponseWriter, r *http.Request, prefi
 			return
 		}
 	}
+	for _, rel := range v.folders {
+		if err := c.ensureWorkspace(ctx, rel); err != nil {
+			c.makeFailed(w, cmd, err)
+			return
+		}
+	}
 	for _, n := range v.networks {
 		if n == defaultNetwork {
 			if err := c.ensureDefault(ctx); err != nil {
@@ -952,6 +995,7 @@ type vetting struct {
 	notFound string
 	bad      string   // a mistake the engine answers 400 to
 	volumes  []string // the student's volume names to make first
+	folders  []string // the workspace folders bound, whose volumes to make first
 	networks []string // the student's network names used
 	ports    []checks.PortBinding
 }
@@ -1140,21 +1184,24 @@ func endpoint(m map[string]any, aliases []string) map[string]any {
 
 // hostFolder reports whether src (a bind mount's source, in the script's
 // container) is a folder of the host rather than of the submission, and
-// gives its path on grade's machine when it is the submission's.
+// gives the folder of the workspace it names when it is the submission's.
 func (c *commands) hostFolder(src string) (string, bool) {
-	clean := path.Clean(src)
-	if clean != scriptWorkdir && !strings.HasPrefix(clean, scriptWorkdir+"/") {
+	rel, ok := wsRel(src)
+	if !ok {
 		return "", true
 	}
-	host := filepath.Join(c.work, filepath.FromSlash(strings.TrimPrefix(clean, scriptWorkdir)))
 	// The workspace holds no links, and no one but grade writes it; still,
-	// whatever the path resolves to must be inside it.
+	// whatever the path resolves to must be a folder inside it.
+	host := filepath.Join(c.work, filepath.FromSlash(rel))
 	real, err := filepath.EvalSymlinks(host)
 	root, rerr := filepath.EvalSymlinks(c.work)
 	if err != nil || rerr != nil || (real != root && !strings.HasPrefix(real, root+string(filepath.Separator))) {
 		return "", true
 	}
-	return real, false
+	if st, err := os.Stat(real); err != nil || !st.IsDir() {
+		return "", true
+	}
+	return rel, false
 }
 
 // missing reports whether src names a path under the script's working
@@ -1168,14 +1215,24 @@ func (c *commands) missing(src string) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
+// isFile reports whether src names a regular file of the workspace.
+func (c *commands) isFile(src string) bool {
+	rel, ok := wsRel(src)
+	if !ok {
+		return false
+	}
+	st, err := os.Lstat(filepath.Join(c.work, filepath.FromSlash(rel)))
+	return err == nil && st.Mode().IsRegular()
+}
+
 // isDockerSocket recognises the engine's socket among bind sources.
 func isDockerSocket(src string) bool {
 	return strings.HasSuffix(path.Clean(src), "docker.sock") || path.Clean(src) == "/var/run" || path.Clean(src) == "/run"
 }
 
 // binds vets -v SRC:DST[:MODE]: named volumes are the job's, folders of
-// the submission ($(pwd)/…) are bound read-only from the workspace,
-// anything else of the host is refused.
+// the submission ($(pwd)/…) are mounted read-only from the workspace's
+// volumes (workspace.go), anything else of the host is refused.
 func (v *vetting) binds(hc map[string]any) {
 	var out []any
 	for _, b := range strs(hc["Binds"]) {
@@ -1191,16 +1248,20 @@ func (v *vetting) binds(hc map[string]any) {
 				v.refuse("`-v %s:%s` would hand the container the Docker engine's socket, and with it the host", src, dst)
 				continue
 			}
-			host, outside := v.c.hostFolder(src)
+			rel, outside := v.c.hostFolder(src)
 			switch {
 			case outside && v.c.missing(src):
 				v.bad = fmt.Sprintf("`-v %s:%s`: your submission has no folder %s (here the submission is read-only, so Docker cannot make it)", src, dst, strings.TrimPrefix(path.Clean(src), scriptWorkdir+"/"))
+				continue
+			case outside && v.c.isFile(src):
+				v.bad = fmt.Sprintf("`-v %s:%s` binds a single file; grade binds only folders of your submission: bind the folder that holds it", src, dst)
 				continue
 			case outside:
 				v.refuse("`-v %s:%s` mounts %s, a folder of the host; here only folders of your submission ($(pwd)/…) can be bind-mounted", src, dst, src)
 				continue
 			}
-			out = append(out, host+":"+dst+":ro")
+			v.folders = append(v.folders, rel)
+			out = append(out, v.c.wsVolumeName(rel)+":"+dst+":ro")
 		default:
 			if !studentNameRe.MatchString(src) {
 				v.notFound = fmt.Sprintf("create %s: %q includes invalid characters for a local volume name", src, src)
@@ -1233,16 +1294,20 @@ func (v *vetting) mounts(hc map[string]any) {
 				v.refuse("`--mount type=bind,source=%s` would hand the container the Docker engine's socket, and with it the host", src)
 				continue
 			}
-			host, outside := v.c.hostFolder(src)
+			rel, outside := v.c.hostFolder(src)
 			switch {
 			case outside && v.c.missing(src):
 				v.bad = fmt.Sprintf("invalid mount config for type \"bind\": bind source path does not exist: %s", src)
+				continue
+			case outside && v.c.isFile(src):
+				v.bad = fmt.Sprintf("`--mount type=bind,source=%s` binds a single file; grade binds only folders of your submission: bind the folder that holds it", src)
 				continue
 			case outside:
 				v.refuse("`--mount type=bind,source=%s,target=%s` mounts a folder of the host; here only folders of your submission ($(pwd)/…) can be bind-mounted", src, dst)
 				continue
 			}
-			m["Source"], m["ReadOnly"] = host, true
+			v.folders = append(v.folders, rel)
+			m["Type"], m["Source"], m["ReadOnly"] = "volume", v.c.wsVolumeName(rel), true
 			delete(m, "BindOptions")
 		case "volume":
 			if vo, _ := m["VolumeOptions"].(map[string]any); vo != nil && set(vo["DriverConfig"]) {
@@ -1384,7 +1449,7 @@ func (c *commands) volume(w http.ResponseWriter, r *http.Request, prefix string,
 	m := r.Method
 	switch {
 	case len(segs) == 1 && m == http.MethodGet:
-		c.list(w, r, prefix, "/volumes")
+		c.listVolumes(w, r, prefix)
 	case len(segs) == 2 && segs[1] == "create" && m == http.MethodPost:
 		body, err := readJSON(r)
 		if err != nil {

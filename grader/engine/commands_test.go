@@ -101,7 +101,7 @@ echo done
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := get(ctx, t, "http://"+addr+"/")
+	body := get(ctx, t, job, "http://"+addr+"/")
 	if !strings.Contains(body, "Welcome to nginx") {
 		t.Errorf("my-web answered %q", body)
 	}
@@ -169,11 +169,13 @@ echo done
 	assertNothingLabelled(ctx, t, eng)
 }
 
-func get(ctx context.Context, t *testing.T, url string) string {
+// get fetches url through the job's helper, the only way to its containers.
+func get(ctx context.Context, t *testing.T, job *Job, url string) string {
 	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: job.DialContext, DisableKeepAlives: true}}
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
 		if err == nil {
 			b := make([]byte, 4096)
 			n, _ := resp.Body.Read(b)

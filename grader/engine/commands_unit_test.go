@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -314,6 +316,9 @@ type cmdGuard struct {
 	work string // the workspace, links resolved
 	cl   *http.Client
 	url  string
+
+	fmu    sync.Mutex
+	filled map[string][]string // what went into each workspace volume: tar entry names
 }
 
 func newCmdGuard(t *testing.T) *cmdGuard {
@@ -335,6 +340,9 @@ func newCmdGuard(t *testing.T) *cmdGuard {
 	if err := os.MkdirAll(filepath.Join(work, "site"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(work, "site", "index.html"), []byte("hi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	real, err := filepath.EvalSymlinks(work)
 	if err != nil {
 		t.Fatal(err)
@@ -344,7 +352,23 @@ func newCmdGuard(t *testing.T) *cmdGuard {
 	g.cmds = newCommands(j, g, work, []string{"nginx:latest", "busybox", ScriptImage})
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	return &cmdGuard{t: t, eng: eng, g: g, c: g.cmds, work: real, cl: srv.Client(), url: srv.URL}
+	h := &cmdGuard{t: t, eng: eng, g: g, c: g.cmds, work: real, cl: srv.Client(), url: srv.URL, filled: map[string][]string{}}
+	g.cmds.fill = func(_ context.Context, volume string, tarball io.Reader) error {
+		tr := tar.NewReader(tarball)
+		for {
+			hdr, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			h.fmu.Lock()
+			h.filled[volume] = append(h.filled[volume], hdr.Name)
+			h.fmu.Unlock()
+		}
+	}
+	return h
 }
 
 // do sends a call as the docker CLI does; status 0 when the guard did not
@@ -569,20 +593,25 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 			}
 		}
 	}
+	// No path of any machine is handed to the engine: a folder of the
+	// submission is a volume of the workspace's, read-only.
+	ws := "grade-ws-" + h.c.job.slug + "-"
 	for _, b := range hc.Binds {
 		src, _, ok := strings.Cut(b, ":")
 		if !ok {
 			continue // a target only: an anonymous volume
 		}
-		if strings.HasPrefix(src, "/") && src != h.work && !strings.HasPrefix(src, h.work+"/") || !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, cmdPrefix) {
+		if !strings.HasPrefix(src, cmdPrefix) && !(strings.HasPrefix(src, ws) && strings.HasSuffix(b, ":ro")) {
 			t.Errorf("the container mounts %s", b)
 		}
 	}
 	for _, m := range hc.Mounts {
 		switch {
-		case m.Type == mount.TypeBind && (!m.ReadOnly || m.Source != h.work && !strings.HasPrefix(m.Source, h.work+"/")):
+		case m.Type == mount.TypeBind:
 			t.Errorf("the container mounts %+v", m)
-		case m.Type == mount.TypeVolume && (m.Source != "" && !strings.HasPrefix(m.Source, cmdPrefix) || m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil):
+		case m.Type == mount.TypeVolume && strings.HasPrefix(m.Source, ws) && !m.ReadOnly:
+			t.Errorf("the container mounts %+v", m)
+		case m.Type == mount.TypeVolume && (m.Source != "" && !strings.HasPrefix(m.Source, cmdPrefix) && !strings.HasPrefix(m.Source, ws) || m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil):
 			t.Errorf("the container mounts %+v", m)
 		case m.Type != mount.TypeBind && m.Type != mount.TypeVolume && m.Type != mount.TypeTmpfs:
 			t.Errorf("the container mounts %+v", m)
@@ -770,19 +799,22 @@ func TestCommandsGuardRun(t *testing.T) {
 				}
 			}},
 		{name: "a folder of the submission", query: "?name=app", image: "nginx", hc: `{"Binds":["/work/site:/usr/share/nginx/html","/work:/w:rw"]}`,
-			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			calls: []string{"POST /volumes/create", "POST /volumes/create", "POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
-				want := []string{filepath.Join(h.work, "site") + ":/usr/share/nginx/html:ro", h.work + ":/w:ro"}
+				want := []string{h.c.wsVolumeName("site") + ":/usr/share/nginx/html:ro", h.c.wsVolumeName(".") + ":/w:ro"}
 				if !reflect.DeepEqual(cr.HostConfig.Binds, want) {
 					t.Errorf("Binds %v, want %v", cr.HostConfig.Binds, want)
+				}
+				if got := h.filled[h.c.wsVolumeName("site")]; !slices.Equal(got, []string{"ws/", "ws/index.html"}) {
+					t.Errorf("the folder's volume got %v, want the folder site and its index.html", got)
 				}
 			}},
 		{name: "--mount of the submission and a volume", query: "?name=app", image: "nginx",
 			hc:    `{"Mounts":[{"Type":"bind","Source":"/work/site","Target":"/x","BindOptions":{"Propagation":"rshared"}},{"Type":"volume","Source":"logs","Target":"/logs"},{"Type":"tmpfs","Target":"/tmp"}]}`,
-			calls: []string{"POST /volumes/create", "POST /containers/create?name=" + cmdPrefix + "app"},
+			calls: []string{"POST /volumes/create", "POST /volumes/create", "POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
 				ms := cr.HostConfig.Mounts
-				if len(ms) != 3 || ms[0].Source != filepath.Join(h.work, "site") || !ms[0].ReadOnly || ms[0].BindOptions != nil ||
+				if len(ms) != 3 || ms[0].Type != mount.TypeVolume || ms[0].Source != h.c.wsVolumeName("site") || !ms[0].ReadOnly || ms[0].BindOptions != nil ||
 					ms[1].Source != cmdPrefix+"logs" || ms[2].Type != mount.TypeTmpfs {
 					t.Errorf("Mounts %+v", ms)
 				}

@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -82,23 +80,12 @@ const maxTags = 50
 // maxGuardBody caps a request body the guard reads (login, container create).
 const maxGuardBody = 1 << 20
 
-// serveGuard serves g on a unix socket (guardSocket) in dir, a fresh folder
-// that only the script's user may enter (see makeSessionDir); the socket
-// itself is 0666, the folder guarding it. Closing the server is the
-// caller's, and so is removing dir.
-func serveGuard(g *guard, dir string) (*http.Server, error) {
-	sock := filepath.Join(dir, guardSocket)
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(sock, 0o666); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
+// serveGuard serves g on ln (the guard's socket, relayed by the session's
+// helper). Closing the server is the caller's.
+func serveGuard(g *guard, ln net.Listener) *http.Server {
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() { _ = srv.Serve(ln) }()
-	return srv, nil
+	return srv
 }
 
 func newGuard(cfg guardConfig) *guard {

@@ -16,11 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
 )
@@ -107,17 +104,13 @@ func newGuardClient(t *testing.T) *guardClient {
 	t.Cleanup(up.Close)
 	g := newGuard(guardConfig{upstream: http.DefaultTransport, base: up.URL, image: testImage, registryAt: testRegAt})
 	g.setNames("my-app:1.0", "localhost:5000")
-	e := &Engine{runID: "testrun", self: "testhost"}
-	top, dir, _, err := e.makeSessionDir(scriptUserFor(os.Geteuid(), os.Getegid()))
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", filepath.Join(dir, guardSocket))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := serveGuard(g, dir)
-	if err != nil {
-		_ = os.RemoveAll(top)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(); _ = os.RemoveAll(top) })
+	srv := serveGuard(g, ln)
+	t.Cleanup(func() { _ = srv.Close() })
 	sock := filepath.Join(dir, guardSocket)
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
@@ -146,41 +139,6 @@ func (gc *guardClient) do(method, path, body string, hdr ...string) (int, string
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// TestGuardSocket: the session's folder is grade's alone, the guard's
-// folder in it the script's user's alone (nobody when grade is root), the
-// socket open to that user.
-func TestGuardSocket(t *testing.T) {
-	gc := newGuardClient(t)
-	u := scriptUserFor(os.Geteuid(), os.Getegid())
-	top := filepath.Dir(gc.dir)
-	name := filepath.Base(top)
-	if want := sessionDirPrefix + "testrun~testhost~" + strconv.Itoa(os.Getpid()) + "~"; !strings.HasPrefix(name, want) {
-		t.Errorf("the session's folder is %s, want it to start with %s", name, want)
-	}
-	for _, d := range []struct {
-		path string
-		uid  int
-	}{{top, os.Geteuid()}, {gc.dir, u.uid}} {
-		st, err := os.Stat(d.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Mode().Perm() != 0o700 {
-			t.Errorf("%s is %v, want 0700", d.path, st.Mode().Perm())
-		}
-		if uid := int(st.Sys().(*syscall.Stat_t).Uid); uid != d.uid {
-			t.Errorf("%s belongs to uid %d, want %d", d.path, uid, d.uid)
-		}
-	}
-	ss, err := os.Stat(filepath.Join(gc.dir, guardSocket))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ss.Mode()&os.ModeSocket == 0 || ss.Mode().Perm() != 0o666 {
-		t.Errorf("the guard's socket is %v, want a socket with 0666", ss.Mode())
-	}
 }
 
 func TestScriptUser(t *testing.T) {
@@ -483,7 +441,7 @@ func TestSubmissionTar(t *testing.T) {
 	}
 	u := scriptUser{uid: nobody, gid: nobody}
 	var buf bytes.Buffer
-	if err := submissionTar(&buf, dir, 1<<20, 10, u); err != nil {
+	if err := submissionTar(&buf, dir, "work", 1<<20, 10, u); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(buf.String(), "root:") {
@@ -511,10 +469,10 @@ func TestSubmissionTar(t *testing.T) {
 		}
 	}
 	var le *checks.LimitError
-	if err := submissionTar(io.Discard, dir, 4, 10, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "larger than 4B") {
+	if err := submissionTar(io.Discard, dir, "work", 4, 10, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "larger than 4B") {
 		t.Errorf("a submission over the size limit: %v", err)
 	}
-	if err := submissionTar(io.Discard, dir, 1<<20, 3, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "more than 3 files and folders") {
+	if err := submissionTar(io.Discard, dir, "work", 1<<20, 3, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "more than 3 files and folders") {
 		t.Errorf("a submission over the entry limit: %v", err)
 	}
 }
@@ -590,11 +548,11 @@ func TestGuardLongCommand(t *testing.T) {
 // TestSessionStartedOnce: checks asking for the job's registry at once
 // get the same one.
 func TestSessionStartedOnce(t *testing.T) {
-	cli, err := client.New(client.WithHost("unix:///nonexistent/docker.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &Engine{cli: cli, local: true, runID: "testrun", self: "testhost"}
+	e := registryEngine(context.Background(), t)
+	defer func() {
+		_, _ = e.CleanRun()
+		_ = e.Close()
+	}()
 	j := e.NewJob("alice/ch08", JobOptions{})
 	var wg sync.WaitGroup
 	got := make([]*registrySession, 8)

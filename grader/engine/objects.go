@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -102,16 +100,18 @@ func (c *commands) mounts(ms []container.MountPoint) []checks.Mount {
 		cm := checks.Mount{Type: string(m.Type), Destination: m.Destination}
 		switch m.Type {
 		case mount.TypeVolume:
+			c.mu.Lock()
+			rel, ws := c.wsVolumes[m.Name]
+			c.mu.Unlock()
+			if ws {
+				// A folder of the submission, as the student bound it.
+				cm.Type, cm.Source = string(mount.TypeBind), rel
+				break
+			}
 			cm.Name = strings.TrimPrefix(m.Name, c.prefix)
 			cm.Anonymous = !strings.HasPrefix(m.Name, c.prefix)
 		case mount.TypeBind:
 			cm.Source = m.Source
-			root, err := filepath.EvalSymlinks(c.work)
-			if err == nil {
-				if rel, err := filepath.Rel(root, m.Source); err == nil && !strings.HasPrefix(rel, "..") {
-					cm.Source = filepath.ToSlash(rel)
-				}
-			}
 		}
 		out = append(out, cm)
 	}
@@ -458,7 +458,7 @@ func parseResolution(out string, port int) checks.Resolution {
 
 // EditWorkspace writes a file of the workspace the student's bind mounts
 // come from, as an edit on the host would.
-func (j *Job) EditWorkspace(_ context.Context, p string, content []byte) error {
+func (j *Job) EditWorkspace(ctx context.Context, p string, content []byte) error {
 	c := j.cmds()
 	if c == nil {
 		return errors.New("the script has not run: there is no workspace to edit")
@@ -467,23 +467,5 @@ func (j *Job) EditWorkspace(_ context.Context, p string, content []byte) error {
 	if p == "" || path.IsAbs(p) || clean == ".." || strings.HasPrefix(clean, "../") {
 		return fmt.Errorf("%q is not a path inside the submission", p)
 	}
-	root, err := os.OpenRoot(c.work)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = root.Close() }()
-	if dir := path.Dir(clean); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("editing %s: %w", p, err)
-		}
-	}
-	if err := root.WriteFile(clean, content, 0o644); err != nil {
-		return fmt.Errorf("editing %s: %w", p, err)
-	}
-	return nil
+	return c.editWorkspace(ctx, clean, content)
 }
-
-// CommandsReady returns a *checks.UnavailableError when a script of docker
-// commands cannot run with this engine (it is not on grade's machine: the
-// guard's socket and the workspace are folders here).
-func (j *Job) CommandsReady(ctx context.Context) error { return j.e.localEngine(ctx) }

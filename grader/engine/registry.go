@@ -23,34 +23,40 @@ import (
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
 )
 
-// A job's registry step (course 8.3): an in-process OCI registry on
-// loopback (go-containerregistry's pkg/registry, its blobs in a folder of
-// the job's, its uploads capped at registryLimit) that the student's script
-// pushes to through grade's API guard, and that the registry check reads
-// and pulls back from. Both are started the first time a check needs them
-// and stopped when the job closes, with every tag they made on the engine
-// and their folder. The engine reaches the registry at 127.0.0.1:PORT,
-// which its daemon treats as an insecure registry by default: that works
-// only when the engine runs on grade's machine, in its network namespace.
+// A job's registry step (course 8.3): an in-process OCI registry
+// (go-containerregistry's pkg/registry, its blobs in a folder of the job's,
+// its uploads capped at registryLimit) that the student's script pushes to
+// through grade's API guard, and that the registry check reads and pulls
+// back from. The engine reaches the registry at 127.0.0.1:PORT on its own
+// host (an insecure registry to every daemon by default), where a helper
+// container on the host's network listens and relays each connection to
+// grade; the same helper serves the guard's socket in a volume that only
+// the script's container mounts. So the step works with any engine: no
+// folder or port of grade's machine is handed to it. Both are started the
+// first time a check needs them and stopped when the job closes, with
+// every tag they made on the engine, the helper, the volume and the folder.
 
 // registrySession is one job's registry and guard.
 type registrySession struct {
-	job      *Job
-	addr     string // the registry, 127.0.0.1:PORT
-	regSrv   *http.Server
-	gate     *gate // the registry's requests being served
-	guard    *guard
-	guardSrv *http.Server
-	dir      string // the session's folder (sessionDirPrefix…): api/ and blobs/
-	apiDir   string // the guard's socket folder, bind-mounted into script containers
-	work     string // the workspace of a submission of docker commands (commands.go)
-	user     scriptUser
-	upstream *http.Transport
+	job        *Job
+	addr       string // the registry as grade reaches it, 127.0.0.1:PORT of grade's machine
+	engineAddr string // the registry as the engine reaches it, 127.0.0.1:PORT of the engine's host
+	regSrv     *http.Server
+	gate       *gate // the registry's requests being served
+	guard      *guard
+	guardSrv   *http.Server
+	relay      *helperCtr // the helper on the engine host's network: registry and socket
+	apiVolume  string     // the volume holding the guard's socket, mounted into script containers
+	dir        string     // the session's folder (sessionDirPrefix…): blobs/ and work/
+	work       string     // the workspace of a submission of docker commands (commands.go)
+	user       scriptUser
+	upstream   *http.Transport
 
 	mu     sync.Mutex
 	pulled map[string]bool // references the engine pulled from the registry
@@ -117,26 +123,19 @@ func scriptUserFor(euid, egid int) scriptUser {
 }
 
 // makeSessionDir makes a session's folder in the temp dir (0700, grade's)
-// with api/ in it, the guard's socket folder, 0700 and u's, and blobs/, the
-// registry's store. Only grade's user passes the session's folder: api/ is
-// u's to enter through its bind mount in the script's container, not on
-// the machine (a process of the machine's own nobody cannot reach it).
-func (e *Engine) makeSessionDir(u scriptUser) (dir, api, blobs string, err error) {
+// with blobs/ in it, the registry's store.
+func (e *Engine) makeSessionDir() (dir, blobs string, err error) {
 	o := strings.ReplaceAll(e.self+"/"+strconv.Itoa(os.Getpid()), "/", "~")
 	dir, err = os.MkdirTemp("", sessionDirPrefix+e.runID+"~"+o+"~")
 	if err != nil {
-		return "", "", "", err
+		return "", "", err
 	}
-	api, blobs = filepath.Join(dir, "api"), filepath.Join(dir, "blobs")
-	err = errors.Join(os.Mkdir(api, 0o700), os.Mkdir(blobs, 0o700))
-	if err == nil && u.uid != os.Geteuid() {
-		err = os.Chown(api, u.uid, u.gid)
-	}
-	if err != nil {
+	blobs = filepath.Join(dir, "blobs")
+	if err := os.Mkdir(blobs, 0o700); err != nil {
 		_ = os.RemoveAll(dir)
-		return "", "", "", err
+		return "", "", err
 	}
-	return dir, api, blobs, nil
+	return dir, blobs, nil
 }
 
 // sweepSessionDirs removes the session folders of runs whose process is
@@ -193,8 +192,7 @@ func (j *Job) existingSession() *registrySession {
 }
 
 // registrySession returns the job's registry and guard, starting them the
-// first time (once, however many checks ask at once). With an engine that
-// is not on this machine it returns a *checks.UnavailableError.
+// first time (once, however many checks ask at once).
 func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
 	sessions.Lock()
 	slot := sessions.m[j]
@@ -217,10 +215,7 @@ func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
 	if slot.s != nil {
 		return slot.s, nil
 	}
-	if err := j.e.localEngine(ctx); err != nil {
-		return nil, err
-	}
-	s, err := startSession(j)
+	s, err := startSession(ctx, j)
 	if err != nil {
 		return nil, err
 	}
@@ -229,30 +224,23 @@ func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
 	return s, nil
 }
 
-// localEngine returns nil when the engine runs on this machine, in its
-// network namespace and mount namespace (it reaches grade's loopback
-// registry and the guard's socket folder); else why not, as a
-// *checks.UnavailableError.
-func (e *Engine) localEngine(ctx context.Context) error {
-	if e.local {
-		return nil
-	}
-	return &checks.UnavailableError{Reason: "a script of docker commands needs the Docker engine on grade's own machine (grade serves the docker CLI's socket in a local folder, the bind mounts' folders and, for the registry step, a registry on loopback); this engine is at " + e.cli.DaemonHost()}
-}
-
-// startSession starts a job's registry on loopback and its guard.
-func startSession(j *Job) (*registrySession, error) {
+// startSession starts a job's registry, its guard and the helper that
+// relays both to the engine.
+func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 	s := &registrySession{job: j, pulled: map[string]bool{}, gate: &gate{},
-		user: scriptUserFor(os.Geteuid(), os.Getegid())}
+		user: scriptUserFor(os.Geteuid(), os.Getegid()), apiVolume: "grade-api-" + j.slug}
 	var blobs string
-	var err error
-	s.dir, s.apiDir, blobs, err = j.e.makeSessionDir(s.user)
+	s.dir, blobs, err = j.e.makeSessionDir()
 	if err != nil {
 		return nil, fmt.Errorf("making the registry's folder for %s: %w", j.name, err)
 	}
+	defer func() {
+		if err != nil {
+			_ = s.stop()
+		}
+	}()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		_ = os.RemoveAll(s.dir)
 		return nil, fmt.Errorf("starting the registry of %s: %w", j.name, err)
 	}
 	s.addr = ln.Addr().String()
@@ -262,6 +250,21 @@ func startSession(j *Job) (*registrySession, error) {
 	s.regSrv = &http.Server{Handler: s.gate.wrap(h), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.regSrv.Serve(ln) }()
 
+	if _, err := j.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: s.apiVolume, Labels: j.e.labels(j.name)}); err != nil {
+		return nil, fmt.Errorf("making the guard's volume of %s: %w", j.name, err)
+	}
+	s.relay, err = j.e.startHelper(ctx, helperSpec{name: "grade-" + j.slug + "-relay", labels: j.e.labels(j.name), network: "host",
+		mounts: []mount.Mount{{Type: mount.TypeVolume, Source: s.apiVolume, Target: guardMount}}})
+	if err != nil {
+		return nil, err
+	}
+	regLn, err := s.relay.sess.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the registry of %s on the engine's host: %w", j.name, err)
+	}
+	s.engineAddr = regLn.Addr().String()
+	go func() { _ = s.regSrv.Serve(regLn) }()
+
 	dial := j.e.cli.Dialer()
 	s.upstream = &http.Transport{
 		DialContext:        func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
@@ -269,12 +272,10 @@ func startSession(j *Job) (*registrySession, error) {
 		MaxIdleConns:       4,
 		IdleConnTimeout:    30 * time.Second,
 	}
-	s.guard = newGuard(guardConfig{upstream: s.upstream, base: "http://docker", image: j.tag, registryAt: s.addr})
+	s.guard = newGuard(guardConfig{upstream: s.upstream, base: "http://docker", image: j.tag, registryAt: s.engineAddr})
 	if j.commands != nil {
 		s.work = filepath.Join(s.dir, "work")
 		if err := workspace(j.dir, s.work, j.limits.ContextSize, maxScriptEntries); err != nil {
-			_ = s.regSrv.Close()
-			_ = os.RemoveAll(s.dir)
 			var le *checks.LimitError
 			if errors.As(err, &le) {
 				return nil, le
@@ -283,27 +284,41 @@ func startSession(j *Job) (*registrySession, error) {
 		}
 		s.guard.cmds = newCommands(j, s.guard, s.work, j.commands.Images)
 	}
-	s.guardSrv, err = serveGuard(s.guard, s.apiDir)
+	guardLn, err := s.relay.sess.Listen(ctx, "unix", guardMount+"/"+guardSocket)
 	if err != nil {
-		_ = s.regSrv.Close()
-		_ = os.RemoveAll(s.dir)
 		return nil, fmt.Errorf("starting the API guard of %s: %w", j.name, err)
 	}
+	s.guardSrv = serveGuard(s.guard, guardLn)
 	return s, nil
+}
+
+// stop stops what a session started: its servers, its helper and their
+// volume, and its folder.
+func (s *registrySession) stop() error {
+	if s.guardSrv != nil {
+		_ = s.guardSrv.Close()
+	}
+	if s.upstream != nil {
+		s.upstream.CloseIdleConnections()
+	}
+	if s.regSrv != nil {
+		_ = s.regSrv.Close()
+		// Close cuts the connections; the handlers still running end at
+		// their next read or write. The store goes once they have.
+		s.gate.shut(10 * time.Second)
+	}
+	s.job.e.closeHelper(s.relay)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = s.job.e.cli.VolumeRemove(ctx, s.apiVolume, client.VolumeRemoveOptions{Force: true})
+	return os.RemoveAll(s.dir)
 }
 
 // close stops the guard and the registry, removes the session's folder and
 // every tag the step made on the engine (the job's image itself goes with
 // the job's other labelled objects).
 func (s *registrySession) close() error {
-	var errs []error
-	_ = s.guardSrv.Close()
-	s.upstream.CloseIdleConnections()
-	_ = s.regSrv.Close()
-	// Close cuts the connections; the handlers still running end at their
-	// next read or write. The store goes once they have.
-	s.gate.shut(10 * time.Second)
-	errs = append(errs, os.RemoveAll(s.dir))
+	errs := []error{s.stop()}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s.mu.Lock()
@@ -448,16 +463,13 @@ func (c *countingBody) Read(p []byte) (int, error) {
 func (s *registrySession) studentRegistry() string {
 	_, r := s.guard.names()
 	if r == "" {
-		return s.addr
+		return s.engineAddr
 	}
 	return r
 }
 
 // RegistryTags lists what the job's registry holds, repository → tags.
 func (j *Job) RegistryTags(ctx context.Context) (map[string][]string, error) {
-	if err := j.e.localEngine(ctx); err != nil {
-		return nil, err
-	}
 	s := j.existingSession()
 	if s == nil {
 		return map[string][]string{}, nil // nothing ran that could push
@@ -527,7 +539,7 @@ func (j *Job) RunFromRegistry(ctx context.Context, repo, tag string, spec checks
 	if s == nil {
 		return checks.Output{}, errors.New("the registry has not been started")
 	}
-	ref := s.addr + "/" + repo + ":" + tag
+	ref := s.engineAddr + "/" + repo + ":" + tag
 	s.mu.Lock()
 	s.pulled[ref] = true
 	s.mu.Unlock()

@@ -35,7 +35,7 @@ const maxScriptEntries = 10000
 // container: no network, every capability dropped, the job's memory, CPU
 // and pids limits, never as root (see scriptUserFor), the submission's
 // files copied into /work (the script's user's), and as its Docker API the
-// job's guard (its socket folder mounted at /run/grade). The container is
+// job's guard (its socket's volume mounted at /run/grade). The container is
 // removed when the script ends or the check's time runs out. A submission
 // too big to copy (more than the context limit, or than maxScriptEntries
 // entries) is a *checks.LimitError.
@@ -62,13 +62,9 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 	hc := j.hostConfig()
 	hc.NetworkMode = "none"
 	hc.CapDrop = []string{"ALL"}
-	hc.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: s.apiDir, Target: guardMount, ReadOnly: true}}
-	if s.work != "" {
-		// Docker commands: the workspace, whose folders the script's
-		// bind mounts come from, read-only (nothing in it may change
-		// under a check of grade's).
-		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: s.work, Target: scriptWorkdir, ReadOnly: true})
-	}
+	// The guard's socket, in a volume only this container and the
+	// session's helper mount.
+	hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: s.apiVolume, Target: guardMount, ReadOnly: true}}
 	id, err := j.create(ctx, cfg, hc, "")
 	if err != nil {
 		if isNotFound(err) {
@@ -78,10 +74,12 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 		return checks.ScriptRun{}, fmt.Errorf("creating the script's container for %s: %w", j.name, err)
 	}
 	defer j.remove(id)
-	if s.work == "" {
-		if err := j.copySubmission(ctx, id, s.user); err != nil {
-			return checks.ScriptRun{}, err
-		}
+	src := j.dir
+	if s.work != "" {
+		src = s.work // docker commands: the workspace, the copy their bind mounts come from
+	}
+	if err := j.copySubmission(ctx, id, s.user, src); err != nil {
+		return checks.ScriptRun{}, err
 	}
 	s.guard.takeRefused() // only this run's
 	out, err := j.runToExit(ctx, id)
@@ -103,13 +101,13 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 	return run, nil
 }
 
-// copySubmission streams the submission's folder into the container's
+// copySubmission streams the submission's folder dir into the container's
 // /work, owned by u.
-func (j *Job) copySubmission(ctx context.Context, id string, u scriptUser) error {
+func (j *Job) copySubmission(ctx context.Context, id string, u scriptUser, dir string) error {
 	pr, pw := io.Pipe()
 	packed := make(chan error, 1)
 	go func() {
-		err := submissionTar(pw, j.dir, j.limits.ContextSize, maxScriptEntries, u)
+		err := submissionTar(pw, dir, "work", j.limits.ContextSize, maxScriptEntries, u)
 		_ = pw.CloseWithError(err)
 		packed <- err
 	}()
@@ -129,12 +127,13 @@ func (j *Job) copySubmission(ctx context.Context, id string, u scriptUser) error
 	return nil
 }
 
-// submissionTar writes the submission's folder to w as a tar of work/ for
-// the script's container: regular files and folders, links as links (never
-// followed: they point inside the container), no special files, every
-// entry u's. Past limit bytes of files or maxEntries entries it stops with
-// a *checks.LimitError: the submission's fault.
-func submissionTar(w io.Writer, dir string, limit int64, maxEntries int, u scriptUser) error {
+// submissionTar writes the submission's folder dir to w as a tar of root/
+// (work/ for the script's container): regular files and folders, links as
+// links (never followed: they point inside the container), no special
+// files, every entry u's. Past limit bytes of files (0: no limit) or
+// maxEntries entries it stops with a *checks.LimitError: the submission's
+// fault.
+func submissionTar(w io.Writer, dir, root string, limit int64, maxEntries int, u scriptUser) error {
 	tw := tar.NewWriter(w)
 	var total int64
 	entries := 0
@@ -150,7 +149,7 @@ func submissionTar(w io.Writer, dir string, limit int64, maxEntries int, u scrip
 		if err != nil {
 			return err
 		}
-		hdr := &tar.Header{Name: path.Join("work", filepath.ToSlash(rel)), Uid: u.uid, Gid: u.gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		hdr := &tar.Header{Name: path.Join(root, filepath.ToSlash(rel)), Uid: u.uid, Gid: u.gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
 		switch {
 		case d.IsDir():
 			hdr.Typeflag, hdr.Mode = tar.TypeDir, 0o755
