@@ -54,10 +54,10 @@ type commands struct {
 	volumes    map[string]bool          // the student's names
 	networks   map[string]bool          // the student's names, "bridge" once the default one is made
 	execs      map[string]bool
-	wsVolumes  map[string]string                           // the workspace's volumes: engine name → folder (workspace.go)
+	wsVolumes  map[string]string                                                 // the workspace's volumes: engine name → folder (workspace.go)
 	fill       func(ctx context.Context, volume string, tarball io.Reader) error // unpacks into a volume: intoVolume
-	failed     map[string]string                           // why the last docker run --name NAME made nothing, by NAME
-	made       struct{ containers, networks, volumes int } // ever, for the caps
+	failed     map[string]string                                                 // why the last docker run --name NAME made nothing, by NAME
+	made       struct{ containers, networks, volumes int }                       // ever, for the caps
 
 	makeMu sync.Mutex    // held while a network or volume is looked for and made
 	heavy  chan struct{} // the calls being served that hold a body or an answer
