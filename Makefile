@@ -71,8 +71,13 @@ bench: images build
 # the base images (make images); without an engine they fail, never skip.
 # -p 1: packages share the engine, and each integration test ends by
 # asserting that nothing grade made is left on it.
-test: images tools
-	$(GO) test -count=1 -p 1 -timeout 60m ./...
+# The second engine (make engine2) takes part: TestSamples grades every
+# sample on it too, and the tests of ENGINE2_TESTS run against it again.
+ENGINE2 ?= tcp://10.213.0.2:2375
+ENGINE2_TESTS := TestHostUnreachable|TestSandbox|TestCommands|TestRegistryStep|TestDoctor
+test: images tools engine2
+	GRADE_ENGINE2=$(ENGINE2) $(GO) test -count=1 -p 1 -timeout 60m ./...
+	DOCKER_HOST=$(ENGINE2) $(GO) test -count=1 -p 1 -timeout 15m -run '^($(ENGINE2_TESTS))$$' ./grader/engine ./cmd/grade
 
 # Unit tests only: no Docker.
 unit: tools

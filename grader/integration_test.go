@@ -48,15 +48,16 @@ type expected struct {
 
 const submissionsDir = "../submissions"
 
-// connectEngine connects to the real engine; without one the test fails
-// (in CI a missing engine must fail the run, never skip it).
-func connectEngine(t *testing.T) *engine.Engine {
+// connectEngine connects to the real engine (host "": DOCKER_HOST's);
+// without one the test fails (in CI a missing engine must fail the run,
+// never skip it).
+func connectEngine(t *testing.T, host string) *engine.Engine {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	eng, err := engine.New(ctx)
+	eng, err := engine.New(ctx, engine.WithHost(host))
 	if err != nil {
-		t.Fatalf("integration tests need the Docker engine (run with -short for unit tests only): %v", err)
+		t.Fatalf("integration tests need the Docker engine %s (run with -short for unit tests only): %v", host, err)
 	}
 	t.Cleanup(func() { _ = eng.Close() })
 	return eng
@@ -96,11 +97,19 @@ func loadAll(t *testing.T) []grader.Submission {
 
 var only = flag.String("scenarios", "", "grade only the samples of these scenarios (comma-separated ids), e.g. while writing one")
 
-var passes = flag.Int("passes", 3, "how many times TestSamples grades every sample (the verdicts must not change)")
+var passes = flag.Int("passes", 3, "how many times TestSamples grades the samples (pass 1: all, on DOCKER_HOST's engine; "+
+	"pass 2: all, on -engine2 when set; further passes: a rotating third, on DOCKER_HOST's engine)")
 
-// TestSamples grades every sample submission on the real engine, several
-// times over, and compares each verdict with the one kept beside it: every
-// pass must give the same scores and statuses (no flaky check).
+// engine2 is the second engine, one that is not on grade's machine (.ci/engine2;
+// make test sets GRADE_ENGINE2).
+var engine2 = flag.String("engine2", os.Getenv("GRADE_ENGINE2"), "a second engine to grade every sample on too, e.g. tcp://10.213.0.2:2375 (default $GRADE_ENGINE2)")
+
+// TestSamples grades every sample submission on the real engine and
+// compares each verdict with the one kept beside it; with -engine2 it
+// grades every sample on that engine too, against the same expected
+// verdicts. Later passes grade a third of the samples again (which third
+// turns with the day), and every pass must give the same scores and
+// statuses (no flaky check, no engine-dependent verdict).
 func TestSamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: needs the Docker engine")
@@ -112,28 +121,60 @@ func TestSamples(t *testing.T) {
 	}
 	var first map[string]string
 	for pass := 1; pass <= n; pass++ {
-		run := gradePass(t, subs)
-		if pass == 1 {
-			first = verdicts(run)
-			for _, j := range run.Jobs {
-				t.Run(j.Name(), func(t *testing.T) { compare(t, j) })
+		host, list := "", subs
+		switch {
+		case pass == 2 && *engine2 != "":
+			host = *engine2
+		case pass >= 2:
+			list = third(subs, time.Now().YearDay()+pass)
+		}
+		run := gradePass(t, host, list)
+		if pass == 1 || host != "" {
+			prefix := ""
+			if host != "" {
+				prefix = "engine2/"
 			}
-			checkCoverage(t, run)
-			continue
+			for _, j := range run.Jobs {
+				t.Run(prefix+j.Name(), func(t *testing.T) { compare(t, j) })
+			}
+			if pass == 1 {
+				first = verdicts(run)
+				checkCoverage(t, run)
+				continue
+			}
 		}
 		for name, v := range verdicts(run) {
 			if v != first[name] {
-				t.Errorf("pass %d: %s changed verdict:\n  pass 1: %s\n  pass %d: %s", pass, name, first[name], pass, v)
+				t.Errorf("pass %d (%s): %s changed verdict:\n  pass 1: %s\n  pass %d: %s", pass, engineName(host), name, first[name], pass, v)
 			}
 		}
 	}
 }
 
-// gradePass grades every submission once, on its own engine connection (so
+func engineName(host string) string {
+	if host == "" {
+		return "DOCKER_HOST's engine"
+	}
+	return host
+}
+
+// third returns every third submission, starting at k mod 3: over three
+// days every sample is graded again.
+func third(subs []grader.Submission, k int) []grader.Submission {
+	var out []grader.Submission
+	for i, s := range subs {
+		if i%3 == k%3 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// gradePass grades the submissions once, on its own engine connection (so
 // with its own run id), and requires that nothing is left afterwards.
-func gradePass(t *testing.T, subs []grader.Submission) *report.Run {
+func gradePass(t *testing.T, host string, subs []grader.Submission) *report.Run {
 	t.Helper()
-	eng := connectEngine(t)
+	eng := connectEngine(t, host)
 	before, err := eng.DanglingVolumes(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +325,7 @@ func TestInterrupt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			eng := connectEngine(t)
+			eng := connectEngine(t, "")
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			if tt.when == "" {
@@ -344,7 +385,7 @@ func TestParallelCopies(t *testing.T) {
 	}
 	dir := filepath.Join(submissionsDir, "alice", sc.ID)
 	subs := []grader.Submission{{Student: "twin-a", Scenario: sc, Dir: dir}, {Student: "twin-b", Scenario: sc, Dir: dir}}
-	eng := connectEngine(t)
+	eng := connectEngine(t, "")
 	run := grader.Run(context.Background(), grader.EngineJobs{Engine: eng}, subs, grader.Options{Parallel: 2, Hidden: true})
 	if _, err := eng.CleanRun(); err != nil {
 		t.Errorf("cleaning the run: %v", err)

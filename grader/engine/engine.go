@@ -94,6 +94,8 @@ type Engine struct {
 	journal      string   // file noting them, for the sweep after a SIGKILL
 	jmu          sync.Mutex
 
+	hostOverride string // WithHost
+
 	hmu       sync.Mutex
 	helperRef string // the helper's image, once made (helperctr.go)
 	helperBin string // the executable it is made from
@@ -110,6 +112,10 @@ func WithLimits(l Limits) Option { return func(e *Engine) { e.limits = l } }
 // WithHelperImage sets the image of the diagnostic helper container (it
 // needs cat); default busybox:latest.
 func WithHelperImage(ref string) Option { return func(e *Engine) { e.helper = ref } }
+
+// WithHost connects to the engine at host (tcp://…, unix://…, ssh://…)
+// instead of the one DOCKER_HOST names.
+func WithHost(host string) Option { return func(e *Engine) { e.hostOverride = host } }
 
 // WithRunID sets the run id instead of a random one.
 func WithRunID(id string) Option { return func(e *Engine) { e.runID = id } }
@@ -137,15 +143,20 @@ var ErrNoEngine = errors.New("no Docker engine answers")
 // and checks that it answers.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	quietTestcontainers()
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
-	}
 	self, _ := os.Hostname()
-	e := &Engine{cli: cli, helper: "busybox:latest", limits: DefaultLimits, self: self}
+	e := &Engine{helper: "busybox:latest", limits: DefaultLimits, self: self}
 	for _, o := range opts {
 		o(e)
 	}
+	copts := []client.Opt{client.FromEnv}
+	if e.hostOverride != "" {
+		copts = append(copts, client.WithHost(e.hostOverride))
+	}
+	cli, err := client.New(copts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
+	}
+	e.cli = cli
 	if e.runID == "" {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
