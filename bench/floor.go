@@ -74,6 +74,11 @@ func (f *floor) measure(ctx context.Context, subs []string, jobs int) (Measure, 
 
 // one builds, runs, probes and removes one submission.
 func (f *floor) one(ctx context.Context, dir, tag string) error {
+	// Each submission's floor is bounded as grade bounds a job (the
+	// scenario's build limit, then a minute to start and answer): a build
+	// that never ends costs its limit, not the benchmark.
+	ctx, cancel := context.WithTimeout(ctx, floorLimit)
+	defer cancel()
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarDir(pw, dir)) }()
 	res, err := f.cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true,
@@ -132,6 +137,9 @@ func (f *floor) one(ctx context.Context, dir, tag string) error {
 	}
 	return nil
 }
+
+// floorLimit bounds the floor's work on one submission.
+const floorLimit = 4 * time.Minute
 
 // tarDir writes dir's regular files as a build context.
 func tarDir(w io.Writer, dir string) error {

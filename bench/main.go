@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -123,8 +124,9 @@ func run(n int, grade, out string) error {
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
-// generate copies the samples of the scenario into dir/<student>/<scenario>,
-// n times round-robin, each copy's app.js made unique.
+// generate copies the samples of the scenario (not the hostile ones) into
+// dir/<student>/<scenario>, n times round-robin, each copy's app.js made
+// unique.
 func generate(dir string, n int) ([]string, error) {
 	samples, err := filepath.Glob(filepath.Join("submissions", "*", scenarioID))
 	if err != nil {
@@ -132,6 +134,14 @@ func generate(dir string, n int) ([]string, error) {
 	}
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("no samples of %s under submissions/", scenarioID)
+	}
+	// The class is correct and typical-mistake samples: a hostile one (an
+	// endless build, a fork bomb) measures the sandbox, not the grading.
+	samples = slices.DeleteFunc(samples, func(s string) bool {
+		return strings.HasPrefix(filepath.Base(filepath.Dir(s)), "hostile-")
+	})
+	if len(samples) == 0 {
+		return nil, fmt.Errorf("no samples of %s under submissions/ but hostile ones", scenarioID)
 	}
 	sort.Strings(samples)
 	var subs []string
