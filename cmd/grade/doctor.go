@@ -77,7 +77,7 @@ func newDoctor(stdout io.Writer) *cobra.Command {
 		Short: "Check that this machine can grade: engine, sandbox, a test container, base images",
 		Long: `doctor checks your own set-up the way grading will use it: the Docker engine
 answers (and which one), its storage driver, the sandbox's limits, that a tiny
-test image builds, runs and answers from here, and that the base images the
+test image builds, runs and answers through grade's helper container, and that the base images the
 scenarios use are present. Each problem comes with what to do about it.
 It exits 0 when everything works, 3 otherwise.`,
 		Example: "  grade doctor\n  grade doctor --lang zh\n  DOCKER_HOST=tcp://docker:2375 grade doctor",

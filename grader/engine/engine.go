@@ -113,8 +113,8 @@ func WithLimits(l Limits) Option { return func(e *Engine) { e.limits = l } }
 // needs cat); default busybox:latest.
 func WithHelperImage(ref string) Option { return func(e *Engine) { e.helper = ref } }
 
-// WithHost connects to the engine at host (tcp://…, unix://…, ssh://…)
-// instead of the one DOCKER_HOST names.
+// WithHost connects to the engine at host (tcp://… or unix://…) instead
+// of the one DOCKER_HOST names; "" keeps DOCKER_HOST's.
 func WithHost(host string) Option { return func(e *Engine) { e.hostOverride = host } }
 
 // WithRunID sets the run id instead of a random one.

@@ -253,17 +253,29 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 	if _, err := j.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: s.apiVolume, Labels: j.e.labels(j.name)}); err != nil {
 		return nil, fmt.Errorf("making the guard's volume of %s: %w", j.name, err)
 	}
-	s.relay, err = j.e.startHelper(ctx, helperSpec{name: "grade-" + j.slug + "-relay", labels: j.e.labels(j.name), network: "host",
+	// On the engine host's network for the registry step (its loopback is
+	// where the engine pushes); a script of docker commands needs only the
+	// socket: no network.
+	relayNet := "host"
+	if j.commands != nil {
+		relayNet = "none"
+	}
+	s.relay, err = j.e.startHelper(ctx, helperSpec{name: "grade-" + j.slug + "-relay", labels: j.e.labels(j.name), network: relayNet,
 		mounts: []mount.Mount{{Type: mount.TypeVolume, Source: s.apiVolume, Target: guardMount}}})
 	if err != nil {
 		return nil, err
 	}
-	regLn, err := s.relay.sess.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("starting the registry of %s on the engine's host: %w", j.name, err)
+	if j.commands == nil {
+		// The registry step: the engine's own push reaches the registry
+		// on its host's loopback (a script of docker commands pushes
+		// nothing: no port is opened for it).
+		regLn, err := s.relay.sess.Listen(ctx, "tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("starting the registry of %s on the engine's host: %w", j.name, err)
+		}
+		s.engineAddr = regLn.Addr().String()
+		go func() { _ = s.regSrv.Serve(regLn) }()
 	}
-	s.engineAddr = regLn.Addr().String()
-	go func() { _ = s.regSrv.Serve(regLn) }()
 
 	dial := j.e.cli.Dialer()
 	s.upstream = &http.Transport{

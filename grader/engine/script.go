@@ -52,8 +52,7 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 		Image:      ScriptImage,
 		Cmd:        []string{"sh", "-c", `exec sh "$0" 2>&1`, "/work/" + spec.File},
 		WorkingDir: "/work",
-		// Only this user may enter the guard's folder; with no
-		// capabilities.
+		// Never root, with no capabilities.
 		User: s.user.String(),
 		Env: []string{"DOCKER_HOST=unix://" + guardMount + "/" + guardSocket, "DOCKER_CONFIG=/tmp/.docker", "HOME=/tmp",
 			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
