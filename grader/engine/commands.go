@@ -54,10 +54,8 @@ type commands struct {
 	volumes    map[string]bool          // the student's names
 	networks   map[string]bool          // the student's names, "bridge" once the default one is made
 	execs      map[string]bool
-	wsVolumes  map[string]string                                                 // the workspace's volumes: engine name → folder (workspace.go)
-	fill       func(ctx context.Context, volume string, tarball io.Reader) error // unpacks into a volume: intoVolume
-	failed     map[string]string                                                 // why the last docker run --name NAME made nothing, by NAME
-	made       struct{ containers, networks, volumes int }                       // ever, for the caps
+	failed     map[string]string                           // why the last docker run --name NAME made nothing, by NAME
+	made       struct{ containers, networks, volumes int } // ever, for the caps
 
 	makeMu sync.Mutex    // held while a network or volume is looked for and made
 	heavy  chan struct{} // the calls being served that hold a body or an answer
@@ -84,9 +82,8 @@ const defaultNetwork = "bridge"
 
 func newCommands(j *Job, g *guard, work string, allowed []string) *commands {
 	c := &commands{job: j, g: g, prefix: "grade-" + j.slug + "-", work: work, images: map[string]string{},
-		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}, failed: map[string]string{}, wsVolumes: map[string]string{},
+		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}, failed: map[string]string{},
 		heavy: make(chan struct{}, maxHeavyCalls)}
-	c.fill = c.intoVolume
 	for _, a := range allowed {
 		if a == ScriptImage {
 			continue
@@ -1261,7 +1258,7 @@ func (v *vetting) binds(hc map[string]any) {
 				continue
 			}
 			v.folders = append(v.folders, rel)
-			out = append(out, v.c.wsVolumeName(rel)+":"+dst+":ro")
+			out = append(out, v.c.job.folderVolumeName(rel)+":"+dst+":ro")
 		default:
 			if !studentNameRe.MatchString(src) {
 				v.notFound = fmt.Sprintf("create %s: %q includes invalid characters for a local volume name", src, src)
@@ -1307,7 +1304,7 @@ func (v *vetting) mounts(hc map[string]any) {
 				continue
 			}
 			v.folders = append(v.folders, rel)
-			m["Type"], m["Source"], m["ReadOnly"] = "volume", v.c.wsVolumeName(rel), true
+			m["Type"], m["Source"], m["ReadOnly"] = "volume", v.c.job.folderVolumeName(rel), true
 			delete(m, "BindOptions")
 		case "volume":
 			if vo, _ := m["VolumeOptions"].(map[string]any); vo != nil && set(vo["DriverConfig"]) {

@@ -353,7 +353,7 @@ func newCmdGuard(t *testing.T) *cmdGuard {
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	h := &cmdGuard{t: t, eng: eng, g: g, c: g.cmds, work: real, cl: srv.Client(), url: srv.URL, filled: map[string][]string{}}
-	g.cmds.fill = func(_ context.Context, volume string, tarball io.Reader) error {
+	j.fill = func(_ context.Context, volume string, tarball io.Reader) error {
 		tr := tar.NewReader(tarball)
 		for {
 			hdr, err := tr.Next()
@@ -801,11 +801,11 @@ func TestCommandsGuardRun(t *testing.T) {
 		{name: "a folder of the submission", query: "?name=app", image: "nginx", hc: `{"Binds":["/work/site:/usr/share/nginx/html","/work:/w:rw"]}`,
 			calls: []string{"POST /volumes/create", "POST /volumes/create", "POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
-				want := []string{h.c.wsVolumeName("site") + ":/usr/share/nginx/html:ro", h.c.wsVolumeName(".") + ":/w:ro"}
+				want := []string{h.c.job.folderVolumeName("site") + ":/usr/share/nginx/html:ro", h.c.job.folderVolumeName(".") + ":/w:ro"}
 				if !reflect.DeepEqual(cr.HostConfig.Binds, want) {
 					t.Errorf("Binds %v, want %v", cr.HostConfig.Binds, want)
 				}
-				if got := h.filled[h.c.wsVolumeName("site")]; !slices.Equal(got, []string{"ws/", "ws/index.html"}) {
+				if got := h.filled[h.c.job.folderVolumeName("site")]; !slices.Equal(got, []string{"ws/", "ws/index.html"}) {
 					t.Errorf("the folder's volume got %v, want the folder site and its index.html", got)
 				}
 			}},
@@ -814,7 +814,7 @@ func TestCommandsGuardRun(t *testing.T) {
 			calls: []string{"POST /volumes/create", "POST /volumes/create", "POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
 				ms := cr.HostConfig.Mounts
-				if len(ms) != 3 || ms[0].Type != mount.TypeVolume || ms[0].Source != h.c.wsVolumeName("site") || !ms[0].ReadOnly || ms[0].BindOptions != nil ||
+				if len(ms) != 3 || ms[0].Type != mount.TypeVolume || ms[0].Source != h.c.job.folderVolumeName("site") || !ms[0].ReadOnly || ms[0].BindOptions != nil ||
 					ms[1].Source != cmdPrefix+"logs" || ms[2].Type != mount.TypeTmpfs {
 					t.Errorf("Mounts %+v", ms)
 				}

@@ -92,6 +92,11 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 		return st.info, nil
 	}
 	if err := j.sandboxProject(ctx, p); err != nil {
+		var le *checks.LimitError
+		if errors.As(err, &le) {
+			st.info.Error = le.Error() // a bound folder too big: the submission's
+			return st.info, nil
+		}
 		return st.info, err
 	}
 	file, cleanup, err := writeProject(p)
@@ -242,6 +247,22 @@ func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 		s.LogDriver, s.LogOpt = "", nil
 		s.ContainerName = "" // fixed names collide between jobs
 		for i, v := range s.Volumes {
+			if st, err := os.Stat(v.Source); v.Type == types.VolumeTypeBind && err == nil && st.IsDir() {
+				// A folder of the submission: a volume of the job's,
+				// filled with it (workspace.go), read-only, not seeded
+				// from the image (a bind shows only the folder).
+				vol, err := j.folderVolume(ctx, v.Source, strings.TrimPrefix(shown(j.dir, v.Source), "./"))
+				if err != nil {
+					return err
+				}
+				s.Volumes[i] = types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Source: vol, Target: v.Target, ReadOnly: true,
+					Volume: &types.ServiceVolumeVolume{NoCopy: true}}
+				if p.Volumes == nil {
+					p.Volumes = types.Volumes{}
+				}
+				p.Volumes[vol] = types.VolumeConfig{Name: vol, External: true}
+				continue
+			}
 			if v.Type == types.VolumeTypeBind {
 				// Read-only: a service writing into the submission could
 				// swap a later bind's source for a link out of it.
@@ -486,6 +507,12 @@ func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error
 	var out []checks.Mount
 	for _, m := range ins.Container.Mounts {
 		mt := checks.Mount{Type: string(m.Type), Destination: m.Destination, Source: m.Source}
+		if rel, ok := j.boundFolder(m.Name); ok && m.Type == "volume" {
+			// A folder of the submission, as the compose file bound it.
+			mt.Type, mt.Source = "bind", "./"+rel
+			out = append(out, mt)
+			continue
+		}
 		if m.Type == "volume" {
 			mt.Name = m.Name
 			if vi, err := j.e.cli.VolumeInspect(ctx, m.Name, client.VolumeInspectOptions{}); err == nil {

@@ -57,6 +57,10 @@ type Job struct {
 
 	hmu    sync.Mutex
 	helper *helperCtr // the job's helper, on its networks (helperctr.go)
+
+	fmu     sync.Mutex
+	folders map[string]string                                                 // bound folders' volumes: engine name → folder (workspace.go)
+	fill    func(ctx context.Context, volume string, tarball io.Reader) error // a test's stand-in for intoVolume
 }
 
 // onClose registers fn to run when the job closes, before its objects are

@@ -100,10 +100,7 @@ func (c *commands) mounts(ms []container.MountPoint) []checks.Mount {
 		cm := checks.Mount{Type: string(m.Type), Destination: m.Destination}
 		switch m.Type {
 		case mount.TypeVolume:
-			c.mu.Lock()
-			rel, ws := c.wsVolumes[m.Name]
-			c.mu.Unlock()
-			if ws {
+			if rel, ok := c.job.boundFolder(m.Name); ok {
 				// A folder of the submission, as the student bound it.
 				cm.Type, cm.Source = string(mount.TypeBind), rel
 				break

@@ -289,6 +289,11 @@ func vetService(s types.ServiceConfig, dir string) []string {
 				add("volumes: %s:%s mounts the Docker socket, which controls the host", shown(dir, v.Source), v.Target)
 			case !insideReal(dir, v.Source):
 				add("volumes: %s:%s mounts a host path outside the submission", shown(dir, v.Source), v.Target)
+			case regularFile(v.Source):
+				// The engine may be on another machine: a bound folder is
+				// a volume filled with it (workspace.go), and a volume
+				// cannot stand for one file.
+				add("volumes: %s:%s binds a single file; grade binds only folders of your submission: bind the folder that holds it", shown(dir, v.Source), v.Target)
 			}
 		case types.VolumeTypeVolume, types.VolumeTypeTmpfs, "":
 		default:
@@ -354,6 +359,12 @@ func shown(dir, path string) string {
 		return "./" + filepath.ToSlash(rel)
 	}
 	return path
+}
+
+// regularFile reports whether p is a regular file (links followed).
+func regularFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // inside reports whether path is dir or below it.

@@ -64,6 +64,7 @@ func TestVetCompose(t *testing.T) {
 		{"external links", "services:\n  web:\n    image: x\n    external_links: [other-job-db]\n", []string{"external_links"}},
 		{"annotations", "services:\n  web:\n    image: x\n    annotations: {a: b}\n", []string{"annotations"}},
 		{"link out of the submission", "services:\n  web:\n    image: x\n    volumes: [\"./h/var/run:/r\"]\n", []string{"volumes: ./h/var/run:/r mounts a host path outside the submission"}},
+		{"a single file", "services:\n  web:\n    image: x\n    volumes: [\"./compose.yaml:/etc/nginx/nginx.conf\"]\n", []string{"volumes: ./compose.yaml:/etc/nginx/nginx.conf binds a single file; grade binds only folders of your submission"}},
 		{"include", "include: [/etc/compose.yaml]\nservices:\n  web:\n    image: x\n", []string{"include:"}},
 		{"extends a file", "services:\n  web:\n    extends: {file: /etc/x.yaml, service: a}\n", []string{"extends.file"}},
 		{"not YAML", "services:\n  web:\n   image: x\n  - oops\n", []string{"not valid YAML"}},

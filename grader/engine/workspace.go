@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,28 +21,122 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// The workspace of a submission of docker commands: the script's bind
-// mounts (-v "$(pwd)/site":/usr/share/nginx/html) name folders of the
-// submission. The engine may be on another machine, so no folder of
-// grade's is handed to it: each folder a bind names becomes a volume of the
-// job's (made once, filled with that folder of the workspace copy), mounted
-// read-only where the student asked. grade's edits of the workspace
-// (EditWorkspace) go into the copy and into every such volume that holds
-// the file, at once, as an edit on the student's machine would show.
+// Bound folders. A student's bind mount names a folder of the submission
+// (-v "$(pwd)/site":/usr/share/nginx/html in a script, ./data:/data in a
+// compose file). The engine may be on another machine, so no folder of
+// grade's is handed to it: each folder bound becomes a volume of the job's
+// (made once, filled with the folder's files), mounted read-only where the
+// student asked, and reported as the bind it stands for. grade's edits of
+// the workspace (EditWorkspace) go into every such volume that holds the
+// file, at once, as an edit on the student's machine would show.
 
-// wsLabel marks the workspace's volumes (hidden from docker volume ls).
-const wsLabel = "grade.workspace"
+// folderLabel marks the volumes of bound folders, with the folder as shown.
+const folderLabel = "grade.folder"
 
-// wsVolumeName is the engine's name of the volume holding the workspace
-// folder rel ("." for the whole submission). Student volumes are named
-// c.prefix+NAME, which never starts with "grade-ws-" (run ids are hex).
-func (c *commands) wsVolumeName(rel string) string {
+// folderVolumeName is the engine's name of the volume of the bound folder
+// rel ("." for the whole submission). A student's volumes are named
+// "grade-"+slug+"-"+NAME, which never starts with "grade-ws-" (run ids are
+// hex).
+func (j *Job) folderVolumeName(rel string) string {
 	sum := sha256.Sum256([]byte(rel))
-	return "grade-ws-" + c.job.slug + "-" + hex.EncodeToString(sum[:6])
+	return "grade-ws-" + j.slug + "-" + hex.EncodeToString(sum[:6])
 }
 
-// wsRel gives the workspace folder a bind source names ("site" for
-// /work/site), and false when it is not under the script's working folder.
+// folderVolume makes the volume of the bound folder rel once, filled with
+// the files of dir (the folder on grade's machine), and returns its name.
+func (j *Job) folderVolume(ctx context.Context, dir, rel string) (string, error) {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	name := j.folderVolumeName(rel)
+	if _, done := j.folders[name]; done {
+		return name, nil
+	}
+	labels := j.e.labels(j.name)
+	labels[folderLabel] = rel
+	if _, err := j.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels}); err != nil {
+		return "", fmt.Errorf("making the volume of the folder %s of %s: %w", rel, j.name, err)
+	}
+	if j.folders == nil {
+		j.folders = map[string]string{}
+	}
+	j.folders[name] = rel
+	pr, pw := io.Pipe()
+	go func() {
+		err := submissionTar(pw, dir, "ws", j.limits.ContextSize, maxScriptEntries, scriptUser{})
+		_ = pw.CloseWithError(err)
+	}()
+	err := j.fillFolder(ctx, name, pr)
+	_ = pr.CloseWithError(io.ErrClosedPipe)
+	return name, err
+}
+
+// boundFolder gives the folder a volume of the job stands for, and false
+// when it is no bound folder's.
+func (j *Job) boundFolder(volume string) (string, bool) {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	rel, ok := j.folders[volume]
+	return rel, ok
+}
+
+// fillFolder unpacks a tar of ws/… into a volume (intoVolume; a test's
+// stand-in when set).
+func (j *Job) fillFolder(ctx context.Context, volume string, tarball io.Reader) error {
+	if j.fill != nil {
+		return j.fill(ctx, volume, tarball)
+	}
+	return j.intoVolume(ctx, volume, tarball)
+}
+
+// intoVolume unpacks a tar of ws/… into a volume, through a container of
+// grade's helper image that mounts it and is never started.
+func (j *Job) intoVolume(ctx context.Context, volume string, tarball io.Reader) error {
+	ref, err := j.e.helperImage(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := j.e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: ref, Labels: j.e.labels(j.name)},
+		HostConfig: &container.HostConfig{NetworkMode: "none",
+			Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: "/ws"}}},
+	})
+	if err != nil {
+		return fmt.Errorf("filling a volume of %s: %w", j.name, err)
+	}
+	defer j.remove(res.ID)
+	if _, err := j.e.cli.CopyToContainer(ctx, res.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: tarball}); err != nil {
+		return fmt.Errorf("filling a volume of %s: %w", j.name, err)
+	}
+	return nil
+}
+
+// editFolders writes the file p of the submission (clean, relative) into
+// every bound folder's volume that holds it.
+func (j *Job) editFolders(ctx context.Context, p string, content []byte) error {
+	j.fmu.Lock()
+	vols := maps.Clone(j.folders)
+	j.fmu.Unlock()
+	var errs []error
+	for name, rel := range vols {
+		sub := p
+		if rel != "." {
+			var ok bool
+			if sub, ok = strings.CutPrefix(p, rel+"/"); !ok {
+				continue
+			}
+		}
+		var buf bytes.Buffer
+		if err := fileTar(&buf, path.Join("ws", sub), content); err != nil {
+			return err
+		}
+		errs = append(errs, j.fillFolder(ctx, name, &buf))
+	}
+	return errors.Join(errs...)
+}
+
+// wsRel gives the workspace folder a script's bind source names ("site"
+// for /work/site), and false when it is not under the script's working
+// folder.
 func wsRel(src string) (string, bool) {
 	clean := path.Clean(src)
 	if clean == scriptWorkdir {
@@ -51,60 +146,8 @@ func wsRel(src string) (string, bool) {
 	return rel, ok
 }
 
-// ensureWorkspace makes the volume of the workspace folder rel once and
-// fills it with the folder's copy.
-func (c *commands) ensureWorkspace(ctx context.Context, rel string) error {
-	c.makeMu.Lock()
-	defer c.makeMu.Unlock()
-	name := c.wsVolumeName(rel)
-	c.mu.Lock()
-	_, done := c.wsVolumes[name]
-	c.mu.Unlock()
-	if done {
-		return nil
-	}
-	labels := c.job.e.labels(c.job.name)
-	labels[wsLabel] = rel
-	if _, err := c.job.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels}); err != nil {
-		return fmt.Errorf("making the volume of the folder %s of %s: %w", rel, c.job.name, err)
-	}
-	c.mu.Lock()
-	c.wsVolumes[name] = rel
-	c.mu.Unlock()
-	pr, pw := io.Pipe()
-	go func() {
-		err := submissionTar(pw, filepath.Join(c.work, filepath.FromSlash(rel)), "ws", 0, maxScriptEntries, scriptUser{})
-		_ = pw.CloseWithError(err)
-	}()
-	err := c.fill(ctx, name, pr)
-	_ = pr.CloseWithError(io.ErrClosedPipe)
-	return err
-}
-
-// intoVolume unpacks a tar of ws/… into a volume, through a container of
-// grade's helper image that mounts it and is never started.
-func (c *commands) intoVolume(ctx context.Context, volume string, tarball io.Reader) error {
-	ref, err := c.job.e.helperImage(ctx)
-	if err != nil {
-		return err
-	}
-	res, err := c.job.e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config: &container.Config{Image: ref, Labels: c.job.e.labels(c.job.name)},
-		HostConfig: &container.HostConfig{NetworkMode: "none",
-			Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: "/ws"}}},
-	})
-	if err != nil {
-		return fmt.Errorf("filling a volume of %s: %w", c.job.name, err)
-	}
-	defer c.job.remove(res.ID)
-	if _, err := c.job.e.cli.CopyToContainer(ctx, res.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: tarball}); err != nil {
-		return fmt.Errorf("filling a volume of %s: %w", c.job.name, err)
-	}
-	return nil
-}
-
-// editWorkspace writes a file of the workspace (p, clean and relative) into
-// the copy and into every volume of a folder that holds it.
+// editWorkspace writes a file of a script's workspace (p, clean and
+// relative) into the copy and into the bound folders' volumes.
 func (c *commands) editWorkspace(ctx context.Context, p string, content []byte) error {
 	root, err := os.OpenRoot(c.work)
 	if err != nil {
@@ -119,28 +162,13 @@ func (c *commands) editWorkspace(ctx context.Context, p string, content []byte) 
 	if err := root.WriteFile(p, content, 0o644); err != nil {
 		return fmt.Errorf("editing %s: %w", p, err)
 	}
-	c.mu.Lock()
-	vols := map[string]string{}
-	for name, rel := range c.wsVolumes {
-		vols[name] = rel
-	}
-	c.mu.Unlock()
-	var errs []error
-	for name, rel := range vols {
-		sub := p
-		if rel != "." {
-			var ok bool
-			if sub, ok = strings.CutPrefix(p, rel+"/"); !ok {
-				continue
-			}
-		}
-		var buf bytes.Buffer
-		if err := fileTar(&buf, path.Join("ws", sub), content); err != nil {
-			return err
-		}
-		errs = append(errs, c.fill(ctx, name, &buf))
-	}
-	return errors.Join(errs...)
+	return c.job.editFolders(ctx, p, content)
+}
+
+// ensureWorkspace makes the volume of the workspace folder rel.
+func (c *commands) ensureWorkspace(ctx context.Context, rel string) error {
+	_, err := c.job.folderVolume(ctx, filepath.Join(c.work, filepath.FromSlash(rel)), rel)
+	return err
 }
 
 // fileTar writes a tar holding one file at p, with its folders.
