@@ -6,7 +6,7 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 BIN           := bin/grade
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build images engine2 engine2-down tools demo overview bench test unit fuzz lint fmt clean-engine
+.PHONY: all build helpers build-embed images engine2 engine2-down tools demo overview bench test unit fuzz lint fmt clean-engine
 
 all: build
 
@@ -15,7 +15,20 @@ all: build
 export CGO_ENABLED := 0
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/grade
+	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/grade
+
+# A grade for macOS or Windows (or a dynamically linked one) cannot be the
+# helper itself: it carries static Linux builds for both engine
+# architectures, embedded (-tags embedhelper). GOOS/GOARCH pick the system:
+# make build-embed GOOS=darwin GOARCH=arm64.
+HELPERS := grader/engine/helperbin/grade-linux-amd64 grader/engine/helperbin/grade-linux-arm64
+helpers:
+	for a in amd64 arm64; do \
+	  GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o grader/engine/helperbin/grade-linux-$$a ./cmd/grade || exit 1; \
+	done
+
+build-embed: helpers
+	$(GO) build -tags embedhelper -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)$(if $(filter windows,$(GOOS)),.exe) ./cmd/grade
 
 # Every base image the bundled scenarios and samples use: pulled where a
 # registry answers, otherwise built from Debian packages. Quick when present.

@@ -98,8 +98,7 @@ type Engine struct {
 
 	hmu       sync.Mutex
 	helperRef string // the helper's image, once made (helperctr.go)
-	helperBin string // the executable it is made from
-	helperTag string // its image's name, after the executable's digest
+	helperSrc *helperSource // the executable it is made from
 }
 
 // Option configures an Engine.

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"testing/fstest"
 
 	"github.com/moby/moby/api/types/image"
 
@@ -295,5 +297,35 @@ func TestCacheSteps(t *testing.T) {
 	again[0].ID, again[1].ID = "sha256:c3", "sha256:c2"
 	if got := cacheSteps(first, again); !got[1].Cached || !got[2].Cached {
 		t.Errorf("the same layers must count as cached: %+v", got)
+	}
+}
+
+// TestFindHelper: grade's own executable is the helper when it is a static
+// Linux one for the engine's architecture; else the build's embedded one
+// for it; else the error says how to get one.
+func TestFindHelper(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	here := runtime.GOARCH
+	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[here]
+	embedded := fstest.MapFS{"helperbin/grade-linux-" + other: {Data: []byte("\x7fELF another arch")}}
+	if staticLinux(self, here) != nil {
+		t.Skip("the test binary is not a static Linux one (make test builds it with CGO_ENABLED=0)")
+	}
+	src, err := findHelper(here, embedded)
+	if err != nil || src.name != self {
+		t.Errorf("engine of this arch: %+v, %v; want the test binary itself", src, err)
+	}
+	src, err = findHelper(other, embedded)
+	if err != nil || !strings.Contains(src.name, "embedded grade-linux-"+other) || src.size != int64(len("\x7fELF another arch")) {
+		t.Errorf("engine of another arch: %+v, %v; want the embedded one", src, err)
+	}
+	if _, err := findHelper(other, nil); err == nil || !strings.Contains(err.Error(), "make build-embed") {
+		t.Errorf("nothing embedded: %v", err)
+	}
+	if _, err := findHelper("s390x", embedded); err == nil || !strings.Contains(err.Error(), "the engine is s390x") {
+		t.Errorf("an architecture nothing is built for: %v", err)
 	}
 }

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -46,31 +48,24 @@ const (
 func (e *Engine) helperImage(ctx context.Context) (string, error) {
 	e.hmu.Lock()
 	defer e.hmu.Unlock()
-	if e.helperBin == "" {
-		bin, err := helperExecutable()
-		if err != nil {
-			return "", err
-		}
+	if e.helperSrc == nil {
 		arch, err := e.arch(ctx)
 		if err != nil {
 			return "", err
 		}
-		if err := staticLinux(bin, arch); err != nil {
-			return "", fmt.Errorf("grade runs a helper container on the engine from its own executable, and %s %w", bin, err)
-		}
-		sum, err := fileDigest(bin)
+		src, err := findHelper(arch, helperFS())
 		if err != nil {
-			return "", fmt.Errorf("reading grade's own executable for its helper: %w", err)
+			return "", err
 		}
-		e.helperBin, e.helperTag = bin, helperRepo+":"+sum[:12]
+		e.helperSrc = src
 	}
-	ref := e.helperTag
+	ref := helperRepo + ":" + e.helperSrc.digest[:12]
 	// Looked for every time: another run's end (or grade clean) may have
 	// removed it while no helper of this run was using it.
 	if ok, err := e.ImagePresent(ctx, ref); err != nil {
 		return "", err
 	} else if !ok {
-		if err := e.importHelper(ctx, ref, e.helperBin); err != nil {
+		if err := e.importHelper(ctx, ref, e.helperSrc); err != nil {
 			return "", err
 		}
 	}
@@ -78,31 +73,58 @@ func (e *Engine) helperImage(ctx context.Context) (string, error) {
 	return ref, nil
 }
 
-// fileDigest is the hex sha256 of a file's content.
-func fileDigest(p string) (string, error) {
-	f, err := os.Open(p)
+// helperSource is the executable the helper's image is made from.
+type helperSource struct {
+	name   string // for messages
+	open   func() (io.ReadCloser, error)
+	size   int64
+	digest string // hex sha256
+}
+
+// findHelper finds the helper for an engine of arch: grade's own
+// executable when it is a static Linux one for arch, else the build's
+// embedded one for arch (embedded: nil when it has none).
+func findHelper(arch string, embedded fs.FS) (*helperSource, error) {
+	self, err := os.Executable()
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("finding grade's own executable for its helper: %w", err)
+	}
+	why := staticLinux(self, arch)
+	if why == nil {
+		return sourceOf(self, func() (io.ReadCloser, error) { return os.Open(self) })
+	}
+	name := "helperbin/grade-linux-" + arch
+	if embedded != nil {
+		if _, err := fs.Stat(embedded, name); err == nil {
+			return sourceOf("the embedded "+path.Base(name), func() (io.ReadCloser, error) { return embedded.Open(name) })
+		}
+	}
+	return nil, fmt.Errorf("grade runs a helper container on the engine from its own executable, and %s %w; "+
+		"this build embeds no Linux %s helper either (make build-embed makes one that does)", self, why, arch)
+}
+
+// sourceOf reads a helper's size and digest.
+func sourceOf(name string, open func() (io.ReadCloser, error)) (*helperSource, error) {
+	f, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s for grade's helper: %w", name, err)
 	}
 	defer func() { _ = f.Close() }()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s for grade's helper: %w", name, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return &helperSource{name: name, open: open, size: n, digest: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// importHelper makes the helper's image from the executable bin, streamed.
-func (e *Engine) importHelper(ctx context.Context, ref, bin string) error {
-	f, err := os.Open(bin)
+// importHelper makes the helper's image from src, streamed.
+func (e *Engine) importHelper(ctx context.Context, ref string, src *helperSource) error {
+	f, err := src.open()
 	if err != nil {
-		return fmt.Errorf("reading grade's own executable for its helper: %w", err)
+		return fmt.Errorf("reading %s for grade's helper: %w", src.name, err)
 	}
 	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
@@ -112,10 +134,10 @@ func (e *Engine) importHelper(ctx context.Context, ref, bin string) error {
 					return err
 				}
 			}
-			if err := tw.WriteHeader(&tar.Header{Name: helperBin[1:], Typeflag: tar.TypeReg, Mode: 0o755, Size: st.Size(), ModTime: time.Unix(0, 0)}); err != nil {
+			if err := tw.WriteHeader(&tar.Header{Name: helperBin[1:], Typeflag: tar.TypeReg, Mode: 0o755, Size: src.size, ModTime: time.Unix(0, 0)}); err != nil {
 				return err
 			}
-			if _, err := io.CopyN(tw, f, st.Size()); err != nil {
+			if _, err := io.CopyN(tw, f, src.size); err != nil {
 				return err
 			}
 			return tw.Close()
@@ -169,16 +191,6 @@ func (e *Engine) sweepHelperImages(ctx context.Context) int {
 	return n
 }
 
-// helperExecutable is the file the helper's image is made from: grade's
-// own executable (or the test binary running grade's tests).
-func helperExecutable() (string, error) {
-	p, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("finding grade's own executable for its helper: %w", err)
-	}
-	return p, nil
-}
-
 // arch is the engine's architecture as Go names it ("amd64", "arm64").
 func (e *Engine) arch(ctx context.Context) (string, error) {
 	v, err := e.cli.ServerVersion(ctx, client.ServerVersionOptions{})
@@ -196,7 +208,7 @@ func (e *Engine) arch(ctx context.Context) (string, error) {
 func staticLinux(p, arch string) error {
 	f, err := elf.Open(p)
 	if err != nil {
-		return errors.New("is not a Linux executable (build grade for Linux, or use a release binary, which carries its helper)")
+		return errors.New("is not a Linux executable")
 	}
 	defer func() { _ = f.Close() }()
 	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[arch]
