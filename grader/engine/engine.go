@@ -97,7 +97,7 @@ type Engine struct {
 	hostOverride string // WithHost
 
 	hmu       sync.Mutex
-	helperRef string // the helper's image, once made (helperctr.go)
+	helperRef string        // the helper's image, once made (helperctr.go)
 	helperSrc *helperSource // the executable it is made from
 }
 
