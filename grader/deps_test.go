@@ -30,9 +30,12 @@ func TestDependencyDirection(t *testing.T) {
 		"grader/scenario": concat(docker, own("grader/engine", "grader/report", "grader/helper", "cmd")),
 		"grader/report":   concat(docker, own("grader/engine", "grader/scenario", "grader/helper", "cmd")),
 		"grader/engine":   own("grader/scenario", "grader/report", "cmd"),
-		"grader/helper":   concat(docker, own("checks", "grader/engine", "grader/scenario", "grader/report", "cmd")),
-		"grader":          own("cmd"),
-		"scenarios":       concat(docker, own("grader", "checks", "cmd")),
+		"grader/helper":   concat(docker, own("checks", "grader/engine", "grader/scenario", "grader/report", "grader/submission", "cmd")),
+		// The walk of a submission's files, shared by grader and
+		// grader/engine: below both, with no Docker in it.
+		"grader/submission": concat(docker, own("grader", "cmd")),
+		"grader":            own("cmd"),
+		"scenarios":         concat(docker, own("grader", "checks", "cmd")),
 	}
 	// allowed[pkg] lists what pkg may reach although a forbidden prefix
 	// covers it: buildkit's Dockerfile parser (and the error stacks it
@@ -61,6 +64,14 @@ func TestDependencyDirection(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	// The walk of a submission's files takes only the standard library and
+	// checks (for its LimitError): grader and grader/engine both import it,
+	// so it stays below them and free of anything else.
+	for _, d := range reached(t, "grader/submission")[module+"/grader/submission"] {
+		if first, _, _ := strings.Cut(d, "/"); strings.Contains(first, ".") && d != module+"/checks" {
+			t.Errorf("grader/submission imports %s; only the standard library and checks", d)
 		}
 	}
 	// grader itself must not reach around the engine into Docker.
