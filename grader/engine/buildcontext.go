@@ -18,6 +18,8 @@ import (
 	"github.com/docker/go-units"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/gradeproject/grade/grader/submission"
 )
 
 // ContextError is a problem with a submission's build context: the
@@ -61,8 +63,10 @@ type overlay struct {
 
 // scanContext lists the files of the build context at root, honouring
 // .dockerignore the way docker does (the Dockerfile and .dockerignore are
-// always sent). It refuses links that lead out of the submission, special
-// files, and contexts larger than limit.
+// always sent). It walks with submission.Walk and refuses what the walk finds
+// that a build must not take: links that lead out of the context (the
+// walk's Outside), special files, and contexts larger than limit (what
+// .dockerignore leaves out does not count).
 func scanContext(root, dockerfile string, limit int64, ov overlay) ([]entry, error) {
 	st, err := os.Stat(root)
 	if err != nil || !st.IsDir() {
@@ -81,69 +85,50 @@ func scanContext(root, dockerfile string, limit int64, ov overlay) ([]entry, err
 		return nil, &ContextError{Msg: fmt.Sprintf(".dockerignore: %v", err)}
 	}
 	keep := map[string]bool{path.Clean(filepath.ToSlash(dockerfile)): true, ".dockerignore": true}
-	var out []entry
-	var total int64
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, werr error) error {
-		if werr != nil {
-			return werr
+	ignore := func(rel string, dir bool) (bool, error) {
+		if keep[rel] {
+			return false, nil
 		}
-		rel, err := filepath.Rel(root, p)
+		skip, err := pm.MatchesOrParentMatches(rel)
 		if err != nil {
-			return err
+			return false, &ContextError{Msg: fmt.Sprintf(".dockerignore: %v", err)}
 		}
-		rel = filepath.ToSlash(rel)
-		if rel == "." {
+		if skip && dir && !pm.Exclusions() {
+			return true, fs.SkipDir
+		}
+		return skip, nil
+	}
+	var out []entry
+	err = submission.Walk(root, submission.Options{Limits: submission.Limits{Bytes: limit}, Ignore: ignore}, func(se submission.Entry) error {
+		if se.Rel == "." {
 			return nil
 		}
-		if !keep[rel] {
-			skip, err := pm.MatchesOrParentMatches(rel)
-			if err != nil {
-				return &ContextError{Msg: fmt.Sprintf(".dockerignore: %v", err)}
+		e := entry{rel: se.Rel, abs: se.Path, info: se.Info}
+		switch se.Kind {
+		case submission.Dir, submission.File:
+		case submission.Symlink:
+			// Sent as a link, which the builder resolves in the context:
+			// one that leads out of it would find nothing there, or, if a
+			// builder followed it, a file of grade's machine.
+			if se.Outside {
+				return &ContextError{Msg: fmt.Sprintf("%s is a link to %s, outside the submission; links may only point inside it", se.Rel, se.Target)}
 			}
-			if skip {
-				if d.IsDir() && !pm.Exclusions() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		e := entry{rel: rel, abs: p, info: info}
-		switch mode := info.Mode(); {
-		case mode.IsDir(), mode.IsRegular():
-		case mode&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			resolved := path.Join(path.Dir(rel), filepath.ToSlash(target))
-			// Followed to the end: a chain of links each pointing "inside"
-			// can still lead out.
-			if path.IsAbs(filepath.ToSlash(target)) || resolved == ".." || strings.HasPrefix(resolved, "../") || !insideReal(root, p) {
-				return &ContextError{Msg: fmt.Sprintf("%s is a link to %s, outside the submission; links may only point inside it", rel, target)}
-			}
-			e.link = target
+			e.link = se.Target
 		default:
-			return &ContextError{Msg: fmt.Sprintf("%s is a %s, not a file or folder; remove it from the submission", rel, kindOf(mode))}
-		}
-		if info.Mode().IsRegular() {
-			total += info.Size()
-			if total > limit {
-				return &ContextError{Msg: fmt.Sprintf("the build context is larger than %s; leave big files out with .dockerignore",
-					units.BytesSize(float64(limit)))}
-			}
+			return &ContextError{Msg: fmt.Sprintf("%s is a %s, not a file or folder; remove it from the submission", se.Rel, kindOf(se.Info.Mode()))}
 		}
 		out = append(out, e)
 		return nil
 	})
-	if err != nil {
-		var ce *ContextError
-		if errors.As(err, &ce) {
-			return nil, ce
-		}
+	var ce *ContextError
+	var tl *submission.TooLargeError
+	switch {
+	case errors.As(err, &ce):
+		return nil, ce
+	case errors.As(err, &tl):
+		return nil, &ContextError{Msg: fmt.Sprintf("the build context is larger than %s; leave big files out with .dockerignore",
+			units.BytesSize(float64(tl.Bytes)))}
+	case err != nil:
 		return nil, fmt.Errorf("reading the build context: %w", err)
 	}
 	return applyOverlay(out, ov, pm)

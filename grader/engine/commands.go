@@ -28,6 +28,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/submission"
 )
 
 // A submission of docker commands (course parts 3, 5, 6): the student's
@@ -1678,39 +1679,23 @@ func (c *commands) errNoObject(what, name string) error {
 }
 
 // workspace copies the submission's regular files and folders into dir
-// (links and special files are left out: nothing in the workspace leads
-// out of it), at most limit bytes and maxEntries entries.
+// (links, wherever they lead, and special files are left out: nothing in
+// the workspace leads out of it, so no bind mount made from it can), at
+// most limit bytes and maxEntries entries (a *checks.LimitError past them).
+// A hard link is copied as the file it is (only the build context refuses
+// it so far).
 func workspace(src, dir string, limit int64, maxEntries int) error {
-	var total int64
-	entries := 0
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, rel)
-		if entries++; entries > maxEntries {
-			return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission holds more than %d files and folders, the most grade copies for its script", maxEntries)}
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
+	err := submission.Walk(src, submission.Options{Limits: submission.Limits{Bytes: limit, Entries: maxEntries}}, func(e submission.Entry) error {
+		dst := filepath.Join(dir, filepath.FromSlash(e.Rel))
+		switch e.Kind {
+		case submission.Dir:
 			return os.MkdirAll(dst, 0o755)
-		case info.Mode().IsRegular():
-			total += info.Size()
-			if limit > 0 && total > limit {
-				return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission is larger than %s, the most grade copies for its script", checks.Size(limit))}
-			}
-			return copyFile(p, dst, info.Mode().Perm()|0o644)
+		case submission.File:
+			return copyFile(e.Path, dst, e.Info.Mode().Perm()|0o644)
 		}
 		return nil
 	})
+	return scriptCopyLimit(err)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

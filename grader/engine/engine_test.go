@@ -206,6 +206,21 @@ func TestScanContext(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("a context named through a link is the folder it leads to", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "src/Dockerfile", "FROM busybox\n")
+		write(t, dir, "src/app.py", "print(1)\n")
+		if err := os.Symlink("src", filepath.Join(dir, "app")); err != nil {
+			t.Fatal(err)
+		}
+		es, err := scanContext(filepath.Join(dir, "app"), "Dockerfile", 1<<20, overlay{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(es); !slices.Equal(got, []string{"Dockerfile", "app.py"}) {
+			t.Errorf("context = %v", got)
+		}
+	})
 	refused := []struct {
 		name  string
 		setup func(t *testing.T, dir string)

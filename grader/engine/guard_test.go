@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -439,6 +440,9 @@ func TestSubmissionTar(t *testing.T) {
 	if err := os.Symlink("/etc/shadow", filepath.Join(dir, "sub", "link")); err != nil {
 		t.Fatal(err)
 	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "sub", "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	u := scriptUser{uid: nobody, gid: nobody}
 	var buf bytes.Buffer
 	if err := submissionTar(&buf, dir, "work", 1<<20, 10, u); err != nil {
@@ -467,6 +471,9 @@ func TestSubmissionTar(t *testing.T) {
 		if got, ok := seen[name]; !ok || got != want {
 			t.Errorf("the tar has %s as %q (%v), want %q", name, got, ok, want)
 		}
+	}
+	if _, ok := seen["work/sub/pipe"]; ok || len(seen) != 4 {
+		t.Errorf("the tar has %d entries (%v), want no FIFO", len(seen), seen)
 	}
 	var le *checks.LimitError
 	if err := submissionTar(io.Discard, dir, "work", 4, 10, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "larger than 4B") {

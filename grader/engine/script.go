@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/submission"
 )
 
 // ScriptImage is the image a student's script of docker commands runs in:
@@ -134,44 +133,25 @@ func (j *Job) copySubmission(ctx context.Context, id string, u scriptUser, dir s
 // fault.
 func submissionTar(w io.Writer, dir, root string, limit int64, maxEntries int, u scriptUser) error {
 	tw := tar.NewWriter(w)
-	var total int64
-	entries := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		hdr := &tar.Header{Name: path.Join(root, filepath.ToSlash(rel)), Uid: u.uid, Gid: u.gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		switch {
-		case d.IsDir():
+	err := submission.Walk(dir, submission.Options{Limits: submission.Limits{Bytes: limit, Entries: maxEntries}}, func(e submission.Entry) error {
+		hdr := &tar.Header{Name: path.Join(root, e.Rel), Uid: u.uid, Gid: u.gid, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		switch e.Kind {
+		case submission.Dir:
 			hdr.Typeflag, hdr.Mode = tar.TypeDir, 0o755
 			hdr.Name += "/"
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, target, 0o777
-		case info.Mode().IsRegular():
-			hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, info.Size(), int64(info.Mode().Perm()|0o644)
-			total += info.Size()
-			if limit > 0 && total > limit {
-				return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission is larger than %s, the most grade copies for its script; "+
-					"remove big files (downloads, build output, archives) from the submission", checks.Size(limit))}
-			}
+		case submission.Symlink:
+			// As written, wherever the walk says it leads: the container
+			// resolves it in its own filesystem, where nothing of grade's
+			// machine is, so a link out of the submission (the walk's
+			// Outside) leads to the container's own files and is kept
+			// here, where a build context refuses it.
+			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, e.Target, 0o777
+		case submission.File:
+			// A hard link is copied as the file it is (only the build
+			// context refuses it so far).
+			hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, e.Info.Size(), int64(e.Info.Mode().Perm()|0o644)
 		default:
 			return nil // a device, socket or FIFO: not copied
-		}
-		if entries++; entries > maxEntries {
-			return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission holds more than %d files and folders, the most grade copies for its script; "+
-				"remove generated folders (node_modules, build output, .git) from the submission", maxEntries)}
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
@@ -179,16 +159,34 @@ func submissionTar(w io.Writer, dir, root string, limit int64, maxEntries int, u
 		if hdr.Typeflag != tar.TypeReg {
 			return nil
 		}
-		f, err := os.Open(p)
+		f, err := os.Open(e.Path)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = f.Close() }()
-		_, err = io.CopyN(tw, f, info.Size())
+		_, err = io.CopyN(tw, f, hdr.Size)
 		return err
 	})
 	if err != nil {
-		return err
+		return scriptCopyLimit(err)
 	}
 	return tw.Close()
+}
+
+// scriptCopyLimit words a limit the walk of the submission stopped at, for
+// a copy of it made for its script (the tar of /work, the workspace of
+// docker commands), as a *checks.LimitError; other errors are returned as
+// they are.
+func scriptCopyLimit(err error) error {
+	var tl *submission.TooLargeError
+	switch {
+	case !errors.As(err, &tl):
+		return err
+	case tl.Entries > 0:
+		return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission holds more than %d files and folders, the most grade copies for its script; "+
+			"remove generated folders (node_modules, build output, .git) from the submission", tl.Entries)}
+	default:
+		return &checks.LimitError{Err: fmt.Errorf("the script was not run: the submission is larger than %s, the most grade copies for its script; "+
+			"remove big files (downloads, build output, archives) from the submission", checks.Size(tl.Bytes))}
+	}
 }
