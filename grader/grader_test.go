@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gradeproject/grade/checks"
@@ -195,5 +196,33 @@ func TestDigestDir(t *testing.T) {
 	}
 	if db2, _ := digestDir(b); db2 == da {
 		t.Error("a changed file kept the digest")
+	}
+}
+
+// TestDigestDirKept pins the digest of a folder with nested files, links in
+// and out and a FIFO to the one filepath.WalkDir gave before the walk was
+// submission.Walk: a submission graded before keeps its digest.
+func TestDigestDirKept(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"a.txt": "A\n", "a/b": "B\n", "a/z/deep": "", "Dockerfile": "FROM busybox\n"} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, target := range map[string]string{"a/shadow": "/etc/shadow", "l": "a.txt"} {
+		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = "sha256:fa274b169bfb17d6882c796af142223cc51d73bbc57e17749f96e7ecd70773b0"
+	if got, err := digestDir(dir); err != nil || got != want {
+		t.Errorf("digest %s (%v), want %s", got, err, want)
 	}
 }
