@@ -65,8 +65,8 @@ type overlay struct {
 // .dockerignore the way docker does (the Dockerfile and .dockerignore are
 // always sent). It walks with submission.Walk and refuses what the walk finds
 // that a build must not take: links that lead out of the context (the
-// walk's Outside), special files, and contexts larger than limit (what
-// .dockerignore leaves out does not count).
+// walk's Outside), hard links, special files, and contexts larger than
+// limit (what .dockerignore leaves out is neither refused nor counted).
 func scanContext(root, dockerfile string, limit int64, ov overlay) ([]entry, error) {
 	st, err := os.Stat(root)
 	if err != nil || !st.IsDir() {
@@ -105,7 +105,14 @@ func scanContext(root, dockerfile string, limit int64, ov overlay) ([]entry, err
 		}
 		e := entry{rel: se.Rel, abs: se.Path, info: se.Info}
 		switch se.Kind {
-		case submission.Dir, submission.File:
+		case submission.Dir:
+		case submission.File:
+			// Another name of a file the walk cannot place: it may be one
+			// outside the submission (/etc/hostname), which the build
+			// would take into the image.
+			if se.HardLink() {
+				return &ContextError{Msg: fmt.Sprintf("%s is a hard link (it has %d names); grade takes only plain files of the submission: copy the file instead", se.Rel, se.Nlink)}
+			}
 		case submission.Symlink:
 			// Sent as a link, which the builder resolves in the context:
 			// one that leads out of it would find nothing there, or, if a

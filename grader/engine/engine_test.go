@@ -206,6 +206,22 @@ func TestScanContext(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("a hard link left out by .dockerignore is not refused", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "Dockerfile", "FROM busybox\n")
+		write(t, dir, "node_modules/.pnpm/a/index.js", "x")
+		write(t, dir, ".dockerignore", "node_modules\n")
+		if err := os.Link(filepath.Join(dir, "node_modules/.pnpm/a/index.js"), filepath.Join(dir, "node_modules/index.js")); err != nil {
+			t.Fatal(err)
+		}
+		es, err := scanContext(dir, "Dockerfile", 1<<20, overlay{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(es); !slices.Equal(got, []string{".dockerignore", "Dockerfile"}) {
+			t.Errorf("context = %v", got)
+		}
+	})
 	t.Run("a context named through a link is the folder it leads to", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, dir, "src/Dockerfile", "FROM busybox\n")
@@ -248,6 +264,21 @@ func TestScanContext(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "outside the submission"},
+		{"hard link", func(t *testing.T, dir string) {
+			// another name of a file outside the submission
+			host := filepath.Join(t.TempDir(), "hostname")
+			if err := os.WriteFile(host, []byte("grade-host\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Link(host, filepath.Join(dir, "hl.txt")); err != nil {
+				t.Fatal(err)
+			}
+		}, "hl.txt is a hard link (it has 2 names); grade takes only plain files of the submission: copy the file instead"},
+		{"hard link inside", func(t *testing.T, dir string) {
+			if err := os.Link(filepath.Join(dir, "Dockerfile"), filepath.Join(dir, "Dockerfile.copy")); err != nil {
+				t.Fatal(err)
+			}
+		}, "Dockerfile is a hard link (it has 2 names)"},
 		{"fifo", func(t *testing.T, dir string) {
 			if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
 				t.Fatal(err)
