@@ -8,20 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/gradeproject/grade/checks"
 )
-
-func parseAddr(s string) netip.Addr {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a
-}
 
 // dockerDNS is where the engine's embedded DNS server listens in containers
 // on user-defined networks.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/testcontainers/testcontainers-go"
@@ -90,20 +88,4 @@ func cutEnv(kv string) (string, string, bool) {
 		}
 	}
 	return kv, "", false
-}
-
-// exposedPorts lists the image's EXPOSE'd TCP ports.
-func (j *Job) exposedPorts(ctx context.Context) []int {
-	cfg, err := j.InspectImage(ctx)
-	if err != nil {
-		return nil
-	}
-	var ports []int
-	for _, p := range cfg.ExposedPorts {
-		num, proto, _ := strings.Cut(p, "/")
-		if n, err := strconv.Atoi(num); err == nil && (proto == "" || proto == "tcp") {
-			ports = append(ports, n)
-		}
-	}
-	return ports
 }

@@ -26,7 +26,10 @@ func pair(t *testing.T) *Session {
 	t.Cleanup(func() {
 		_ = s.Close()
 		select {
-		case <-served:
+		case err := <-served:
+			if err != nil {
+				t.Errorf("the helper's session ended with %v", err)
+			}
 		case <-time.After(5 * time.Second):
 			t.Error("the helper's session did not end when grade closed it")
 		}
