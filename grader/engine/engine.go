@@ -94,8 +94,6 @@ type Engine struct {
 	journal      string   // file noting them, for the sweep after a SIGKILL
 	jmu          sync.Mutex
 
-	hostOverride string // WithHost
-
 	hmu       sync.Mutex
 	helperRef string        // the helper's image, once made (helperctr.go)
 	helperSrc *helperSource // the executable it is made from
@@ -111,10 +109,6 @@ func WithLimits(l Limits) Option { return func(e *Engine) { e.limits = l } }
 // WithHelperImage sets the image of the diagnostic helper container (it
 // needs cat); default busybox:latest.
 func WithHelperImage(ref string) Option { return func(e *Engine) { e.helper = ref } }
-
-// WithHost connects to the engine at host (tcp://… or unix://…) instead
-// of the one DOCKER_HOST names; "" keeps DOCKER_HOST's.
-func WithHost(host string) Option { return func(e *Engine) { e.hostOverride = host } }
 
 // WithRunID sets the run id instead of a random one.
 func WithRunID(id string) Option { return func(e *Engine) { e.runID = id } }
@@ -147,11 +141,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	for _, o := range opts {
 		o(e)
 	}
-	copts := []client.Opt{client.FromEnv}
-	if e.hostOverride != "" {
-		copts = append(copts, client.WithHost(e.hostOverride))
-	}
-	cli, err := client.New(copts...)
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the Docker engine: %w", err)
 	}
