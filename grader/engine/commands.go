@@ -283,68 +283,62 @@ func (c *commands) list(w http.ResponseWriter, r *http.Request, prefix, p string
 }
 
 // listVolumes handles docker volume ls: the volumes the script made (not
-// the workspace's, which grade made for its binds).
+// the bound folders', which grade made for its binds).
 func (c *commands) listVolumes(w http.ResponseWriter, r *http.Request, prefix string) {
-	resp, err := c.g.upstream(r, http.MethodGet, prefix+"/volumes", c.jobFilters(r), nil, nil)
-	if err != nil {
-		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
-		return
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		c.g.relay(w, resp)
-		return
-	}
 	var list map[string]any
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8*maxGuardBody)).Decode(&list); err != nil {
-		writeAPIError(w, http.StatusBadGateway, "grade: the engine's answer is not JSON: "+err.Error())
-		return
-	}
-	vols, _ := list["Volumes"].([]any)
-	kept := []any{}
-	for _, v := range vols {
-		if m, _ := v.(map[string]any); m != nil {
-			if name, _ := m["Name"].(string); strings.HasPrefix(name, c.prefix) {
-				kept = append(kept, v)
+	c.listKept(w, r, prefix+"/volumes", &list, func() any {
+		vols, _ := list["Volumes"].([]any)
+		kept := []any{}
+		for _, v := range vols {
+			if m, _ := v.(map[string]any); m != nil {
+				if name, _ := m["Name"].(string); strings.HasPrefix(name, c.prefix) {
+					kept = append(kept, v)
+				}
 			}
 		}
-	}
-	list["Volumes"] = kept
-	b, _ := json.Marshal(list)
-	copyHeaders(w, resp)
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(c.toStudent(b))
+		list["Volumes"] = kept
+		return list
+	})
 }
 
 // listContainers handles docker ps: the containers the script made (not
 // the script's own, nor grade's helpers).
 func (c *commands) listContainers(w http.ResponseWriter, r *http.Request, prefix string) {
-	resp, err := c.g.upstream(r, http.MethodGet, prefix+"/containers/json", c.jobFilters(r), nil, nil)
+	ids := map[string]bool{}
+	for _, id := range c.snapshot() {
+		ids[id] = true
+	}
+	var list []map[string]any
+	c.listKept(w, r, prefix+"/containers/json", &list, func() any {
+		kept := []map[string]any{}
+		for _, item := range list {
+			if id, _ := item["Id"].(string); ids[id] {
+				kept = append(kept, item)
+			}
+		}
+		return kept
+	})
+}
+
+// listKept asks the engine for a list of the job's objects (p, with the
+// job's filters), decodes it into into, and answers what keep returns of
+// it, in the student's names.
+func (c *commands) listKept(w http.ResponseWriter, r *http.Request, p string, into any, keep func() any) {
+	resp, err := c.g.upstream(r, http.MethodGet, p, c.jobFilters(r), nil, nil)
 	if err != nil {
 		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
-	ids := map[string]bool{}
-	for _, id := range c.snapshot() {
-		ids[id] = true
-	}
 	if resp.StatusCode != http.StatusOK {
 		c.g.relay(w, resp)
 		return
 	}
-	var list []map[string]any
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8*maxGuardBody)).Decode(&list); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8*maxGuardBody)).Decode(into); err != nil {
 		writeAPIError(w, http.StatusBadGateway, "grade: the engine's answer is not JSON: "+err.Error())
 		return
 	}
-	kept := []map[string]any{}
-	for _, item := range list {
-		if id, _ := item["Id"].(string); ids[id] {
-			kept = append(kept, item)
-		}
-	}
-	b, _ := json.Marshal(kept)
+	b, _ := json.Marshal(keep())
 	copyHeaders(w, resp)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(c.toStudent(b))

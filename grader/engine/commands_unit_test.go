@@ -1536,3 +1536,18 @@ func TestWorkspace(t *testing.T) {
 		t.Errorf("a submission over the entry limit: %v", err)
 	}
 }
+
+// TestCommandsGuardVolumeList: docker volume ls shows the volumes the
+// script made, in its names, and not the bound folders' volumes grade made
+// for its binds.
+func TestCommandsGuardVolumeList(t *testing.T) {
+	h := newCmdGuard(t)
+	h.must("POST", "/v1.41/containers/create?name=web", runBody(t, "nginx", `{"Binds":["/work/site:/usr/share/nginx/html","data:/data"]}`, ""), http.StatusCreated)
+	if len(h.eng.volumes) != 3 {
+		t.Fatalf("the engine has %d volumes, want another job's, the student's and the bound folder's", len(h.eng.volumes))
+	}
+	status, body := h.do("GET", "/v1.41/volumes", "")
+	if status != http.StatusOK || !strings.Contains(body, `"Name":"data"`) || strings.Contains(body, "grade-ws-") || strings.Contains(body, cmdPrefix) || strings.Contains(body, "bob") {
+		t.Errorf("docker volume ls: %d %s", status, body)
+	}
+}
