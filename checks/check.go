@@ -77,12 +77,6 @@ type StackUser interface {
 	Stack() string
 }
 
-// PortUser is implemented by checks that reach a container port; the grader
-// publishes every port a check uses.
-type PortUser interface {
-	Ports() []int
-}
-
 // Outcome is what one run of a check found.
 type Outcome struct {
 	Status Status

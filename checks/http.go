@@ -72,15 +72,6 @@ const httpBodyLimit = 1 << 20
 // Requires reports that http needs the running container.
 func (*HTTP) Requires() Requirement { return NeedsContainer }
 
-// Ports reports the container port the check reaches; none for a check of
-// a port the student published (host_port), which grade does not publish.
-func (c *HTTP) Ports() []int {
-	if c.HostPort != 0 || c.Port == 0 {
-		return nil
-	}
-	return []int{c.Port}
-}
-
 // name is the container the check reaches: the service's or the student's.
 func (c *HTTP) name() string {
 	if c.Container != "" {

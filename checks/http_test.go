@@ -325,12 +325,6 @@ func TestHTTPCommands(t *testing.T) {
 			}
 		})
 	}
-	if p := (&HTTP{Container: "w", HostPort: 8080}).Ports(); len(p) != 0 {
-		t.Errorf("a host_port check asks grade to publish %v", p)
-	}
-	if p := (&HTTP{Port: 3000}).Ports(); len(p) != 1 || p[0] != 3000 {
-		t.Errorf("Ports = %v", p)
-	}
 	want(t, (&HTTP{Container: "w", HostPort: 8080}).Run(context.Background(), &fake{}), StatusError, "cannot reach the ports")
 	for _, tt := range []struct {
 		name  string

@@ -144,7 +144,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		sort.Strings(env)
 	}
 	lim := sc.Effective(o.Limits.Over(scenario.DefaultLimits))
-	opts := engine.JobOptions{Ports: sc.Ports(), Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: engineLimits(lim)}
+	opts := engine.JobOptions{Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: engineLimits(lim)}
 	if sc.IsCommands() {
 		opts.Commands = &engine.CommandsOptions{Images: sc.Images}
 	}

@@ -44,7 +44,6 @@ type Job struct {
 	started  bool
 	startEr  error
 	reader   string // created-not-started container for file reads
-	ports    []int
 	env      []string
 	limits   Limits
 	outbound bool
@@ -73,8 +72,6 @@ func (j *Job) onClose(fn func() error) {
 
 // JobOptions says how the job's app container runs.
 type JobOptions struct {
-	// Ports are the container ports checks reach; they are published.
-	Ports []int
 	// Env is the app container's extra environment, KEY=value.
 	Env []string
 	// Limits are the job's sandbox limits; zero fields take the engine's.
@@ -109,7 +106,7 @@ func (e *Engine) NewJob(name string, opts JobOptions) *Job {
 	// the whole name keeps two jobs' objects apart.
 	sum := sha256.Sum256([]byte(name))
 	slug = e.runID + "-" + slug + "-" + hex.EncodeToString(sum[:3])
-	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", ports: opts.Ports, env: opts.Env,
+	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", env: opts.Env,
 		limits: opts.Limits.or(e.limits), outbound: opts.Outbound, dir: opts.Dir, commands: opts.Commands}
 }
 

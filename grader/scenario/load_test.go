@@ -58,9 +58,6 @@ func TestParseValid(t *testing.T) {
 	if got := s.MaxPoints(true); got != 50 {
 		t.Errorf("all points = %v, want 50", got)
 	}
-	if got := s.Ports(); len(got) != 1 || got[0] != 3000 {
-		t.Errorf("ports = %v", got)
-	}
 	lim := s.Effective(DefaultLimits)
 	if !strings.HasPrefix(s.Digest, "sha256:") || lim.Job.Std().String() != "3m0s" || lim.Memory != 256<<20 ||
 		lim.CPUs != 0.5 || lim.Build != DefaultLimits.Build {

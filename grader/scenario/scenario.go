@@ -157,25 +157,6 @@ func (s *Scenario) MaxPoints(hidden bool) float64 {
 	return sum
 }
 
-// Ports lists the container ports the checks reach, deduplicated.
-func (s *Scenario) Ports() []int {
-	seen := map[int]bool{}
-	var ports []int
-	for _, c := range s.Checks {
-		pu, ok := c.Check.(checks.PortUser)
-		if !ok {
-			continue
-		}
-		for _, p := range pu.Ports() {
-			if !seen[p] {
-				seen[p] = true
-				ports = append(ports, p)
-			}
-		}
-	}
-	return ports
-}
-
 // Limit is the time limit of one check: its own timeout, else def (the
 // scenario's check limit).
 func (c *CheckSpec) Limit(def time.Duration) time.Duration {
