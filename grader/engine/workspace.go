@@ -67,7 +67,14 @@ func (j *Job) folderVolume(ctx context.Context, dir, rel string) (string, error)
 	}()
 	err := j.fillFolder(ctx, name, pr)
 	_ = pr.CloseWithError(io.ErrClosedPipe)
-	return name, err
+	if err != nil {
+		// Not made, then: a later bind of the folder tries again rather
+		// than mount a half-filled volume.
+		delete(j.folders, name)
+		j.removeVolume(name)
+		return "", err
+	}
+	return name, nil
 }
 
 // boundFolder gives the folder a volume of the job stands for, and false
