@@ -52,9 +52,9 @@ type Options struct {
 	Version string
 	// RunTimeout is the run's time limit, for the report (0: none).
 	RunTimeout time.Duration
-	// Limits are the configured limits (over scenario.DefaultLimits); each
+	// Limits are the configured limits (over checks.DefaultLimits); each
 	// scenario may override them.
-	Limits scenario.Limits
+	Limits checks.Limits
 }
 
 // Run grades every submission and returns the results. When ctx is
@@ -143,8 +143,8 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		}
 		sort.Strings(env)
 	}
-	lim := sc.Effective(o.Limits.Over(scenario.DefaultLimits))
-	opts := engine.JobOptions{Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: engineLimits(lim)}
+	lim := sc.Effective(o.Limits.Over(checks.DefaultLimits))
+	opts := engine.JobOptions{Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: lim}
 	if sc.IsCommands() {
 		opts.Commands = &engine.CommandsOptions{Images: sc.Images}
 	}
@@ -216,7 +216,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 
 // prepare builds the submission's image, or brings its compose stack up,
 // and records it in res. ready says whether checks that need it can run.
-func prepare(ctx context.Context, job Job, s Submission, lim scenario.Limits, res *report.Job) (bool, error) {
+func prepare(ctx context.Context, job Job, s Submission, lim checks.Limits, res *report.Job) (bool, error) {
 	sc := s.Scenario
 	if sc.IsCommands() {
 		// Nothing to build or start: the script check runs the commands.
@@ -299,14 +299,6 @@ func skipped(c scenario.CheckSpec, why string) report.Result {
 
 func errored(c scenario.CheckSpec, why string) report.Result {
 	return result(c, checks.Errored("", errors.New(why)))
-}
-
-// engineLimits turns a scenario's effective limits into the engine's.
-func engineLimits(l scenario.Limits) engine.Limits {
-	return engine.Limits{
-		Memory: int64(l.Memory), PIDs: l.PIDs, NanoCPUs: int64(l.CPUs * 1e9), ContextSize: int64(l.Context),
-		OutputBytes: int(l.Output), ImageSize: int64(l.Image), Start: l.Start.Std(),
-	}
 }
 
 // missingFiles lists the required paths absent from dir.

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/gradeproject/grade/checks"
 	"github.com/gradeproject/grade/grader/report"
-	"github.com/gradeproject/grade/grader/scenario"
 )
 
 // options is every setting, bound once from flags, GRADE_* environment
@@ -36,7 +36,7 @@ type options struct {
 	// ShardI of ShardN (0 when not sharding).
 	ShardI, ShardN int
 	// Limits are the configured sandbox limits (zero fields: not set).
-	Limits scenario.Limits
+	Limits checks.Limits
 	// Timeout bounds the whole run (0: none).
 	Timeout time.Duration
 }
@@ -55,7 +55,7 @@ func addGradeFlags(fs *pflag.FlagSet) {
 	fs.StringP("output", "o", "table", "what to print on stdout: "+strings.Join(report.Formats, ", "))
 	fs.StringArray("report", nil, "also write the results to FILE[:FORMAT] (repeatable; the format defaults from the extension: .json .xml(junit) .csv .md .html)")
 	fs.IntP("jobs", "j", 0, "jobs graded at once (default: the CPUs of this machine and of the engine, the fewer, at most 8)")
-	fs.StringArray("limit", nil, "override a sandbox limit, KEY=VALUE (repeatable): "+strings.Join(scenario.LimitKeys, ", ")+
+	fs.StringArray("limit", nil, "override a sandbox limit, KEY=VALUE (repeatable): "+strings.Join(checks.LimitKeys, ", ")+
 		"; e.g. --limit memory=256MiB --limit build=2m (a scenario's own limits still win)")
 	fs.Duration("timeout", 0, "time limit of the whole run, e.g. 30m; jobs not graded by then are reported as not graded (default: none)")
 }
@@ -137,12 +137,12 @@ func bind(cmd *cobra.Command) (*options, error) {
 func bindLimits(v *viper.Viper, o *options) error {
 	if cfg := v.Sub("limits"); cfg != nil {
 		for _, k := range cfg.AllKeys() {
-			if !slices.Contains(scenario.LimitKeys, k) {
-				return usageErr("configuration file %s: limits.%s: unknown limit (known: %s)", o.Config, k, strings.Join(scenario.LimitKeys, ", "))
+			if !slices.Contains(checks.LimitKeys, k) {
+				return usageErr("configuration file %s: limits.%s: unknown limit (known: %s)", o.Config, k, strings.Join(checks.LimitKeys, ", "))
 			}
 		}
 	}
-	for _, k := range scenario.LimitKeys {
+	for _, k := range checks.LimitKeys {
 		if val := v.GetString("limits." + k); val != "" {
 			if err := o.Limits.Set(k, val); err != nil {
 				return usageErr("limits.%v (configuration or GRADE_LIMITS_%s)", err, strings.ToUpper(k))

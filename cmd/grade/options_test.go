@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gradeproject/grade/grader/scenario"
+	"github.com/gradeproject/grade/checks"
 )
 
 // TestBindLimits: limits come from grade.yaml, then GRADE_LIMITS_*, then
@@ -23,18 +23,18 @@ func TestBindLimits(t *testing.T) {
 		name    string
 		env     map[string]string
 		args    []string
-		want    scenario.Limits
+		want    checks.Limits
 		timeout time.Duration
 		err     string
 	}{
-		{"file", nil, nil, scenario.Limits{Memory: 256 << 20, Build: 3 * 60e9, PIDs: 128}, 45 * time.Minute, ""},
+		{"file", nil, nil, checks.Limits{Memory: 256 << 20, Build: 3 * 60e9, PIDs: 128}, 45 * time.Minute, ""},
 		{"environment over file", map[string]string{"GRADE_LIMITS_MEMORY": "1GiB"}, nil,
-			scenario.Limits{Memory: 1 << 30, Build: 3 * 60e9, PIDs: 128}, 45 * time.Minute, ""},
+			checks.Limits{Memory: 1 << 30, Build: 3 * 60e9, PIDs: 128}, 45 * time.Minute, ""},
 		{"flag over environment", map[string]string{"GRADE_LIMITS_MEMORY": "1GiB"}, []string{"--limit", "memory=300MB", "--timeout", "10m"},
-			scenario.Limits{Memory: 300e6, Build: 3 * 60e9, PIDs: 128}, 10 * time.Minute, ""},
-		{"cpus", nil, []string{"--limit", "cpus=0.5"}, scenario.Limits{Memory: 256 << 20, Build: 3 * 60e9, PIDs: 128, CPUs: 0.5}, 45 * time.Minute, ""},
-		{"too few pids", nil, []string{"--limit", "pids=2"}, scenario.Limits{}, 0, "at least 16"},
-		{"no value", nil, []string{"--limit", "memory"}, scenario.Limits{}, 0, "KEY=VALUE"},
+			checks.Limits{Memory: 300e6, Build: 3 * 60e9, PIDs: 128}, 10 * time.Minute, ""},
+		{"cpus", nil, []string{"--limit", "cpus=0.5"}, checks.Limits{Memory: 256 << 20, Build: 3 * 60e9, PIDs: 128, CPUs: 0.5}, 45 * time.Minute, ""},
+		{"too few pids", nil, []string{"--limit", "pids=2"}, checks.Limits{}, 0, "at least 16"},
+		{"no value", nil, []string{"--limit", "memory"}, checks.Limits{}, 0, "KEY=VALUE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -136,7 +136,7 @@ func cacheSteps(first, again []image.HistoryResponseItem) []checks.BuildStep {
 func (j *Job) buildImage(ctx context.Context, spec BuildSpec, change map[string][]byte) (checks.BuildInfo, error) {
 	start := time.Now()
 	info := checks.BuildInfo{Dockerfile: spec.Shown}
-	entries, err := scanContext(spec.Dir, spec.Dockerfile, j.limits.ContextSize, overlay{plant: spec.Plant, appendTo: change})
+	entries, err := scanContext(spec.Dir, spec.Dockerfile, int64(j.limits.Context), overlay{plant: spec.Plant, appendTo: change})
 	var ce *ContextError
 	if errors.As(err, &ce) {
 		info.Error = ce.Msg
@@ -190,10 +190,10 @@ func (j *Job) buildImage(ctx context.Context, spec BuildSpec, change map[string]
 		Labels:      labels,
 		Remove:      true,
 		ForceRemove: true,
-		Memory:      j.limits.Memory,
-		MemorySwap:  j.limits.Memory,
+		Memory:      int64(j.limits.Memory),
+		MemorySwap:  int64(j.limits.Memory),
 		CPUPeriod:   100_000,
-		CPUQuota:    j.limits.NanoCPUs / 10_000, // µs per 100 ms period
+		CPUQuota:    j.limits.NanoCPUs() / 10_000, // µs per 100 ms period
 		Version:     build.BuilderV1,
 	}
 	if cg := j.e.cgroups; cg != nil {
@@ -276,7 +276,7 @@ func (j *Job) buildImage(ctx context.Context, spec BuildSpec, change map[string]
 	}
 	info.OK, info.ImageID, info.Size = true, ins.ID, ins.Size
 	info.Duration = time.Since(start)
-	if lim := j.limits.ImageSize; lim > 0 && ins.Size > lim {
+	if lim := int64(j.limits.Image); lim > 0 && ins.Size > lim {
 		info.OK = false
 		info.Error = fmt.Sprintf("the image is %s, over the %s limit on image size; grade does not run it "+
 			"(look for large files the build writes or copies)", units.HumanSize(float64(ins.Size)), checks.Size(lim))

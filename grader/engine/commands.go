@@ -388,7 +388,7 @@ func (c *commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, r
 		r.Header.Del("Content-Length")
 		c.proxy(w, r, p, nil, false)
 	case op == "archive" && m == http.MethodPut:
-		r.Body = http.MaxBytesReader(w, r.Body, c.job.limits.ContextSize+maxGuardBody)
+		r.Body = http.MaxBytesReader(w, r.Body, int64(c.job.limits.Context)+maxGuardBody)
 		c.proxy(w, r, p, nil, false)
 	case op == "exec" && m == http.MethodPost:
 		c.execCreate(w, r, p, name)
@@ -953,9 +953,9 @@ func (c *commands) sandbox(hc map[string]any) {
 		}
 		hc[key] = limit
 	}
-	lower("Memory", l.Memory)
+	lower("Memory", int64(l.Memory))
 	hc["MemorySwap"] = hc["Memory"]
-	lower("NanoCpus", l.NanoCPUs)
+	lower("NanoCpus", l.NanoCPUs())
 	lower("PidsLimit", l.PIDs)
 	for _, k := range []string{"CpuPeriod", "CpuQuota", "CpuCount", "CpuPercent", "CpuRealtimePeriod", "CpuRealtimeRuntime", "KernelMemory", "KernelMemoryTCP"} {
 		delete(hc, k)

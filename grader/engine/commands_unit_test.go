@@ -46,7 +46,7 @@ const (
 )
 
 // cmdLimits are the job's limits in these tests.
-var cmdLimits = Limits{Memory: 256 << 20, PIDs: 100, NanoCPUs: 5e8, ContextSize: 1 << 20, OutputBytes: 1 << 16}
+var cmdLimits = checks.Limits{Memory: 256 << 20, PIDs: 100, CPUs: 0.5, Context: 1 << 20, Output: 1 << 16}
 
 // engineCall is one call the fake engine got.
 type engineCall struct {
@@ -551,11 +551,11 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 	if hc == nil {
 		t.Fatal("the engine got no HostConfig")
 	}
-	if hc.Memory <= 0 || hc.Memory > cmdLimits.Memory || hc.MemorySwap != hc.Memory {
-		t.Errorf("memory %d, swap %d: want at most %d, no swap", hc.Memory, hc.MemorySwap, cmdLimits.Memory)
+	if hc.Memory <= 0 || hc.Memory > int64(cmdLimits.Memory) || hc.MemorySwap != hc.Memory {
+		t.Errorf("memory %d, swap %d: want at most %d, no swap", hc.Memory, hc.MemorySwap, int64(cmdLimits.Memory))
 	}
-	if hc.NanoCPUs <= 0 || hc.NanoCPUs > cmdLimits.NanoCPUs || hc.CPUQuota != 0 || hc.CPUPeriod != 0 {
-		t.Errorf("cpus %d (quota %d/%d), want at most %d", hc.NanoCPUs, hc.CPUQuota, hc.CPUPeriod, cmdLimits.NanoCPUs)
+	if hc.NanoCPUs <= 0 || hc.NanoCPUs > cmdLimits.NanoCPUs() || hc.CPUQuota != 0 || hc.CPUPeriod != 0 {
+		t.Errorf("cpus %d (quota %d/%d), want at most %d", hc.NanoCPUs, hc.CPUQuota, hc.CPUPeriod, cmdLimits.NanoCPUs())
 	}
 	if hc.PidsLimit == nil || *hc.PidsLimit <= 0 || *hc.PidsLimit > cmdLimits.PIDs {
 		t.Errorf("pids limit %v, want at most %d", hc.PidsLimit, cmdLimits.PIDs)
@@ -725,7 +725,7 @@ func TestCommandsGuardRun(t *testing.T) {
 				for net, ep := range cr.NetworkingConfig.EndpointsConfig {
 					t.Errorf("an endpoint on %s: %+v (no alias on the default network)", net, ep)
 				}
-				if cr.Image != "nginx" || cr.HostConfig.Memory != cmdLimits.Memory || *cr.HostConfig.PidsLimit != cmdLimits.PIDs || cr.HostConfig.NanoCPUs != cmdLimits.NanoCPUs {
+				if cr.Image != "nginx" || cr.HostConfig.Memory != int64(cmdLimits.Memory) || *cr.HostConfig.PidsLimit != cmdLimits.PIDs || cr.HostConfig.NanoCPUs != cmdLimits.NanoCPUs() {
 					t.Errorf("image %s, limits %d %d %d", cr.Image, cr.HostConfig.Memory, *cr.HostConfig.PidsLimit, cr.HostConfig.NanoCPUs)
 				}
 			}},
@@ -742,7 +742,7 @@ func TestCommandsGuardRun(t *testing.T) {
 			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
 				hc := cr.HostConfig
-				if hc.Memory != cmdLimits.Memory || hc.NanoCPUs != cmdLimits.NanoCPUs || *hc.PidsLimit != cmdLimits.PIDs {
+				if hc.Memory != int64(cmdLimits.Memory) || hc.NanoCPUs != cmdLimits.NanoCPUs() || *hc.PidsLimit != cmdLimits.PIDs {
 					t.Errorf("limits %d %d %d", hc.Memory, hc.NanoCPUs, *hc.PidsLimit)
 				}
 				want := []string{"ALL", "AUDIT_WRITE", "CHOWN", "MKNOD", "NET_RAW", "SETFCAP", "SYS_CHROOT"}

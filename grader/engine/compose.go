@@ -113,7 +113,7 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 	j.mu.Lock()
 	j.compose = dc
 	j.mu.Unlock()
-	uctx, cancel := context.WithTimeout(ctx, j.limits.Start)
+	uctx, cancel := context.WithTimeout(ctx, j.limits.Start.Std())
 	defer cancel()
 	upErr := dc.Up(uctx, tccompose.Wait(true))
 	if err := ctx.Err(); errors.Is(err, context.Canceled) {
@@ -132,7 +132,7 @@ func (j *Job) settle(ctx context.Context, st *stack, upErr error, logs string) {
 	j.readServices(rctx, st.project, st)
 	st.info.OK = upErr == nil
 	if upErr != nil {
-		st.info.Error = composeErr(upErr, j.limits.Start, st.project.Name)
+		st.info.Error = composeErr(upErr, j.limits.Start.Std(), st.project.Name)
 		st.info.Log = logs + j.serviceLogs(rctx, st)
 	}
 	for _, s := range st.info.Services {
@@ -235,9 +235,9 @@ func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
 	grace := types.Duration(2 * time.Second)
 	for name, s := range p.Services {
 		s.Labels = merge(s.Labels, labels)
-		s.MemLimit, s.MemSwapLimit = types.UnitBytes(j.limits.Memory), types.UnitBytes(j.limits.Memory)
+		s.MemLimit, s.MemSwapLimit = types.UnitBytes(int64(j.limits.Memory)), types.UnitBytes(int64(j.limits.Memory))
 		s.PidsLimit = j.limits.PIDs
-		s.CPUS = float32(j.limits.NanoCPUs) / 1e9
+		s.CPUS = float32(j.limits.NanoCPUs()) / 1e9
 		if s.Deploy != nil {
 			s.Deploy.Resources = types.Resources{}
 		}
@@ -475,7 +475,7 @@ func (j *Job) UpAgain(ctx context.Context) (checks.StackInfo, error) {
 	if err != nil {
 		return checks.StackInfo{}, err
 	}
-	uctx, cancel := context.WithTimeout(ctx, j.limits.Start)
+	uctx, cancel := context.WithTimeout(ctx, j.limits.Start.Std())
 	defer cancel()
 	upErr := dc.Up(uctx, tccompose.Wait(true))
 	if err := ctx.Err(); errors.Is(err, context.Canceled) {

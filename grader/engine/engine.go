@@ -12,11 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
 	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/gradeproject/grade/checks"
 )
 
 // Labels grade puts on everything it creates.
@@ -29,53 +30,6 @@ const (
 	LabelOwner = "grade.owner"
 )
 
-// Limits bound what one job's submission may use. A zero field takes the
-// engine's default.
-type Limits struct {
-	// Memory per container and build step, bytes; swap is not allowed.
-	Memory int64
-	// PIDs per container.
-	PIDs int64
-	// NanoCPUs per container (1e9 = one core).
-	NanoCPUs int64
-	// ContextSize caps a build context.
-	ContextSize int64
-	// OutputBytes caps what is read of logs and command output.
-	OutputBytes int
-	// ImageSize caps the built image; a bigger one fails the build.
-	ImageSize int64
-	// Start bounds starting the app container.
-	Start time.Duration
-}
-
-// DefaultLimits are the limits when none are configured.
-var DefaultLimits = Limits{
-	Memory:      512 << 20,
-	PIDs:        256,
-	NanoCPUs:    1e9,
-	ContextSize: 100 << 20,
-	OutputBytes: 256 << 10,
-	ImageSize:   2 << 30,
-	Start:       time.Minute,
-}
-
-// or returns l with its zero fields taken from d.
-func (l Limits) or(d Limits) Limits {
-	return Limits{
-		Memory: orDefault(l.Memory, d.Memory), PIDs: orDefault(l.PIDs, d.PIDs), NanoCPUs: orDefault(l.NanoCPUs, d.NanoCPUs),
-		ContextSize: orDefault(l.ContextSize, d.ContextSize), OutputBytes: orDefault(l.OutputBytes, d.OutputBytes),
-		ImageSize: orDefault(l.ImageSize, d.ImageSize), Start: orDefault(l.Start, d.Start),
-	}
-}
-
-// orDefault returns v when it is set (positive), else d.
-func orDefault[T int | int64 | time.Duration](v, d T) T {
-	if v > 0 {
-		return v
-	}
-	return d
-}
-
 // Engine is a connection to a Docker engine for one grade run.
 type Engine struct {
 	cli   *client.Client
@@ -85,7 +39,7 @@ type Engine struct {
 	// and the journal of build images depend on it; grading does not.
 	local   bool
 	helper  string // image of the diagnostic helper
-	limits  Limits
+	limits  checks.Limits
 	self    string // this machine's hostname, for the sweep
 	cgroups *buildCgroups
 
@@ -104,7 +58,7 @@ type Option func(*Engine)
 
 // WithLimits sets the default sandbox limits of jobs (and the limits of
 // grade's own helper containers).
-func WithLimits(l Limits) Option { return func(e *Engine) { e.limits = l } }
+func WithLimits(l checks.Limits) Option { return func(e *Engine) { e.limits = l } }
 
 // WithHelperImage sets the image of the diagnostic helper container (it
 // needs cat); default busybox:latest.
@@ -137,7 +91,7 @@ var ErrNoEngine = errors.New("no Docker engine answers")
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	quietTestcontainers()
 	self, _ := os.Hostname()
-	e := &Engine{helper: "busybox:latest", limits: DefaultLimits, self: self}
+	e := &Engine{helper: "busybox:latest", limits: checks.DefaultLimits, self: self}
 	for _, o := range opts {
 		o(e)
 	}

@@ -45,7 +45,7 @@ type Job struct {
 	startEr  error
 	reader   string // created-not-started container for file reads
 	env      []string
-	limits   Limits
+	limits   checks.Limits
 	outbound bool
 	memo     map[string]any
 	stack    *stack                   // the compose stack, for a compose scenario
@@ -75,7 +75,7 @@ type JobOptions struct {
 	// Env is the app container's extra environment, KEY=value.
 	Env []string
 	// Limits are the job's sandbox limits; zero fields take the engine's.
-	Limits Limits
+	Limits checks.Limits
 	// Outbound lets the job's containers reach beyond the job's network.
 	Outbound bool
 	// Dir is the submission's folder on grade's filesystem, for checks that
@@ -107,7 +107,7 @@ func (e *Engine) NewJob(name string, opts JobOptions) *Job {
 	sum := sha256.Sum256([]byte(name))
 	slug = e.runID + "-" + slug + "-" + hex.EncodeToString(sum[:3])
 	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", env: opts.Env,
-		limits: opts.Limits.or(e.limits), outbound: opts.Outbound, dir: opts.Dir, commands: opts.Commands}
+		limits: opts.Limits.Over(e.limits), outbound: opts.Outbound, dir: opts.Dir, commands: opts.Commands}
 }
 
 // Job names the job, "student/scenario".
@@ -168,9 +168,9 @@ func (j *Job) hostConfig() *container.HostConfig {
 	pids := l.PIDs
 	return &container.HostConfig{
 		Resources: container.Resources{
-			Memory:     l.Memory,
-			MemorySwap: l.Memory,
-			NanoCPUs:   l.NanoCPUs,
+			Memory:     int64(l.Memory),
+			MemorySwap: int64(l.Memory),
+			NanoCPUs:   l.NanoCPUs(),
 			PidsLimit:  &pids,
 		},
 		SecurityOpt: []string{"no-new-privileges"},
@@ -323,7 +323,7 @@ func (j *Job) logsTail(ctx context.Context, id, tail string) (string, string, er
 		return "", "", fmt.Errorf("reading the logs of %s: %w", j.name, err)
 	}
 	defer func() { _ = rc.Close() }()
-	stdout, stderr := newCapped(j.limits.OutputBytes), newCapped(j.limits.OutputBytes)
+	stdout, stderr := newCapped(int(j.limits.Output)), newCapped(int(j.limits.Output))
 	if _, err := stdcopy.StdCopy(stdout, stderr, rc); err != nil {
 		return stdout.String(), stderr.String(), fmt.Errorf("reading the logs of %s: %w", j.name, err)
 	}
@@ -355,7 +355,7 @@ func (j *Job) Exec(ctx context.Context, service string, spec checks.ExecSpec) (c
 	defer att.Close()
 	stop := context.AfterFunc(ctx, func() { _ = att.Conn.Close() })
 	defer stop()
-	stdout, stderr := newCapped(j.limits.OutputBytes), newCapped(j.limits.OutputBytes)
+	stdout, stderr := newCapped(int(j.limits.Output)), newCapped(int(j.limits.Output))
 	_, _ = stdcopy.StdCopy(stdout, stderr, att.Reader)
 	if ctx.Err() != nil {
 		return checks.Output{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: true}, ctx.Err()

@@ -246,7 +246,7 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 	s.addr = ln.Addr().String()
 	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)),
 		ggcrregistry.WithBlobHandler(ggcrregistry.NewDiskBlobHandler(blobs)))
-	h := capUploads(reg, registryLimit(j.limits.ImageSize))
+	h := capUploads(reg, registryLimit(int64(j.limits.Image)))
 	s.regSrv = &http.Server{Handler: s.gate.wrap(h), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.regSrv.Serve(ln) }()
 
@@ -287,7 +287,7 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 	s.guard = newGuard(guardConfig{upstream: s.upstream, base: "http://docker", image: j.tag, registryAt: s.engineAddr})
 	if j.commands != nil {
 		s.work = filepath.Join(s.dir, "work")
-		if err := workspace(j.dir, s.work, j.limits.ContextSize, maxScriptEntries); err != nil {
+		if err := workspace(j.dir, s.work, int64(j.limits.Context), maxScriptEntries); err != nil {
 			var le *checks.LimitError
 			if errors.As(err, &le) {
 				return nil, le

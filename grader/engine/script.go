@@ -105,7 +105,7 @@ func (j *Job) copySubmission(ctx context.Context, id string, u scriptUser, dir s
 	pr, pw := io.Pipe()
 	packed := make(chan error, 1)
 	go func() {
-		err := submissionTar(pw, dir, "work", j.limits.ContextSize, maxScriptEntries, u)
+		err := submissionTar(pw, dir, "work", int64(j.limits.Context), maxScriptEntries, u)
 		_ = pw.CloseWithError(err)
 		packed <- err
 	}()

@@ -29,11 +29,11 @@ func (j *Job) start(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sctx, cancel := context.WithTimeout(ctx, j.limits.Start)
+	sctx, cancel := context.WithTimeout(ctx, j.limits.Start.Std())
 	defer cancel()
 	id, err := j.startApp(sctx, netName)
 	if err != nil && sctx.Err() != nil && ctx.Err() == nil {
-		err = &checks.StartError{Err: fmt.Errorf("it did not start within %s", j.limits.Start)}
+		err = &checks.StartError{Err: fmt.Errorf("it did not start within %s", j.limits.Start.Std())}
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -62,7 +62,7 @@ func (j *Job) folderVolume(ctx context.Context, dir, rel string) (string, error)
 	j.folders[name] = rel
 	pr, pw := io.Pipe()
 	go func() {
-		err := submissionTar(pw, dir, "ws", j.limits.ContextSize, maxScriptEntries, scriptUser{})
+		err := submissionTar(pw, dir, "ws", int64(j.limits.Context), maxScriptEntries, scriptUser{})
 		_ = pw.CloseWithError(err)
 	}()
 	err := j.fillFolder(ctx, name, pr)

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gradeproject/grade/checks"
 )
 
 // FuzzParse feeds the loader arbitrary files. It must never panic or hang,
@@ -44,6 +46,6 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted a check without its spec: %+v", c)
 			}
 		}
-		_ = s.Effective(DefaultLimits).String()
+		_ = s.Effective(checks.DefaultLimits).String()
 	})
 }

@@ -58,9 +58,9 @@ func TestParseValid(t *testing.T) {
 	if got := s.MaxPoints(true); got != 50 {
 		t.Errorf("all points = %v, want 50", got)
 	}
-	lim := s.Effective(DefaultLimits)
+	lim := s.Effective(checks.DefaultLimits)
 	if !strings.HasPrefix(s.Digest, "sha256:") || lim.Job.Std().String() != "3m0s" || lim.Memory != 256<<20 ||
-		lim.CPUs != 0.5 || lim.Build != DefaultLimits.Build {
+		lim.CPUs != 0.5 || lim.Build != checks.DefaultLimits.Build {
 		t.Errorf("digest %q limits %v", s.Digest, lim)
 	}
 }

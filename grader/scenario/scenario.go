@@ -28,7 +28,7 @@ type Scenario struct {
 	Images []string `yaml:"images"`
 	Stack  Stack    `yaml:"stack" jsonschema:"required"`
 	// Limits override the configured sandbox limits for this exercise.
-	Limits Limits `yaml:"limits"`
+	Limits checks.Limits `yaml:"limits"`
 	// Checks run in order.
 	Checks []CheckSpec `yaml:"checks" jsonschema:"required,minItems=1"`
 
@@ -109,7 +109,7 @@ type Common struct {
 
 // Effective returns the scenario's limits over base (the configured ones,
 // themselves over DefaultLimits).
-func (s *Scenario) Effective(base Limits) Limits { return s.Limits.Over(base) }
+func (s *Scenario) Effective(base checks.Limits) checks.Limits { return s.Limits.Over(base) }
 
 // IsCompose reports whether the submission is a compose stack.
 func (s *Scenario) IsCompose() bool { return s.Stack.Compose != "" }

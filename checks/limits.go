@@ -1,4 +1,4 @@
-package scenario
+package checks
 
 import (
 	"fmt"
@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/gradeproject/grade/checks"
 )
 
 // Limits bound what one job of a scenario may use and how long each step may
@@ -17,25 +15,25 @@ import (
 // scenario (per exercise); see Over.
 type Limits struct {
 	// Memory per container and per build step; swap is not allowed.
-	Memory checks.Size `yaml:"memory"`
+	Memory Size `yaml:"memory"`
 	// CPUs per container, e.g. 1 or 0.5.
 	CPUs float64 `yaml:"cpus" jsonschema:"minimum=0.01,maximum=64"`
 	// PIDs is the number of processes and threads per container.
 	PIDs int64 `yaml:"pids" jsonschema:"minimum=16"`
 	// Build bounds the image build.
-	Build checks.Duration `yaml:"build"`
+	Build Duration `yaml:"build"`
 	// Start bounds starting the app container.
-	Start checks.Duration `yaml:"start"`
+	Start Duration `yaml:"start"`
 	// Check is the time limit of a check that sets no timeout of its own.
-	Check checks.Duration `yaml:"check"`
+	Check Duration `yaml:"check"`
 	// Job bounds the whole job: build, start and every check.
-	Job checks.Duration `yaml:"job"`
+	Job Duration `yaml:"job"`
 	// Context caps the build context (after .dockerignore).
-	Context checks.Size `yaml:"context"`
+	Context Size `yaml:"context"`
 	// Output caps what is read of logs and of a command's output, per stream.
-	Output checks.Size `yaml:"output"`
+	Output Size `yaml:"output"`
 	// Image caps the size of the built image.
-	Image checks.Size `yaml:"image"`
+	Image Size `yaml:"image"`
 }
 
 // DefaultLimits apply where neither the configuration nor the scenario sets
@@ -44,10 +42,10 @@ var DefaultLimits = Limits{
 	Memory:  512 << 20,
 	CPUs:    1,
 	PIDs:    256,
-	Build:   checks.Duration(5 * time.Minute),
-	Start:   checks.Duration(time.Minute),
-	Check:   checks.Duration(30 * time.Second),
-	Job:     checks.Duration(5 * time.Minute),
+	Build:   Duration(5 * time.Minute),
+	Start:   Duration(time.Minute),
+	Check:   Duration(30 * time.Second),
+	Job:     Duration(5 * time.Minute),
 	Context: 100 << 20,
 	Output:  256 << 10,
 	Image:   2 << 30,
@@ -125,3 +123,6 @@ func (l Limits) String() string {
 	return fmt.Sprintf("memory %s, cpus %g, pids %d, build %s, start %s, check %s, job %s, context %s, output %s, image %s",
 		l.Memory, l.CPUs, l.PIDs, l.Build.Std(), l.Start.Std(), l.Check.Std(), l.Job.Std(), l.Context, l.Output, l.Image)
 }
+
+// NanoCPUs is CPUs as the engine takes them (1e9 = one core).
+func (l Limits) NanoCPUs() int64 { return int64(l.CPUs * 1e9) }
