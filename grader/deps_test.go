@@ -31,6 +31,9 @@ func TestDependencyDirection(t *testing.T) {
 		"grader/report":   concat(docker, own("grader/engine", "grader/scenario", "grader/helper", "cmd")),
 		"grader/engine":   own("grader/scenario", "grader/report", "cmd"),
 		"grader/helper":   concat(docker, own("checks", "grader/engine", "grader/scenario", "grader/report", "grader/submission", "cmd")),
+		// The API guard takes the engine and the job's sandbox as
+		// interfaces: nothing of grade's engine, nor anything above it.
+		"grader/guard": own("grader/engine", "grader/scenario", "grader/report", "grader/helper", "grader/submission", "cmd"),
 		// The walk of a submission's files, shared by grader and
 		// grader/engine: below both, with no Docker in it.
 		"grader/submission": concat(docker, own("grader", "cmd")),

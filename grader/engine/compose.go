@@ -502,7 +502,7 @@ func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error
 		return nil, fmt.Errorf("inspecting %s of %s: %w", service, j.name, err)
 	}
 	if c := j.cmds(); c != nil {
-		return c.mounts(ins.Container.Mounts), nil
+		return j.commandsMounts(c, ins.Container.Mounts), nil
 	}
 	var out []checks.Mount
 	for _, m := range ins.Container.Mounts {

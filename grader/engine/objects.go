@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/guard"
 )
 
 // The capabilities of a submission of docker commands (checks.ObjectInspector,
@@ -23,7 +24,7 @@ import (
 // the student's script made, by the student's names (see commands.go).
 
 // cmds returns the job's commands state, nil before its script ran.
-func (j *Job) cmds() *commands {
+func (j *Job) cmds() *guard.Commands {
 	if j.commands == nil {
 		return nil
 	}
@@ -31,18 +32,18 @@ func (j *Job) cmds() *commands {
 	if s == nil {
 		return nil
 	}
-	return s.guard.cmds
+	return s.guard.Commands()
 }
 
 // studentContainer finds a container the student's commands made.
-func (j *Job) studentContainer(name string) (*commands, *cmdContainer, error) {
+func (j *Job) studentContainer(name string) (*guard.Commands, guard.Container, error) {
 	c := j.cmds()
 	if c == nil {
-		return nil, nil, c.errNoObject("container", name)
+		return nil, guard.Container{}, c.ErrNoObject("container", name)
 	}
-	_, k := c.container(name)
-	if k == nil {
-		return nil, nil, c.errNoObject("container", name)
+	_, k, ok := c.Lookup(name)
+	if !ok {
+		return nil, guard.Container{}, c.ErrNoObject("container", name)
 	}
 	return c, k, nil
 }
@@ -55,7 +56,7 @@ func (j *Job) commandsContainer(name string) (string, error) {
 	if err != nil {
 		return "", &checks.StartError{Service: name, Err: err}
 	}
-	return k.id, nil
+	return k.ID, nil
 }
 
 // Container reads a container the student's commands made.
@@ -64,15 +65,15 @@ func (j *Job) Container(ctx context.Context, name string) (checks.ContainerInfo,
 	if err != nil {
 		return checks.ContainerInfo{}, err
 	}
-	res, err := j.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
+	res, err := j.e.cli.ContainerInspect(ctx, k.ID, client.ContainerInspectOptions{})
 	if err != nil {
 		if isNotFound(err) { // removed by --rm, or by the engine
-			return checks.ContainerInfo{}, c.errNoObject("container", name)
+			return checks.ContainerInfo{}, c.ErrNoObject("container", name)
 		}
 		return checks.ContainerInfo{}, fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
 	}
 	ins := res.Container
-	info := checks.ContainerInfo{Name: name, Image: k.image, Ports: k.ports, RestartPolicy: "no"}
+	info := checks.ContainerInfo{Name: name, Image: k.Image, Ports: k.Ports, RestartPolicy: "no"}
 	if st := ins.State; st != nil {
 		info.Status, info.Running, info.ExitCode = string(st.Status), st.Running, st.ExitCode
 	}
@@ -82,31 +83,31 @@ func (j *Job) Container(ctx context.Context, name string) (checks.ContainerInfo,
 		}
 		info.AutoRemove = hc.AutoRemove
 	}
-	info.Mounts = c.mounts(ins.Mounts)
+	info.Mounts = j.commandsMounts(c, ins.Mounts)
 	if ns := ins.NetworkSettings; ns != nil {
 		for n := range ns.Networks {
-			info.Networks = append(info.Networks, strings.TrimPrefix(n, c.prefix))
+			info.Networks = append(info.Networks, studentName(c, n))
 		}
 		sort.Strings(info.Networks)
 	}
 	return info, nil
 }
 
-// mounts gives a container's mounts in the student's names: volumes by
-// their name, binds by their folder in the submission.
-func (c *commands) mounts(ms []container.MountPoint) []checks.Mount {
+// commandsMounts gives a container's mounts in the student's names:
+// volumes by their name, binds by their folder in the submission.
+func (j *Job) commandsMounts(c *guard.Commands, ms []container.MountPoint) []checks.Mount {
 	var out []checks.Mount
 	for _, m := range ms {
 		cm := checks.Mount{Type: string(m.Type), Destination: m.Destination}
 		switch m.Type {
 		case mount.TypeVolume:
-			if rel, ok := c.job.boundFolder(m.Name); ok {
+			if rel, ok := j.boundFolder(m.Name); ok {
 				// A folder of the submission, as the student bound it.
 				cm.Type, cm.Source = string(mount.TypeBind), rel
 				break
 			}
-			cm.Name = strings.TrimPrefix(m.Name, c.prefix)
-			cm.Anonymous = !strings.HasPrefix(m.Name, c.prefix)
+			name, own := c.StudentName(m.Name)
+			cm.Name, cm.Anonymous = name, !own
 		case mount.TypeBind:
 			cm.Source = m.Source
 		}
@@ -115,33 +116,36 @@ func (c *commands) mounts(ms []container.MountPoint) []checks.Mount {
 	return out
 }
 
+// studentName is the student's name of an engine object of the job's.
+func studentName(c *guard.Commands, engineName string) string {
+	n, _ := c.StudentName(engineName)
+	return n
+}
+
 // Volume reads a named volume the student's commands made.
 func (j *Job) Volume(ctx context.Context, name string) (checks.VolumeInfo, error) {
 	c := j.cmds()
 	if c == nil {
-		return checks.VolumeInfo{}, c.errNoObject("volume", name)
+		return checks.VolumeInfo{}, c.ErrNoObject("volume", name)
 	}
-	c.mu.Lock()
-	made := c.volumes[name]
-	c.mu.Unlock()
-	if !made {
-		return checks.VolumeInfo{}, c.errNoObject("volume", name)
+	if !c.HasVolume(name) {
+		return checks.VolumeInfo{}, c.ErrNoObject("volume", name)
 	}
-	res, err := j.e.cli.VolumeInspect(ctx, c.engineName(name), client.VolumeInspectOptions{})
+	res, err := j.e.cli.VolumeInspect(ctx, c.EngineName(name), client.VolumeInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return checks.VolumeInfo{}, c.errNoObject("volume", name)
+			return checks.VolumeInfo{}, c.ErrNoObject("volume", name)
 		}
 		return checks.VolumeInfo{}, fmt.Errorf("inspecting the volume %s of %s: %w", name, j.name, err)
 	}
 	info := checks.VolumeInfo{Name: name, Driver: res.Volume.Driver, Containers: map[string]string{}}
-	for cname, id := range c.snapshot() {
+	for cname, id := range c.Snapshot() {
 		ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil {
 			continue
 		}
 		for _, m := range ins.Container.Mounts {
-			if m.Type == mount.TypeVolume && m.Name == c.engineName(name) {
+			if m.Type == mount.TypeVolume && m.Name == c.EngineName(name) {
 				info.Containers[cname] = m.Destination
 			}
 		}
@@ -149,38 +153,27 @@ func (j *Job) Volume(ctx context.Context, name string) (checks.VolumeInfo, error
 	return info, nil
 }
 
-// snapshot lists the job's containers: the student's name → id.
-func (c *commands) snapshot() map[string]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]string, len(c.containers))
-	for n, k := range c.containers {
-		out[n] = k.id
-	}
-	return out
-}
-
 // Network reads a network the student's commands made ("bridge": the
 // job's copy of Docker's default network).
 func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, error) {
 	c := j.cmds()
-	if c == nil || !c.hasNetwork(name) {
-		return checks.NetworkInfo{}, c.errNoObject("network", name)
+	if c == nil || !c.HasNetwork(name) {
+		return checks.NetworkInfo{}, c.ErrNoObject("network", name)
 	}
-	res, err := j.e.cli.NetworkInspect(ctx, c.engineName(name), client.NetworkInspectOptions{})
+	res, err := j.e.cli.NetworkInspect(ctx, c.EngineName(name), client.NetworkInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return checks.NetworkInfo{}, c.errNoObject("network", name)
+			return checks.NetworkInfo{}, c.ErrNoObject("network", name)
 		}
 		return checks.NetworkInfo{}, fmt.Errorf("inspecting the network %s of %s: %w", name, j.name, err)
 	}
 	info := checks.NetworkInfo{Name: name, Driver: res.Network.Driver, Containers: map[string][]string{}}
-	for cname, id := range c.snapshot() {
+	for cname, id := range c.Snapshot() {
 		ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		if err != nil || ins.Container.NetworkSettings == nil {
 			continue
 		}
-		ep, ok := ins.Container.NetworkSettings.Networks[c.engineName(name)]
+		ep, ok := ins.Container.NetworkSettings.Networks[c.EngineName(name)]
 		if !ok {
 			continue
 		}
@@ -204,18 +197,15 @@ func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, err
 func (j *Job) ReadVolume(ctx context.Context, volume, p string, limit int64) (checks.File, error) {
 	c := j.cmds()
 	if c == nil {
-		return checks.File{}, c.errNoObject("volume", volume)
+		return checks.File{}, c.ErrNoObject("volume", volume)
 	}
-	c.mu.Lock()
-	made := c.volumes[volume]
-	c.mu.Unlock()
-	if !made {
-		return checks.File{}, c.errNoObject("volume", volume)
+	if !c.HasVolume(volume) {
+		return checks.File{}, c.ErrNoObject("volume", volume)
 	}
 	const at = "/grade-volume"
 	hc := j.hostConfig()
 	hc.NetworkMode = "none"
-	hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: c.engineName(volume), Target: at, ReadOnly: true,
+	hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: c.EngineName(volume), Target: at, ReadOnly: true,
 		VolumeOptions: &mount.VolumeOptions{NoCopy: true}}}
 	id, err := j.create(ctx, &container.Config{Image: j.e.helper, Entrypoint: []string{"/grade-volume-reader"}, NetworkDisabled: true}, hc, "")
 	if err != nil {
@@ -234,16 +224,16 @@ func (j *Job) HostEndpoint(ctx context.Context, name string, hostPort int) (stri
 		return "", &checks.StartError{Service: name, Err: err}
 	}
 	cport := 0
-	for _, p := range k.ports {
+	for _, p := range k.Ports {
 		if p.HostPort == hostPort && p.Proto == "tcp" {
 			cport = p.ContainerPort
 			break
 		}
 	}
 	if cport == 0 {
-		return "", &checks.NotPublishedError{Container: name, HostPort: hostPort, Ports: k.ports}
+		return "", &checks.NotPublishedError{Container: name, HostPort: hostPort, Ports: k.Ports}
 	}
-	res, err := j.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
+	res, err := j.e.cli.ContainerInspect(ctx, k.ID, client.ContainerInspectOptions{})
 	if err != nil {
 		return "", fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
 	}
@@ -272,9 +262,9 @@ func (j *Job) Stop(ctx context.Context, name string) error {
 		return err
 	}
 	t := stopTimeout
-	if _, err := j.e.cli.ContainerStop(ctx, k.id, client.ContainerStopOptions{Timeout: &t}); err != nil {
+	if _, err := j.e.cli.ContainerStop(ctx, k.ID, client.ContainerStopOptions{Timeout: &t}); err != nil {
 		if isNotFound(err) {
-			return c.errNoObject("container", name)
+			return c.ErrNoObject("container", name)
 		}
 		return fmt.Errorf("stopping %s of %s: %w", name, j.name, err)
 	}
@@ -287,9 +277,9 @@ func (j *Job) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := j.e.cli.ContainerStart(ctx, k.id, client.ContainerStartOptions{}); err != nil {
+	if _, err := j.e.cli.ContainerStart(ctx, k.ID, client.ContainerStartOptions{}); err != nil {
 		if isNotFound(err) {
-			return c.errNoObject("container", name)
+			return c.ErrNoObject("container", name)
 		}
 		return &checks.StartError{Service: name, Err: startErr(err)}
 	}
@@ -302,12 +292,10 @@ func (j *Job) Remove(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := j.e.cli.ContainerRemove(ctx, k.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+	if _, err := j.e.cli.ContainerRemove(ctx, k.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("removing %s of %s: %w", name, j.name, err)
 	}
-	c.mu.Lock()
-	delete(c.containers, name)
-	c.mu.Unlock()
+	c.Forget(name)
 	return nil
 }
 
@@ -319,10 +307,10 @@ func (j *Job) Recreate(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	res, err := j.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
+	res, err := j.e.cli.ContainerInspect(ctx, k.ID, client.ContainerInspectOptions{})
 	if err != nil {
 		if isNotFound(err) {
-			return c.errNoObject("container", name)
+			return c.ErrNoObject("container", name)
 		}
 		return fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
 	}
@@ -330,7 +318,7 @@ func (j *Job) Recreate(ctx context.Context, name string) error {
 	if ins.Config == nil || ins.HostConfig == nil {
 		return fmt.Errorf("the engine gave no configuration for %s of %s", name, j.name)
 	}
-	if _, err := j.e.cli.ContainerRemove(ctx, k.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+	if _, err := j.e.cli.ContainerRemove(ctx, k.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("removing %s of %s: %w", name, j.name, err)
 	}
 	cfg, hc := ins.Config, ins.HostConfig
@@ -370,15 +358,13 @@ func (j *Job) Recreate(ctx context.Context, name string) error {
 	if err != nil {
 		return &checks.StartError{Service: name, Err: fmt.Errorf("running it again: %w", startErr(err))}
 	}
-	c.mu.Lock()
-	c.containers[name] = &cmdContainer{id: created.ID, image: k.image, ports: k.ports}
-	c.mu.Unlock()
+	c.Replace(name, guard.Container{ID: created.ID, Image: k.Image, Ports: k.Ports})
 	for _, n := range names {
 		if n == first {
 			continue
 		}
 		if _, err := j.e.cli.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: created.ID, EndpointConfig: eps[n]}); err != nil {
-			return fmt.Errorf("connecting %s of %s to %s again: %w", name, j.name, strings.TrimPrefix(n, c.prefix), err)
+			return fmt.Errorf("connecting %s of %s to %s again: %w", name, j.name, studentName(c, n), err)
 		}
 	}
 	if _, err := j.e.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
@@ -464,5 +450,5 @@ func (j *Job) EditWorkspace(ctx context.Context, p string, content []byte) error
 	if p == "" || path.IsAbs(p) || clean == ".." || strings.HasPrefix(clean, "../") {
 		return fmt.Errorf("%q is not a path inside the submission", p)
 	}
-	return c.editWorkspace(ctx, clean, content)
+	return c.EditWorkspace(ctx, clean, content)
 }

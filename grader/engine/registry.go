@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/guard"
 )
 
 // A job's registry step (course 8.3): an in-process OCI registry
@@ -49,7 +51,7 @@ type registrySession struct {
 	engineAddr string // the registry as the engine reaches it, 127.0.0.1:PORT of the engine's host
 	regSrv     *http.Server
 	gate       *gate // the registry's requests being served
-	guard      *guard
+	guard      *guard.Guard
 	guardSrv   *http.Server
 	relay      *helperCtr // the helper on the engine host's network: registry and socket
 	apiVolume  string     // the volume holding the guard's socket, mounted into script containers
@@ -284,7 +286,7 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 		MaxIdleConns:       4,
 		IdleConnTimeout:    30 * time.Second,
 	}
-	s.guard = newGuard(guardConfig{upstream: s.upstream, base: "http://docker", image: j.tag, registryAt: s.engineAddr})
+	s.guard = guard.New(guard.Config{Upstream: s.upstream, Base: "http://docker", Image: j.tag, RegistryAt: s.engineAddr})
 	if j.commands != nil {
 		s.work = filepath.Join(s.dir, "work")
 		if err := workspace(j.dir, s.work, int64(j.limits.Context), maxScriptEntries); err != nil {
@@ -294,13 +296,14 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 			}
 			return nil, fmt.Errorf("copying the submission of %s for its script: %w", j.name, err)
 		}
-		s.guard.cmds = newCommands(j, s.guard, s.work, j.commands.Images)
+		guard.NewCommands(s.guard, guard.CommandsConfig{Engine: j.e.cli, Sandbox: jobSandbox{j}, Prefix: "grade-" + j.slug + "-",
+			Work: s.work, Images: slices.DeleteFunc(slices.Clone(j.commands.Images), func(i string) bool { return i == ScriptImage })})
 	}
 	guardLn, err := s.relay.sess.Listen(ctx, "unix", guardMount+"/"+guardSocket)
 	if err != nil {
 		return nil, fmt.Errorf("starting the API guard of %s: %w", j.name, err)
 	}
-	s.guardSrv = serveGuard(s.guard, guardLn)
+	s.guardSrv = s.guard.Serve(guardLn)
 	return s, nil
 }
 
@@ -334,7 +337,7 @@ func (s *registrySession) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s.mu.Lock()
-	refs := s.guard.engineTags()
+	refs := s.guard.EngineTags()
 	for r := range s.pulled {
 		refs = append(refs, r)
 	}
@@ -473,7 +476,7 @@ func (c *countingBody) Read(p []byte) (int, error) {
 
 // studentRegistry is the registry address the script was told, for messages.
 func (s *registrySession) studentRegistry() string {
-	_, r := s.guard.names()
+	_, r := s.guard.Names()
 	if r == "" {
 		return s.engineAddr
 	}

@@ -46,7 +46,7 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 	if err != nil {
 		return checks.ScriptRun{}, err
 	}
-	s.guard.setNames(spec.ImageName, spec.Registry)
+	s.guard.SetNames(spec.ImageName, spec.Registry)
 	cfg := &container.Config{
 		Image:      ScriptImage,
 		Cmd:        []string{"sh", "-c", `exec sh "$0" 2>&1`, "/work/" + spec.File},
@@ -79,9 +79,9 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 	if err := j.copySubmission(ctx, id, s.user, src); err != nil {
 		return checks.ScriptRun{}, err
 	}
-	s.guard.takeRefused() // only this run's
+	s.guard.TakeRefused() // only this run's
 	out, err := j.runToExit(ctx, id)
-	run := checks.ScriptRun{Output: out, Refused: s.guard.takeRefused()}
+	run := checks.ScriptRun{Output: out, Refused: s.guard.TakeRefused()}
 	if err != nil {
 		return run, err
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
+
+	"github.com/gradeproject/grade/grader/submission"
 )
 
 // Bound folders. A student's bind mount names a folder of the submission
@@ -141,41 +143,38 @@ func (j *Job) editFolders(ctx context.Context, p string, content []byte) error {
 	return errors.Join(errs...)
 }
 
-// wsRel gives the workspace folder a script's bind source names ("site"
-// for /work/site), and false when it is not under the script's working
-// folder.
-func wsRel(src string) (string, bool) {
-	clean := path.Clean(src)
-	if clean == scriptWorkdir {
-		return ".", true
-	}
-	rel, ok := strings.CutPrefix(clean, scriptWorkdir+"/")
-	return rel, ok
+// workspace copies the submission's regular files and folders into dir
+// (links, wherever they lead, and special files are left out: nothing in
+// the workspace leads out of it, so no bind mount made from it can), at
+// most limit bytes and maxEntries entries (a *checks.LimitError past them).
+// A hard link is copied as the file it is (only the build context refuses
+// it so far).
+func workspace(src, dir string, limit int64, maxEntries int) error {
+	err := submission.Walk(src, submission.Options{Limits: submission.Limits{Bytes: limit, Entries: maxEntries}}, func(e submission.Entry) error {
+		dst := filepath.Join(dir, filepath.FromSlash(e.Rel))
+		switch e.Kind {
+		case submission.Dir:
+			return os.MkdirAll(dst, 0o755)
+		case submission.File:
+			return copyFile(e.Path, dst, e.Info.Mode().Perm()|0o644)
+		}
+		return nil
+	})
+	return scriptCopyLimit(err)
 }
 
-// editWorkspace writes a file of a script's workspace (p, clean and
-// relative) into the copy and into the bound folders' volumes.
-func (c *commands) editWorkspace(ctx context.Context, p string, content []byte) error {
-	root, err := os.OpenRoot(c.work)
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = root.Close() }()
-	if dir := path.Dir(p); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("editing %s: %w", p, err)
-		}
+	defer func() { _ = in.Close() }()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
 	}
-	if err := root.WriteFile(p, content, 0o644); err != nil {
-		return fmt.Errorf("editing %s: %w", p, err)
-	}
-	return c.job.editFolders(ctx, p, content)
-}
-
-// ensureWorkspace makes the volume of the workspace folder rel.
-func (c *commands) ensureWorkspace(ctx context.Context, rel string) error {
-	_, err := c.job.folderVolume(ctx, filepath.Join(c.work, filepath.FromSlash(rel)), rel)
-	return err
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
 }
 
 // fileTar writes a tar holding one file at p, with its folders.

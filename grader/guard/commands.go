@@ -1,4 +1,4 @@
-package engine
+package guard
 
 import (
 	"bytes"
@@ -25,10 +25,10 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/gradeproject/grade/checks"
-	"github.com/gradeproject/grade/grader/submission"
 )
 
 // A submission of docker commands (course parts 3, 5, 6): the student's
@@ -42,18 +42,20 @@ import (
 // added capabilities, host folders, host namespaces, devices, the Docker
 // socket) are refused before anything is made, naming the option.
 
-// commands is one job's state in commands mode.
-type commands struct {
-	job    *Job
-	g      *guard
+// Commands is one job's state in commands mode: what its script made, by
+// the student's names.
+type Commands struct {
+	g      *Guard
+	eng    Engine
+	sb     Sandbox
 	prefix string // engine names are prefix + the student's name
 	work   string // the workspace: the submission's copy on grade's machine, the script's /work
 	images map[string]string
 
 	mu         sync.Mutex
-	containers map[string]*cmdContainer // by the student's name
-	volumes    map[string]bool          // the student's names
-	networks   map[string]bool          // the student's names, "bridge" once the default one is made
+	containers map[string]*Container // by the student's name
+	volumes    map[string]bool       // the student's names
+	networks   map[string]bool       // the student's names, "bridge" once the default one is made
 	execs      map[string]bool
 	failed     map[string]string                           // why the last docker run --name NAME made nothing, by NAME
 	made       struct{ containers, networks, volumes int } // ever, for the caps
@@ -62,15 +64,68 @@ type commands struct {
 	heavy  chan struct{} // the calls being served that hold a body or an answer
 }
 
+// Engine is what the guard asks of the engine itself, beside the calls it
+// forwards (*client.Client has it).
+type Engine interface {
+	ContainerInspect(ctx context.Context, id string, o client.ContainerInspectOptions) (client.ContainerInspectResult, error)
+	NetworkCreate(ctx context.Context, name string, o client.NetworkCreateOptions) (client.NetworkCreateResult, error)
+	NetworkInspect(ctx context.Context, name string, o client.NetworkInspectOptions) (client.NetworkInspectResult, error)
+	VolumeCreate(ctx context.Context, o client.VolumeCreateOptions) (client.VolumeCreateResult, error)
+	VolumeInspect(ctx context.Context, id string, o client.VolumeInspectOptions) (client.VolumeInspectResult, error)
+}
+
+// Sandbox is the job a script's objects belong to: what grade sets on
+// each of them, and the bound folders' volumes it keeps.
+type Sandbox interface {
+	// Name is the job's, "student/scenario", for messages.
+	Name() string
+	// Labels go on everything the script makes; its lists show only what
+	// carries them all.
+	Labels() map[string]string
+	// Limits are the job's; a container gets the smaller of the student's
+	// and these.
+	Limits() checks.Limits
+	// HostConfig is the job's sandbox, whose dropped capabilities and log
+	// settings every container gets.
+	HostConfig() *container.HostConfig
+	// NetworkOptions and VolumeOptions are how the job's networks and
+	// named volumes are made.
+	NetworkOptions() client.NetworkCreateOptions
+	VolumeOptions(name string) client.VolumeCreateOptions
+	// FolderVolume makes, once, the read-only volume that stands for the
+	// submission's folder rel (dir, on grade's machine) and names it, as
+	// FolderVolumeName does; BoundFolder tells the folder of such a volume.
+	FolderVolume(ctx context.Context, dir, rel string) (string, error)
+	FolderVolumeName(rel string) string
+	BoundFolder(volume string) (string, bool)
+	// EditFolders writes a file of the submission (p, clean and relative)
+	// into every bound folder's volume that holds it.
+	EditFolders(ctx context.Context, p string, content []byte) error
+}
+
+// CommandsConfig says whose a guard's commands are and what they may use.
+type CommandsConfig struct {
+	Engine  Engine
+	Sandbox Sandbox
+	// Prefix starts the engine's name of every object the script makes
+	// (then the student's name).
+	Prefix string
+	// Work is the workspace: the submission's copy on grade's machine,
+	// the script's /work.
+	Work string
+	// Images are those its docker run may name (nothing is pulled).
+	Images []string
+}
+
 // maxHeavyCalls is how many calls holding a body or an answer in memory
 // (up to a few MiB each) the guard serves at once.
 const maxHeavyCalls = 4
 
-// cmdContainer is a container the script made.
-type cmdContainer struct {
-	id    string
-	image string // as the student named it
-	ports []checks.PortBinding
+// Container is a container the script made.
+type Container struct {
+	ID    string
+	Image string // as the student named it
+	Ports []checks.PortBinding
 }
 
 // scriptWorkdir is where the script runs: its copy of the submission.
@@ -81,23 +136,23 @@ const scriptWorkdir = "/work"
 // by name, as on Docker's).
 const defaultNetwork = "bridge"
 
-func newCommands(j *Job, g *guard, work string, allowed []string) *commands {
-	c := &commands{job: j, g: g, prefix: "grade-" + j.slug + "-", work: work, images: map[string]string{},
-		containers: map[string]*cmdContainer{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}, failed: map[string]string{},
+// NewCommands makes g serve a submission of docker commands instead of the
+// registry step.
+func NewCommands(g *Guard, cfg CommandsConfig) *Commands {
+	c := &Commands{g: g, eng: cfg.Engine, sb: cfg.Sandbox, prefix: cfg.Prefix, work: cfg.Work, images: map[string]string{},
+		containers: map[string]*Container{}, volumes: map[string]bool{}, networks: map[string]bool{}, execs: map[string]bool{}, failed: map[string]string{},
 		heavy: make(chan struct{}, maxHeavyCalls)}
-	for _, a := range allowed {
-		if a == ScriptImage {
-			continue
-		}
+	for _, a := range cfg.Images {
 		if n, err := parseName(a); err == nil {
 			c.images[n.String()] = a
 		}
 	}
+	g.cmds = c
 	return c
 }
 
 // imageList names the images the exercise may run, for messages.
-func (c *commands) imageList() string {
+func (c *Commands) imageList() string {
 	var out []string
 	for _, a := range c.images {
 		out = append(out, a)
@@ -107,7 +162,7 @@ func (c *commands) imageList() string {
 }
 
 // allowedImage reports whether a docker run may name image.
-func (c *commands) allowedImage(image string) bool {
+func (c *Commands) allowedImage(image string) bool {
 	n, err := parseName(image)
 	if err != nil {
 		return false
@@ -120,7 +175,7 @@ var studentNameRe = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 // container finds a container of the job by the student's name or an id
 // prefix; "" when the job has none.
-func (c *commands) container(ref string) (string, *cmdContainer) {
+func (c *Commands) container(ref string) (string, *Container) {
 	ref = strings.TrimPrefix(ref, "/")
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -132,7 +187,7 @@ func (c *commands) container(ref string) (string, *cmdContainer) {
 	if id := strings.TrimPrefix(ref, "sha256:"); hexRe.MatchString(id) {
 		var found string
 		for name, k := range c.containers {
-			if strings.HasPrefix(k.id, id) {
+			if strings.HasPrefix(k.ID, id) {
 				if found != "" {
 					return "", nil
 				}
@@ -149,15 +204,15 @@ func (c *commands) container(ref string) (string, *cmdContainer) {
 var hexRe = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
 
 // engineName is the engine's name of a student's object.
-func (c *commands) engineName(name string) string { return c.prefix + name }
+func (c *Commands) engineName(name string) string { return c.prefix + name }
 
 // toStudent rewrites the engine's names in an answer into the student's.
-func (c *commands) toStudent(b []byte) []byte {
+func (c *Commands) toStudent(b []byte) []byte {
 	return bytes.ReplaceAll(b, []byte(c.prefix), nil)
 }
 
 // serve handles one call in commands mode; p has no version prefix.
-func (c *commands) serve(w http.ResponseWriter, r *http.Request, prefix, p string) {
+func (c *Commands) serve(w http.ResponseWriter, r *http.Request, prefix, p string) {
 	segs := strings.Split(strings.Trim(p, "/"), "/")
 	arg := func(i int) string {
 		if i < len(segs) {
@@ -213,7 +268,7 @@ func (c *commands) serve(w http.ResponseWriter, r *http.Request, prefix, p strin
 // proxy forwards the call as it is (streams, and the raw connections of
 // attach and exec, included), to path with query q (r's when nil);
 // rewrite puts the student's names into a JSON answer.
-func (c *commands) proxy(w http.ResponseWriter, r *http.Request, p string, q url.Values, rewrite bool) {
+func (c *Commands) proxy(w http.ResponseWriter, r *http.Request, p string, q url.Values, rewrite bool) {
 	if q == nil {
 		q = r.URL.Query()
 	}
@@ -222,7 +277,7 @@ func (c *commands) proxy(w http.ResponseWriter, r *http.Request, p string, q url
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "docker", "docker"
 			pr.Out.URL.Path, pr.Out.URL.RawPath, pr.Out.URL.RawQuery = p, "", q.Encode()
 		},
-		Transport:     c.g.cfg.upstream,
+		Transport:     c.g.cfg.Upstream,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
@@ -249,7 +304,7 @@ func (c *commands) proxy(w http.ResponseWriter, r *http.Request, p string, q url
 }
 
 // jobFilters adds the job's labels to a list call's filters.
-func (c *commands) jobFilters(r *http.Request) url.Values {
+func (c *Commands) jobFilters(r *http.Request) url.Values {
 	q := r.URL.Query()
 	f := map[string]any{}
 	if s := q.Get("filters"); s != "" {
@@ -268,8 +323,9 @@ func (c *commands) jobFilters(r *http.Request) url.Values {
 			labels[k] = true
 		}
 	}
-	labels[LabelRun+"="+c.job.e.runID] = true
-	labels[LabelJob+"="+c.job.name] = true
+	for k, v := range c.sb.Labels() {
+		labels[k+"="+v] = true
+	}
 	f["label"] = labels
 	b, _ := json.Marshal(f)
 	q.Set("filters", string(b))
@@ -278,13 +334,13 @@ func (c *commands) jobFilters(r *http.Request) url.Values {
 
 // list handles docker ps, docker volume ls and docker network ls: the
 // job's own objects only.
-func (c *commands) list(w http.ResponseWriter, r *http.Request, prefix, p string) {
+func (c *Commands) list(w http.ResponseWriter, r *http.Request, prefix, p string) {
 	c.proxy(w, r, prefix+p, c.jobFilters(r), true)
 }
 
 // listVolumes handles docker volume ls: the volumes the script made (not
 // the bound folders', which grade made for its binds).
-func (c *commands) listVolumes(w http.ResponseWriter, r *http.Request, prefix string) {
+func (c *Commands) listVolumes(w http.ResponseWriter, r *http.Request, prefix string) {
 	var list map[string]any
 	c.listKept(w, r, prefix+"/volumes", &list, func() any {
 		vols, _ := list["Volumes"].([]any)
@@ -303,9 +359,9 @@ func (c *commands) listVolumes(w http.ResponseWriter, r *http.Request, prefix st
 
 // listContainers handles docker ps: the containers the script made (not
 // the script's own, nor grade's helpers).
-func (c *commands) listContainers(w http.ResponseWriter, r *http.Request, prefix string) {
+func (c *Commands) listContainers(w http.ResponseWriter, r *http.Request, prefix string) {
 	ids := map[string]bool{}
-	for _, id := range c.snapshot() {
+	for _, id := range c.Snapshot() {
 		ids[id] = true
 	}
 	var list []map[string]any
@@ -323,7 +379,7 @@ func (c *commands) listContainers(w http.ResponseWriter, r *http.Request, prefix
 // listKept asks the engine for a list of the job's objects (p, with the
 // job's filters), decodes it into into, and answers what keep returns of
 // it, in the student's names.
-func (c *commands) listKept(w http.ResponseWriter, r *http.Request, p string, into any, keep func() any) {
+func (c *Commands) listKept(w http.ResponseWriter, r *http.Request, p string, into any, keep func() any) {
 	resp, err := c.g.upstream(r, http.MethodGet, p, c.jobFilters(r), nil, nil)
 	if err != nil {
 		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
@@ -345,14 +401,14 @@ func (c *commands) listKept(w http.ResponseWriter, r *http.Request, p string, in
 }
 
 // onContainer handles the calls on one container.
-func (c *commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, ref, op string) {
+func (c *Commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, ref, op string) {
 	name, k := c.container(ref)
 	if k == nil {
 		writeAPIError(w, http.StatusNotFound, "No such container: "+ref)
 		return
 	}
 	m := r.Method
-	p := prefix + "/containers/" + k.id
+	p := prefix + "/containers/" + k.ID
 	if op != "" {
 		p += "/" + op
 	}
@@ -388,7 +444,7 @@ func (c *commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, r
 		r.Header.Del("Content-Length")
 		c.proxy(w, r, p, nil, false)
 	case op == "archive" && m == http.MethodPut:
-		r.Body = http.MaxBytesReader(w, r.Body, int64(c.job.limits.Context)+maxGuardBody)
+		r.Body = http.MaxBytesReader(w, r.Body, int64(c.sb.Limits().Context)+maxGuardBody)
 		c.proxy(w, r, p, nil, false)
 	case op == "exec" && m == http.MethodPost:
 		c.execCreate(w, r, p, name)
@@ -403,24 +459,24 @@ func (c *commands) onContainer(w http.ResponseWriter, r *http.Request, prefix, r
 // of the job publishes too (the engine never gets the student's host
 // ports, so grade refuses the second start as the engine would), 0 when
 // none is.
-func (c *commands) heldPort(ctx context.Context, name string, k *cmdContainer) int {
+func (c *Commands) heldPort(ctx context.Context, name string, k *Container) int {
 	c.mu.Lock()
-	others := map[string]*cmdContainer{}
+	others := map[string]*Container{}
 	for n, o := range c.containers {
 		if n != name {
 			others[n] = o
 		}
 	}
 	c.mu.Unlock()
-	for _, p := range k.ports {
+	for _, p := range k.Ports {
 		if p.HostPort == 0 {
 			continue
 		}
 		for _, o := range others {
-			if !slices.ContainsFunc(o.ports, func(q checks.PortBinding) bool { return q.HostPort == p.HostPort && q.Proto == p.Proto }) {
+			if !slices.ContainsFunc(o.Ports, func(q checks.PortBinding) bool { return q.HostPort == p.HostPort && q.Proto == p.Proto }) {
 				continue
 			}
-			ins, err := c.job.e.cli.ContainerInspect(ctx, o.id, client.ContainerInspectOptions{})
+			ins, err := c.eng.ContainerInspect(ctx, o.ID, client.ContainerInspectOptions{})
 			if err == nil && ins.Container.State != nil && ins.Container.State.Running {
 				return p.HostPort
 			}
@@ -556,7 +612,7 @@ func setJSON(r *http.Request, m map[string]any) error {
 }
 
 // execCreate handles docker exec: never privileged.
-func (c *commands) execCreate(w http.ResponseWriter, r *http.Request, p, name string) {
+func (c *Commands) execCreate(w http.ResponseWriter, r *http.Request, p, name string) {
 	body, err := readJSON(r)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
@@ -601,7 +657,7 @@ func (b *bodyRecorder) Write(p []byte) (int, error) {
 }
 
 // onExec handles the calls on an exec instance the job made.
-func (c *commands) onExec(w http.ResponseWriter, r *http.Request, prefix, id, op string) {
+func (c *Commands) onExec(w http.ResponseWriter, r *http.Request, prefix, id, op string) {
 	c.mu.Lock()
 	ok := c.execs[id]
 	c.mu.Unlock()
@@ -618,7 +674,7 @@ func (c *commands) onExec(w http.ResponseWriter, r *http.Request, prefix, id, op
 }
 
 // rename handles docker rename: the new name is the job's too.
-func (c *commands) rename(w http.ResponseWriter, r *http.Request, p, name string) {
+func (c *Commands) rename(w http.ResponseWriter, r *http.Request, p, name string) {
 	to := r.URL.Query().Get("name")
 	if !studentNameRe.MatchString(to) {
 		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("Invalid container name (%s)", to))
@@ -639,7 +695,7 @@ func (c *commands) rename(w http.ResponseWriter, r *http.Request, p, name string
 
 // pull handles docker pull: nothing can be pulled; an image the exercise
 // has is there already.
-func (c *commands) pull(w http.ResponseWriter, r *http.Request) {
+func (c *Commands) pull(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ref := q.Get("fromImage")
 	if t := q.Get("tag"); t != "" && !strings.Contains(ref, "@") {
@@ -655,7 +711,7 @@ func (c *commands) pull(w http.ResponseWriter, r *http.Request) {
 }
 
 // listImages handles docker images: the exercise's images.
-func (c *commands) listImages(w http.ResponseWriter, r *http.Request, prefix string) {
+func (c *Commands) listImages(w http.ResponseWriter, r *http.Request, prefix string) {
 	var refs []any
 	for n := range c.images {
 		refs = append(refs, n)
@@ -749,7 +805,7 @@ var hostMode = map[string]string{
 }
 
 // create handles docker run / docker create.
-func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string) {
+func (c *Commands) create(w http.ResponseWriter, r *http.Request, prefix string) {
 	name := strings.TrimPrefix(r.URL.Query().Get("name"), "/")
 	rec := &bodyRecorder{ResponseWriter: w}
 	c.createContainer(rec, r, prefix)
@@ -771,7 +827,7 @@ func (c *commands) create(w http.ResponseWriter, r *http.Request, prefix string)
 }
 
 // createContainer does the work of create.
-func (c *commands) createContainer(w http.ResponseWriter, r *http.Request, prefix string) {
+func (c *Commands) createContainer(w http.ResponseWriter, r *http.Request, prefix string) {
 	body, err := readJSON(r)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
@@ -831,7 +887,7 @@ func (c *commands) createContainer(w http.ResponseWriter, r *http.Request, prefi
 		k := c.containers[name] // by name only, as the engine checks names
 		c.mu.Unlock()
 		if k != nil && !c.gone(ctx, name, k) {
-			writeAPIError(w, http.StatusConflict, fmt.Sprintf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, k.id))
+			writeAPIError(w, http.StatusConflict, fmt.Sprintf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, k.ID))
 			return
 		}
 	}
@@ -870,7 +926,7 @@ func (c *commands) createContainer(w http.ResponseWriter, r *http.Request, prefi
 			}
 		}
 	}
-	for k, val := range c.job.e.labels(c.job.name) {
+	for k, val := range c.sb.Labels() {
 		labels[k] = val
 	}
 	body["Labels"] = labels
@@ -896,15 +952,15 @@ func (c *commands) createContainer(w http.ResponseWriter, r *http.Request, prefi
 		name = c.engineNameOf(ctx, res.ID)
 	}
 	c.mu.Lock()
-	c.containers[name] = &cmdContainer{id: res.ID, image: image, ports: v.ports}
+	c.containers[name] = &Container{ID: res.ID, Image: image, Ports: v.ports}
 	c.made.containers++
 	c.mu.Unlock()
 }
 
 // gone reports whether a container the job knows by name is no longer on
 // the engine (removed by --rm, or by the engine), forgetting it if so.
-func (c *commands) gone(ctx context.Context, name string, k *cmdContainer) bool {
-	_, err := c.job.e.cli.ContainerInspect(ctx, k.id, client.ContainerInspectOptions{})
+func (c *Commands) gone(ctx context.Context, name string, k *Container) bool {
+	_, err := c.eng.ContainerInspect(ctx, k.ID, client.ContainerInspectOptions{})
 	if err == nil || !isNotFound(err) {
 		return false
 	}
@@ -918,7 +974,7 @@ func (c *commands) gone(ctx context.Context, name string, k *cmdContainer) bool 
 
 // makeFailed answers a network or volume grade could not make: a cap
 // reached is refused, anything else is the engine's.
-func (c *commands) makeFailed(w http.ResponseWriter, cmd string, err error) {
+func (c *Commands) makeFailed(w http.ResponseWriter, cmd string, err error) {
 	var ce *capError
 	if errors.As(err, &ce) {
 		c.g.refuse(w, cmd, ce.Error())
@@ -929,8 +985,8 @@ func (c *commands) makeFailed(w http.ResponseWriter, cmd string, err error) {
 
 // engineNameOf reads the name the engine gave a container made without
 // --name (the student knows it by that name, from docker ps).
-func (c *commands) engineNameOf(ctx context.Context, id string) string {
-	ins, err := c.job.e.cli.ContainerInspect(ctx, id, clientInspect)
+func (c *Commands) engineNameOf(ctx context.Context, id string) string {
+	ins, err := c.eng.ContainerInspect(ctx, id, clientInspect)
 	if err != nil || ins.Container.Name == "" {
 		return id[:min(12, len(id))]
 	}
@@ -940,8 +996,8 @@ func (c *commands) engineNameOf(ctx context.Context, id string) string {
 // sandbox sets the job's limits in a vetted HostConfig: the smaller of the
 // student's and the job's, the job's dropped capabilities, no new
 // privileges, the job's log cap.
-func (c *commands) sandbox(hc map[string]any) {
-	l := c.job.limits
+func (c *Commands) sandbox(hc map[string]any) {
+	l := c.sb.Limits()
 	lower := func(key string, limit int64) {
 		if limit <= 0 {
 			return
@@ -964,7 +1020,7 @@ func (c *commands) sandbox(hc map[string]any) {
 	for _, s := range strs(hc["CapDrop"]) {
 		drop[strings.ToUpper(strings.TrimPrefix(strings.ToUpper(s), "CAP_"))] = true
 	}
-	for _, s := range c.job.hostConfig().CapDrop {
+	for _, s := range c.sb.HostConfig().CapDrop {
 		drop[s] = true
 	}
 	var caps []string
@@ -974,7 +1030,7 @@ func (c *commands) sandbox(hc map[string]any) {
 	sort.Strings(caps)
 	hc["CapDrop"] = caps
 	hc["SecurityOpt"] = []string{"no-new-privileges"}
-	lc := c.job.hostConfig().LogConfig
+	lc := c.sb.HostConfig().LogConfig
 	hc["LogConfig"] = map[string]any{"Type": lc.Type, "Config": lc.Config}
 	hc["OomKillDisable"] = false
 }
@@ -982,7 +1038,7 @@ func (c *commands) sandbox(hc map[string]any) {
 // vetting collects what a create call asks that grade refuses or must
 // make first, rewriting the student's names into the engine's as it goes.
 type vetting struct {
-	c        *commands
+	c        *Commands
 	refused  []string
 	notFound string
 	bad      string   // a mistake the engine answers 400 to
@@ -1076,7 +1132,7 @@ func (v *vetting) mapContainer(ref string) (string, bool) {
 	if k == nil {
 		return "", false
 	}
-	return k.id, true
+	return k.ID, true
 }
 
 // network vets and maps --network.
@@ -1177,7 +1233,7 @@ func endpoint(m map[string]any, aliases []string) map[string]any {
 // hostFolder reports whether src (a bind mount's source, in the script's
 // container) is a folder of the host rather than of the submission, and
 // gives the folder of the workspace it names when it is the submission's.
-func (c *commands) hostFolder(src string) (string, bool) {
+func (c *Commands) hostFolder(src string) (string, bool) {
 	rel, ok := wsRel(src)
 	if !ok {
 		return "", true
@@ -1198,7 +1254,7 @@ func (c *commands) hostFolder(src string) (string, bool) {
 
 // missing reports whether src names a path under the script's working
 // folder that the submission does not have.
-func (c *commands) missing(src string) bool {
+func (c *Commands) missing(src string) bool {
 	clean := path.Clean(src)
 	if !strings.HasPrefix(clean, scriptWorkdir+"/") {
 		return false
@@ -1208,7 +1264,7 @@ func (c *commands) missing(src string) bool {
 }
 
 // isFile reports whether src names a regular file of the workspace.
-func (c *commands) isFile(src string) bool {
+func (c *Commands) isFile(src string) bool {
 	rel, ok := wsRel(src)
 	if !ok {
 		return false
@@ -1253,7 +1309,7 @@ func (v *vetting) binds(hc map[string]any) {
 				continue
 			}
 			v.folders = append(v.folders, rel)
-			out = append(out, v.c.job.folderVolumeName(rel)+":"+dst+":ro")
+			out = append(out, v.c.sb.FolderVolumeName(rel)+":"+dst+":ro")
 		default:
 			if !studentNameRe.MatchString(src) {
 				v.notFound = fmt.Sprintf("create %s: %q includes invalid characters for a local volume name", src, src)
@@ -1299,7 +1355,7 @@ func (v *vetting) mounts(hc map[string]any) {
 				continue
 			}
 			v.folders = append(v.folders, rel)
-			m["Type"], m["Source"], m["ReadOnly"] = "volume", v.c.job.folderVolumeName(rel), true
+			m["Type"], m["Source"], m["ReadOnly"] = "volume", v.c.sb.FolderVolumeName(rel), true
 			delete(m, "BindOptions")
 		case "volume":
 			if vo, _ := m["VolumeOptions"].(map[string]any); vo != nil && set(vo["DriverConfig"]) {
@@ -1354,14 +1410,14 @@ func (v *vetting) publish(hc map[string]any) {
 }
 
 // hasNetwork reports whether the student made a network of that name.
-func (c *commands) hasNetwork(name string) bool {
+func (c *Commands) hasNetwork(name string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.networks[name]
 }
 
 // ensureDefault makes the job's copy of Docker's default network.
-func (c *commands) ensureDefault(ctx context.Context) error {
+func (c *Commands) ensureDefault(ctx context.Context) error {
 	if err := c.makeNetwork(ctx, defaultNetwork); err != nil && !errors.Is(err, errExists) {
 		return err
 	}
@@ -1389,7 +1445,7 @@ func (e *capError) Error() string {
 // makeNetwork makes a bridge network of the job (internal, no way out,
 // with a local engine unless the scenario lets it out), once: errExists
 // when the job has it.
-func (c *commands) makeNetwork(ctx context.Context, name string) error {
+func (c *Commands) makeNetwork(ctx context.Context, name string) error {
 	c.makeMu.Lock()
 	defer c.makeMu.Unlock()
 	c.mu.Lock()
@@ -1401,9 +1457,8 @@ func (c *commands) makeNetwork(ctx context.Context, name string) error {
 	case made >= maxCmdNetworks:
 		return &capError{what: fmt.Sprintf("%d networks", maxCmdNetworks)}
 	}
-	j := c.job
-	if _, err := j.e.cli.NetworkCreate(ctx, c.engineName(name), networkCreate(j)); err != nil {
-		return fmt.Errorf("creating the network %s of %s: %w", name, j.name, err)
+	if _, err := c.eng.NetworkCreate(ctx, c.engineName(name), c.sb.NetworkOptions()); err != nil {
+		return fmt.Errorf("creating the network %s of %s: %w", name, c.sb.Name(), err)
 	}
 	c.mu.Lock()
 	c.networks[name] = true
@@ -1414,7 +1469,7 @@ func (c *commands) makeNetwork(ctx context.Context, name string) error {
 
 // ensureVolume makes a named volume the first time a docker run names it,
 // as the engine would, with the job's labels.
-func (c *commands) ensureVolume(ctx context.Context, name string) error {
+func (c *Commands) ensureVolume(ctx context.Context, name string) error {
 	c.makeMu.Lock()
 	defer c.makeMu.Unlock()
 	c.mu.Lock()
@@ -1426,8 +1481,8 @@ func (c *commands) ensureVolume(ctx context.Context, name string) error {
 	case made >= maxCmdVolumes:
 		return &capError{what: fmt.Sprintf("%d volumes", maxCmdVolumes)}
 	}
-	if _, err := c.job.e.cli.VolumeCreate(ctx, volumeCreate(c.job, c.engineName(name))); err != nil {
-		return fmt.Errorf("creating the volume %s of %s: %w", name, c.job.name, err)
+	if _, err := c.eng.VolumeCreate(ctx, c.sb.VolumeOptions(c.engineName(name))); err != nil {
+		return fmt.Errorf("creating the volume %s of %s: %w", name, c.sb.Name(), err)
 	}
 	c.mu.Lock()
 	c.made.volumes++
@@ -1437,7 +1492,7 @@ func (c *commands) ensureVolume(ctx context.Context, name string) error {
 }
 
 // volume handles docker volume create/ls/inspect/rm.
-func (c *commands) volume(w http.ResponseWriter, r *http.Request, prefix string, segs []string) {
+func (c *Commands) volume(w http.ResponseWriter, r *http.Request, prefix string, segs []string) {
 	m := r.Method
 	switch {
 	case len(segs) == 1 && m == http.MethodGet:
@@ -1469,7 +1524,7 @@ func (c *commands) volume(w http.ResponseWriter, r *http.Request, prefix string,
 			c.makeFailed(w, cmd, err)
 			return
 		}
-		res, err := c.job.e.cli.VolumeInspect(r.Context(), c.engineName(name), client.VolumeInspectOptions{})
+		res, err := c.eng.VolumeInspect(r.Context(), c.engineName(name), client.VolumeInspectOptions{})
 		if err != nil {
 			writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
 			return
@@ -1505,7 +1560,7 @@ func (c *commands) volume(w http.ResponseWriter, r *http.Request, prefix string,
 }
 
 // network handles docker network create/ls/inspect/rm/connect/disconnect.
-func (c *commands) network(w http.ResponseWriter, r *http.Request, prefix string, segs []string) {
+func (c *Commands) network(w http.ResponseWriter, r *http.Request, prefix string, segs []string) {
 	m := r.Method
 	switch {
 	case len(segs) == 1 && m == http.MethodGet:
@@ -1558,7 +1613,7 @@ func (c *commands) network(w http.ResponseWriter, r *http.Request, prefix string
 }
 
 // networkCreate handles docker network create: a plain bridge of the job.
-func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix string) {
+func (c *Commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix string) {
 	body, err := readJSON(r)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
@@ -1608,7 +1663,7 @@ func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix 
 		writeAPIError(w, http.StatusBadGateway, "grade: "+err.Error())
 		return
 	}
-	ins, err := c.job.e.cli.NetworkInspect(r.Context(), c.engineName(name), networkInspect)
+	ins, err := c.eng.NetworkInspect(r.Context(), c.engineName(name), networkInspect)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	id := ""
@@ -1619,7 +1674,7 @@ func (c *commands) networkCreate(w http.ResponseWriter, r *http.Request, prefix 
 }
 
 // connect handles docker network connect/disconnect.
-func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, op string) {
+func (c *Commands) connect(w http.ResponseWriter, r *http.Request, p, network, op string) {
 	body, err := readJSON(r)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "grade: "+err.Error())
@@ -1631,7 +1686,7 @@ func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, o
 		writeAPIError(w, http.StatusNotFound, "No such container: "+ref)
 		return
 	}
-	out := map[string]any{"Container": k.id}
+	out := map[string]any{"Container": k.ID}
 	if op == "connect" {
 		ep, _ := body["EndpointConfig"].(map[string]any)
 		if ep == nil {
@@ -1659,10 +1714,10 @@ func (c *commands) connect(w http.ResponseWriter, r *http.Request, p, network, o
 }
 
 // errNoObject says the student's commands made no object of that name.
-func (c *commands) errNoObject(what, name string) error {
+func (c *Commands) errNoObject(what, name string) error {
 	e := &checks.NotMadeError{What: what, Name: name}
 	if c != nil {
-		e.Refused = c.g.refusals()
+		e.Refused = c.g.Refusals()
 		if what == "container" {
 			c.mu.Lock()
 			e.Failed = c.failed[name]
@@ -1670,64 +1725,6 @@ func (c *commands) errNoObject(what, name string) error {
 		}
 	}
 	return e
-}
-
-// workspace copies the submission's regular files and folders into dir
-// (links, wherever they lead, and special files are left out: nothing in
-// the workspace leads out of it, so no bind mount made from it can), at
-// most limit bytes and maxEntries entries (a *checks.LimitError past them).
-// A hard link is copied as the file it is (only the build context refuses
-// it so far).
-func workspace(src, dir string, limit int64, maxEntries int) error {
-	err := submission.Walk(src, submission.Options{Limits: submission.Limits{Bytes: limit, Entries: maxEntries}}, func(e submission.Entry) error {
-		dst := filepath.Join(dir, filepath.FromSlash(e.Rel))
-		switch e.Kind {
-		case submission.Dir:
-			return os.MkdirAll(dst, 0o755)
-		case submission.File:
-			return copyFile(e.Path, dst, e.Info.Mode().Perm()|0o644)
-		}
-		return nil
-	})
-	return scriptCopyLimit(err)
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = in.Close() }()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	return errors.Join(err, out.Close())
-}
-
-// inhibitIPv4 is the bridge driver's option (Docker 20.10 and later) that
-// gives the engine's host no address on the bridge.
-const inhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
-
-// networkCreate is how the job's networks are made: bridges with the job's
-// labels, internal (no way out) unless the scenario lets the job out. grade
-// reaches the containers from its helper on the same networks.
-func networkCreate(j *Job) client.NetworkCreateOptions {
-	o := client.NetworkCreateOptions{Driver: "bridge", Internal: !j.outbound, Labels: j.e.labels(j.name)}
-	if o.Internal {
-		// The engine's host gets no address on the bridge: an internal
-		// network only stops forwarded traffic, and without this a
-		// container reaches every service of the host through the
-		// network's gateway (and docker0, and the host's own addresses).
-		o.Options = map[string]string{inhibitIPv4: "true"}
-	}
-	return o
-}
-
-// volumeCreate is how the job's named volumes are made.
-func volumeCreate(j *Job, name string) client.VolumeCreateOptions {
-	return client.VolumeCreateOptions{Name: name, Driver: "local", Labels: j.e.labels(j.name)}
 }
 
 var (

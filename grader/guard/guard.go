@@ -1,4 +1,8 @@
-package engine
+// Package guard stands in for the Docker engine's API for a student's
+// script of docker commands: the registry step (guard.go) and submissions
+// of docker commands (commands.go). It takes the engine and the job's
+// sandbox as small interfaces and knows nothing of grade's engine package.
+package guard
 
 import (
 	"bufio"
@@ -39,8 +43,8 @@ import (
 // alice/my-app) are kept by the guard alone: no tag the student chooses
 // ever lands on the engine outside the job's registry namespace, so a script
 // cannot retag a base image or another job's image.
-type guard struct {
-	cfg guardConfig
+type Guard struct {
+	cfg Config
 
 	mu        sync.Mutex
 	imageName string // the student's name of the job's image, with its tag ("my-app:1.0")
@@ -56,19 +60,19 @@ type guard struct {
 
 	// cmds, when set, makes the guard serve a submission of docker
 	// commands (commands.go) instead of the registry step.
-	cmds *commands
+	cmds *Commands
 }
 
-// guardConfig says where a guard forwards and what is the job's.
-type guardConfig struct {
-	// upstream reaches the engine; base is the engine's URL for it
+// Config says where a guard forwards and what is the job's.
+type Config struct {
+	// Upstream reaches the engine; Base is the engine's URL for it
 	// ("http://docker" over a unix socket dialer).
-	upstream http.RoundTripper
-	base     string
-	// image is the job's image on the engine (its tag).
-	image string
-	// registryAt is the job's registry, "127.0.0.1:PORT".
-	registryAt string
+	Upstream http.RoundTripper
+	Base     string
+	// Image is the job's image on the engine (its tag).
+	Image string
+	// RegistryAt is the job's registry, "127.0.0.1:PORT".
+	RegistryAt string
 }
 
 // maxRefusals is how many refusals a guard keeps for feedback.
@@ -80,21 +84,27 @@ const maxTags = 50
 // maxGuardBody caps a request body the guard reads (login, container create).
 const maxGuardBody = 1 << 20
 
-// serveGuard serves g on ln (the guard's socket, relayed by the session's
+// Serve serves g on ln (the guard's socket, relayed by the session's
 // helper). Closing the server is the caller's.
-func serveGuard(g *guard, ln net.Listener) *http.Server {
+func (g *Guard) Serve(ln net.Listener) *http.Server {
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() { _ = srv.Serve(ln) }()
 	return srv
 }
 
-func newGuard(cfg guardConfig) *guard {
-	return &guard{cfg: cfg, aliases: map[string]bool{}, tags: map[string]bool{}, pending: map[string]int{}}
+// New makes a guard serving the registry step, until NewCommands gives it
+// a submission of docker commands.
+func New(cfg Config) *Guard {
+	return &Guard{cfg: cfg, aliases: map[string]bool{}, tags: map[string]bool{}, pending: map[string]int{}}
 }
 
-// setNames sets the names of the exercise: the image's name as the script
+// Commands is the submission of docker commands g serves, nil for the
+// registry step.
+func (g *Guard) Commands() *Commands { return g.cmds }
+
+// SetNames sets the names of the exercise: the image's name as the script
 // knows it and the registry address it pushes to.
-func (g *guard) setNames(imageName, registry string) {
+func (g *Guard) SetNames(imageName, registry string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if n, err := parseName(imageName); err == nil {
@@ -107,8 +117,8 @@ func (g *guard) setNames(imageName, registry string) {
 	g.imageName, g.registry = imageName, registry
 }
 
-// takeRefused returns the refusals recorded since the last call.
-func (g *guard) takeRefused() []checks.Refusal {
+// TakeRefused returns the refusals recorded since the last call.
+func (g *Guard) TakeRefused() []checks.Refusal {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := g.refused
@@ -119,15 +129,15 @@ func (g *guard) takeRefused() []checks.Refusal {
 	return out
 }
 
-// refusals counts the calls the guard ever refused.
-func (g *guard) refusals() int {
+// Refusals counts the calls the guard ever refused.
+func (g *Guard) Refusals() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.total
 }
 
-// engineTags lists the references the guard made on the engine.
-func (g *guard) engineTags() []string {
+// EngineTags lists the references the guard made on the engine.
+func (g *Guard) EngineTags() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := make([]string, 0, len(g.tags))
@@ -155,7 +165,7 @@ func tooOld(prefix string) bool {
 }
 
 // ServeHTTP routes one API call.
-func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	prefix := versionPrefixRe.FindString(p)
 	p = strings.TrimPrefix(p, prefix)
@@ -192,14 +202,14 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/images/") && strings.HasSuffix(p, "/push") && r.Method == http.MethodPost:
 		g.push(w, r, prefix, strings.TrimSuffix(strings.TrimPrefix(p, "/images/"), "/push"), q.Get("tag"))
 	default:
-		imageName, registry := g.names()
+		imageName, registry := g.Names()
 		g.refuse(w, describeCall(r, p), fmt.Sprintf("here the docker CLI may only tag, push, inspect, list and remove the image %s and log in to %s",
 			imageName, registry))
 	}
 }
 
-// names returns the exercise's names for messages.
-func (g *guard) names() (string, string) {
+// Names returns the exercise's names for messages.
+func (g *Guard) Names() (string, string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.imageName, g.registry
@@ -219,7 +229,7 @@ func shortCommand(s string) string {
 }
 
 // refuse answers 403 with the CLI-printed message and records the refusal.
-func (g *guard) refuse(w http.ResponseWriter, cmd, why string) {
+func (g *Guard) refuse(w http.ResponseWriter, cmd, why string) {
 	cmd = shortCommand(cmd)
 	g.mu.Lock()
 	g.total++
@@ -253,10 +263,10 @@ var idRe = regexp.MustCompile(`^(?:sha256:)?([0-9a-f]{12,64})$`)
 
 // resolve maps a name the script uses for an image to the engine's
 // reference; ok is false when the script has no image of that name.
-func (g *guard) resolve(r *http.Request, s string) (string, bool) {
+func (g *Guard) resolve(r *http.Request, s string) (string, bool) {
 	if m := idRe.FindStringSubmatch(s); m != nil {
 		id := g.jobImageID(r)
-		return g.cfg.image, id != "" && strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), m[1])
+		return g.cfg.Image, id != "" && strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), m[1])
 	}
 	n, err := parseName(s)
 	if err != nil {
@@ -268,25 +278,25 @@ func (g *guard) resolve(r *http.Request, s string) (string, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if reference.Domain(n) == g.registry {
-		ref := g.cfg.registryAt + "/" + reference.Path(n) + ":" + n.(reference.Tagged).Tag()
+		ref := g.cfg.RegistryAt + "/" + reference.Path(n) + ":" + n.(reference.Tagged).Tag()
 		return ref, g.tags[ref]
 	}
 	fam := reference.FamiliarString(n)
 	if (fam == g.imageName && !g.nameGone) || g.aliases[fam] {
-		return g.cfg.image, true
+		return g.cfg.Image, true
 	}
 	return "", false
 }
 
 // jobImageID asks the engine for the id of the job's image, once.
-func (g *guard) jobImageID(r *http.Request) string {
+func (g *Guard) jobImageID(r *http.Request) string {
 	g.mu.Lock()
 	id := g.imageID
 	g.mu.Unlock()
 	if id != "" {
 		return id
 	}
-	resp, err := g.upstream(r, http.MethodGet, "/images/"+g.cfg.image+"/json", nil, nil, nil)
+	resp, err := g.upstream(r, http.MethodGet, "/images/"+g.cfg.Image+"/json", nil, nil, nil)
 	if err != nil {
 		return ""
 	}
@@ -303,13 +313,13 @@ func (g *guard) jobImageID(r *http.Request) string {
 
 // noSuchImage answers as the engine does for a name it does not know,
 // naming the exercise's image.
-func (g *guard) noSuchImage(w http.ResponseWriter, s string) {
-	name, _ := g.names()
+func (g *Guard) noSuchImage(w http.ResponseWriter, s string) {
+	name, _ := g.Names()
 	writeAPIError(w, http.StatusNotFound, fmt.Sprintf("No such image: %s (grade: in this exercise the image built from your Dockerfile is %s)", s, name))
 }
 
 // tag handles docker tag SOURCE TARGET.
-func (g *guard) tag(w http.ResponseWriter, r *http.Request, prefix, src string, q url.Values) {
+func (g *Guard) tag(w http.ResponseWriter, r *http.Request, prefix, src string, q url.Values) {
 	if _, ok := g.resolve(r, src); !ok {
 		g.noSuchImage(w, src)
 		return
@@ -345,14 +355,14 @@ func (g *guard) tag(w http.ResponseWriter, r *http.Request, prefix, src string, 
 		return
 	}
 	tag := n.(reference.Tagged).Tag()
-	repo := g.cfg.registryAt + "/" + reference.Path(n)
+	repo := g.cfg.RegistryAt + "/" + reference.Path(n)
 	ref := repo + ":" + tag
 	if !g.reserveTag(ref) {
 		g.refuse(w, "docker tag "+src+" "+reference.FamiliarString(n), fmt.Sprintf("the image already has %d names under %s, as many as this exercise allows", maxTags, reference.Domain(n)))
 		return
 	}
 	uq := url.Values{"repo": {repo}, "tag": {tag}}
-	resp, err := g.upstream(r, http.MethodPost, prefix+"/images/"+g.cfg.image+"/tag", uq, nil, nil)
+	resp, err := g.upstream(r, http.MethodPost, prefix+"/images/"+g.cfg.Image+"/tag", uq, nil, nil)
 	if err != nil {
 		g.settleTag(ref, false)
 		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
@@ -366,7 +376,7 @@ func (g *guard) tag(w http.ResponseWriter, r *http.Request, prefix, src string, 
 // reserveTag counts ref against maxTags before the engine is asked to make
 // it, so that parallel calls cannot pass the cap together; false when the
 // cap is reached. settleTag ends the reservation.
-func (g *guard) reserveTag(ref string) bool {
+func (g *Guard) reserveTag(ref string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.tags[ref] && g.pending[ref] == 0 {
@@ -386,7 +396,7 @@ func (g *guard) reserveTag(ref string) bool {
 
 // settleTag ends a reservation of reserveTag: made says whether the engine
 // made the tag.
-func (g *guard) settleTag(ref string, made bool) {
+func (g *Guard) settleTag(ref string, made bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.pending[ref]--; g.pending[ref] <= 0 {
@@ -398,7 +408,7 @@ func (g *guard) settleTag(ref string, made bool) {
 }
 
 // push handles docker push NAME[:TAG]: only to the exercise's registry.
-func (g *guard) push(w http.ResponseWriter, r *http.Request, prefix, name, tag string) {
+func (g *Guard) push(w http.ResponseWriter, r *http.Request, prefix, name, tag string) {
 	n, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "invalid reference format: "+err.Error())
@@ -409,7 +419,7 @@ func (g *guard) push(w http.ResponseWriter, r *http.Request, prefix, name, tag s
 		shown += ":" + tag
 	}
 	cmd := "docker push " + shown
-	imageName, registry := g.names()
+	imageName, registry := g.Names()
 	if dom := reference.Domain(n); dom != registry {
 		where := dom
 		if dom == "docker.io" {
@@ -426,7 +436,7 @@ func (g *guard) push(w http.ResponseWriter, r *http.Request, prefix, name, tag s
 			where, registry, imageName, suggest, suggest))
 		return
 	}
-	repo := g.cfg.registryAt + "/" + reference.Path(n)
+	repo := g.cfg.RegistryAt + "/" + reference.Path(n)
 	if !g.hasTag(repo, tag) {
 		writeAPIError(w, http.StatusNotFound, "An image does not exist locally with the tag: "+reference.FamiliarName(n))
 		return
@@ -450,7 +460,7 @@ func (g *guard) push(w http.ResponseWriter, r *http.Request, prefix, name, tag s
 
 // hasTag reports whether the guard made repo:tag (any tag of repo when tag
 // is empty).
-func (g *guard) hasTag(repo, tag string) bool {
+func (g *Guard) hasTag(repo, tag string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if tag != "" {
@@ -465,10 +475,10 @@ func (g *guard) hasTag(repo, tag string) bool {
 }
 
 // remove handles docker rmi NAME: untagging only; the job's image itself stays.
-func (g *guard) remove(w http.ResponseWriter, r *http.Request, prefix, name string) {
+func (g *Guard) remove(w http.ResponseWriter, r *http.Request, prefix, name string) {
 	if idRe.MatchString(name) {
 		if _, ok := g.resolve(r, name); ok {
-			imageName, registry := g.names()
+			imageName, registry := g.Names()
 			g.refuse(w, "docker rmi "+name, fmt.Sprintf("it would remove the image grade built, which grade still needs; remove a name instead, e.g. docker rmi %s/%s",
 				registry, imageName))
 			return
@@ -483,7 +493,7 @@ func (g *guard) remove(w http.ResponseWriter, r *http.Request, prefix, name stri
 	}
 	n, _ := parseName(name)
 	fam := reference.FamiliarString(n)
-	if ref != g.cfg.image {
+	if ref != g.cfg.Image {
 		resp, err := g.upstream(r, http.MethodDelete, prefix+"/images/"+ref, url.Values{"noprune": {"1"}}, nil, nil)
 		if err != nil {
 			writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
@@ -509,7 +519,7 @@ func (g *guard) remove(w http.ResponseWriter, r *http.Request, prefix, name stri
 }
 
 // inspect handles docker image inspect NAME.
-func (g *guard) inspect(w http.ResponseWriter, r *http.Request, prefix, name string) {
+func (g *Guard) inspect(w http.ResponseWriter, r *http.Request, prefix, name string) {
 	ref, ok := g.resolve(r, name)
 	if !ok {
 		g.noSuchImage(w, name)
@@ -525,9 +535,9 @@ func (g *guard) inspect(w http.ResponseWriter, r *http.Request, prefix, name str
 }
 
 // list handles docker images: the job's images only, under the script's names.
-func (g *guard) list(w http.ResponseWriter, r *http.Request, prefix string) {
+func (g *Guard) list(w http.ResponseWriter, r *http.Request, prefix string) {
 	// Only the job's image (its other names are tags of the same image).
-	filters, _ := json.Marshal(map[string][]string{"reference": {g.cfg.image}})
+	filters, _ := json.Marshal(map[string][]string{"reference": {g.cfg.Image}})
 	resp, err := g.upstream(r, http.MethodGet, prefix+"/images/json", url.Values{"filters": {string(filters)}}, nil, nil)
 	if err != nil {
 		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
@@ -552,7 +562,7 @@ func (g *guard) list(w http.ResponseWriter, r *http.Request, prefix string) {
 
 // studentImage rewrites an image's inspect or list entry into what the
 // script should see: its own names, no grade labels.
-func (g *guard) studentImage(v any) any {
+func (g *Guard) studentImage(v any) any {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return v
@@ -574,7 +584,7 @@ func (g *guard) studentImage(v any) any {
 	rp := g.toStudent()
 	if upstream, ok := m["RepoTags"].([]any); ok {
 		for _, t := range upstream {
-			if s, ok := t.(string); ok && strings.HasPrefix(s, g.cfg.registryAt+"/") {
+			if s, ok := t.(string); ok && strings.HasPrefix(s, g.cfg.RegistryAt+"/") {
 				tags = append(tags, rp.Replace(s))
 			}
 		}
@@ -586,7 +596,7 @@ func (g *guard) studentImage(v any) any {
 	if digests, ok := m["RepoDigests"].([]any); ok {
 		kept := []any{}
 		for _, d := range digests {
-			if s, ok := d.(string); ok && strings.HasPrefix(s, g.cfg.registryAt+"/") {
+			if s, ok := d.(string); ok && strings.HasPrefix(s, g.cfg.RegistryAt+"/") {
 				kept = append(kept, rp.Replace(s))
 			}
 		}
@@ -614,7 +624,7 @@ func stripGradeLabels(v any) {
 }
 
 // login handles docker login: passed on for the exercise's registry only.
-func (g *guard) login(w http.ResponseWriter, r *http.Request, prefix string) {
+func (g *Guard) login(w http.ResponseWriter, r *http.Request, prefix string) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxGuardBody))
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "reading the login request: "+err.Error())
@@ -627,7 +637,7 @@ func (g *guard) login(w http.ResponseWriter, r *http.Request, prefix string) {
 	}
 	server, _ := auth["serveraddress"].(string)
 	host := registryHost(server)
-	_, registry := g.names()
+	_, registry := g.Names()
 	if host != registry {
 		cmd := "docker login"
 		where := "Docker Hub"
@@ -638,7 +648,7 @@ func (g *guard) login(w http.ResponseWriter, r *http.Request, prefix string) {
 		g.refuse(w, cmd, fmt.Sprintf("it logs in to %s; in this exercise the registry is %s: docker login %s", where, registry, registry))
 		return
 	}
-	auth["serveraddress"] = g.cfg.registryAt
+	auth["serveraddress"] = g.cfg.RegistryAt
 	fwd, _ := json.Marshal(auth)
 	h := http.Header{"Content-Type": {"application/json"}}
 	resp, err := g.upstream(r, http.MethodPost, prefix+"/auth", nil, bytes.NewReader(fwd), h)
@@ -669,8 +679,8 @@ func isDockerHub(host string) bool {
 
 // info answers docker info with grade's own few facts: the engine's are
 // not the script's business.
-func (g *guard) info(w http.ResponseWriter) {
-	imageName, registry := g.names()
+func (g *Guard) info(w http.ResponseWriter) {
+	imageName, registry := g.Names()
 	what := fmt.Sprintf("may only tag, push, inspect, list and remove the image %s and log in to %s", imageName, registry)
 	if g.cmds != nil {
 		what = "may run containers of this exercise's images (" + g.cmds.imageList() + ") and make volumes and networks; it sees only what it made"
@@ -685,8 +695,8 @@ func (g *guard) info(w http.ResponseWriter) {
 }
 
 // upstream sends a call to the engine with the client's context.
-func (g *guard) upstream(r *http.Request, method, path string, q url.Values, body io.Reader, h http.Header) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(r.Context(), method, g.cfg.base, body)
+func (g *Guard) upstream(r *http.Request, method, path string, q url.Values, body io.Reader, h http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(r.Context(), method, g.cfg.Base, body)
 	if err != nil {
 		return nil, err
 	}
@@ -698,11 +708,11 @@ func (g *guard) upstream(r *http.Request, method, path string, q url.Values, bod
 	if ua := r.Header.Get("User-Agent"); ua != "" {
 		req.Header.Set("User-Agent", ua)
 	}
-	return g.cfg.upstream.RoundTrip(req)
+	return g.cfg.Upstream.RoundTrip(req)
 }
 
 // forward passes a call on as it is, without a body or query.
-func (g *guard) forward(w http.ResponseWriter, r *http.Request, path string) {
+func (g *Guard) forward(w http.ResponseWriter, r *http.Request, path string) {
 	resp, err := g.upstream(r, r.Method, path, nil, nil, nil)
 	if err != nil {
 		writeAPIError(w, http.StatusBadGateway, "grade: the engine did not answer: "+err.Error())
@@ -716,20 +726,20 @@ func (g *guard) forward(w http.ResponseWriter, r *http.Request, path string) {
 var relayedHeaders = []string{"Content-Type", "Api-Version", "Docker-Experimental", "Ostype", "Server", "Builder-Version", "Cache-Control", "Pragma"}
 
 // toStudent rewrites the engine's names into the script's.
-func (g *guard) toStudent() *strings.Replacer {
+func (g *Guard) toStudent() *strings.Replacer {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	name := g.imageName
 	if name == "" {
 		name = "the image"
 	}
-	return strings.NewReplacer(g.cfg.registryAt, g.registry, g.cfg.image, name)
+	return strings.NewReplacer(g.cfg.RegistryAt, g.registry, g.cfg.Image, name)
 }
 
 // relay streams the engine's answer back line by line (push progress
 // arrives as it happens), the engine's names rewritten into the script's.
 // The caller closes the body.
-func (g *guard) relay(w http.ResponseWriter, resp *http.Response) {
+func (g *Guard) relay(w http.ResponseWriter, resp *http.Response) {
 	copyHeaders(w, resp)
 	w.WriteHeader(resp.StatusCode)
 	rp := g.toStudent()
@@ -753,7 +763,7 @@ func (g *guard) relay(w http.ResponseWriter, resp *http.Response) {
 
 // relayJSON passes on a JSON answer rewritten by fn (errors as text); the
 // caller closes the body.
-func (g *guard) relayJSON(w http.ResponseWriter, resp *http.Response, fn func(any) any) {
+func (g *Guard) relayJSON(w http.ResponseWriter, resp *http.Response, fn func(any) any) {
 	if resp.StatusCode != http.StatusOK {
 		g.relay(w, resp)
 		return

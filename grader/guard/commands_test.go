@@ -1,7 +1,6 @@
-package engine
+package guard
 
 import (
-	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -21,7 +22,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -83,12 +83,12 @@ type cmdEngine struct {
 }
 
 func newCmdEngine() *cmdEngine {
-	bob := map[string]any{LabelManaged: "true", LabelRun: "run1", LabelJob: "bob/ch05"}
-	alice := map[string]any{LabelManaged: "true", LabelRun: "run1", LabelJob: cmdJob}
+	bob := map[string]any{labelManaged: "true", labelRun: "run1", labelJob: "bob/ch05"}
+	alice := map[string]any{labelManaged: "true", labelRun: "run1", labelJob: cmdJob}
 	return &cmdEngine{
 		containers: map[string]*fakeObject{
 			foreignID: {id: foreignID, name: "grade-run1-bob-ch05-web", image: "nginx", labels: bob},
-			scriptID:  {id: scriptID, name: cmdPrefix + "script", image: ScriptImage, labels: alice},
+			scriptID:  {id: scriptID, name: cmdPrefix + "script", image: "grade/docker-cli:bookworm", labels: alice},
 		},
 		volumes:  map[string]*fakeObject{"grade-run1-bob-ch05-data": {name: "grade-run1-bob-ch05-data", labels: bob}},
 		networks: map[string]*fakeObject{"grade-run1-bob-ch05-net": {id: "n0b", name: "grade-run1-bob-ch05-net", labels: bob}},
@@ -312,15 +312,100 @@ func (f *cmdEngine) took() []engineCall {
 type cmdGuard struct {
 	t    *testing.T
 	eng  *cmdEngine
-	g    *guard
-	c    *commands
+	g    *Guard
+	c    *Commands
 	work string // the workspace, links resolved
 	cl   *http.Client
 	url  string
 
-	fmu    sync.Mutex
-	filled map[string][]string // what went into each workspace volume: tar entry names
+	sb *fakeSandbox
 }
+
+// The labels the fake sandbox gives everything, as grade's engine does.
+const (
+	labelManaged = "grade.managed"
+	labelRun     = "grade.run"
+	labelJob     = "grade.job"
+	labelOwner   = "grade.owner"
+)
+
+// fakeSandbox is the job's side of the guard, as grade's engine gives it:
+// the folders' volumes it makes are made on the fake engine, and what
+// would fill them is recorded.
+type fakeSandbox struct {
+	cli *client.Client
+
+	mu      sync.Mutex
+	folders map[string]string   // volume → folder
+	filled  map[string][]string // what went into each folder's volume: ws/… names
+}
+
+func (s *fakeSandbox) Name() string { return cmdJob }
+func (s *fakeSandbox) Labels() map[string]string {
+	return map[string]string{labelManaged: "true", labelRun: "run1", labelJob: cmdJob, labelOwner: "testhost/1"}
+}
+func (s *fakeSandbox) Limits() checks.Limits { return cmdLimits }
+func (s *fakeSandbox) HostConfig() *container.HostConfig {
+	pids := cmdLimits.PIDs
+	return &container.HostConfig{
+		Resources:   container.Resources{Memory: int64(cmdLimits.Memory), MemorySwap: int64(cmdLimits.Memory), NanoCPUs: cmdLimits.NanoCPUs(), PidsLimit: &pids},
+		SecurityOpt: []string{"no-new-privileges"},
+		CapDrop:     jobCapDrop,
+		LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
+	}
+}
+func (s *fakeSandbox) NetworkOptions() client.NetworkCreateOptions {
+	return client.NetworkCreateOptions{Driver: "bridge", Internal: true, Labels: s.Labels(), Options: map[string]string{inhibitIPv4: "true"}}
+}
+func (s *fakeSandbox) VolumeOptions(name string) client.VolumeCreateOptions {
+	return client.VolumeCreateOptions{Name: name, Driver: "local", Labels: s.Labels()}
+}
+func (s *fakeSandbox) FolderVolumeName(rel string) string {
+	sum := sha256.Sum256([]byte(rel))
+	return "grade-ws-run1-alice-ch05-" + hex.EncodeToString(sum[:6])
+}
+func (s *fakeSandbox) FolderVolume(ctx context.Context, dir, rel string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := s.FolderVolumeName(rel)
+	if _, done := s.folders[name]; done {
+		return name, nil
+	}
+	labels := s.Labels()
+	labels["grade.folder"] = rel
+	if _, err := s.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels}); err != nil {
+		return "", err
+	}
+	s.folders[name] = rel
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		r, _ := filepath.Rel(dir, p)
+		n := path.Join("ws", filepath.ToSlash(r))
+		if d.IsDir() {
+			n += "/"
+		}
+		s.filled[name] = append(s.filled[name], n)
+		return nil
+	})
+	return name, err
+}
+func (s *fakeSandbox) BoundFolder(volume string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rel, ok := s.folders[volume]
+	return rel, ok
+}
+func (s *fakeSandbox) EditFolders(context.Context, string, []byte) error { return nil }
+
+// jobCapDrop is what grade's engine drops of every container's capabilities.
+var jobCapDrop = []string{"NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"}
+
+// inhibitIPv4 is the bridge option grade's engine sets on a job's networks.
+const inhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
+
+var _ Sandbox = (*fakeSandbox)(nil)
 
 func newCmdGuard(t *testing.T) *cmdGuard {
 	t.Helper()
@@ -348,27 +433,12 @@ func newCmdGuard(t *testing.T) *cmdGuard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &Job{e: &Engine{cli: cli, runID: "run1", self: "testhost", local: true}, name: cmdJob, slug: "run1-alice-ch05", limits: cmdLimits}
-	g := newGuard(guardConfig{upstream: tr, base: "http://docker"})
-	g.cmds = newCommands(j, g, work, []string{"nginx:latest", "busybox", ScriptImage})
+	g := New(Config{Upstream: tr, Base: "http://docker"})
+	sb := &fakeSandbox{cli: cli, folders: map[string]string{}, filled: map[string][]string{}}
+	c := NewCommands(g, CommandsConfig{Engine: cli, Sandbox: sb, Prefix: cmdPrefix, Work: work, Images: []string{"nginx:latest", "busybox"}})
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	h := &cmdGuard{t: t, eng: eng, g: g, c: g.cmds, work: real, cl: srv.Client(), url: srv.URL, filled: map[string][]string{}}
-	j.fill = func(_ context.Context, volume string, tarball io.Reader) error {
-		tr := tar.NewReader(tarball)
-		for {
-			hdr, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			h.fmu.Lock()
-			h.filled[volume] = append(h.filled[volume], hdr.Name)
-			h.fmu.Unlock()
-		}
-	}
+	h := &cmdGuard{t: t, eng: eng, g: g, c: c, sb: sb, work: real, cl: srv.Client(), url: srv.URL}
 	return h
 }
 
@@ -417,7 +487,7 @@ func (h *cmdGuard) id(name string) string {
 	if k == nil {
 		h.t.Fatalf("the guard knows no container %s", name)
 	}
-	return k.id
+	return k.ID
 }
 
 // setUp makes what the job's script made before a case: the network
@@ -427,7 +497,7 @@ func (h *cmdGuard) setUp() {
 	h.must("POST", "/v1.41/networks/create", cliNetwork("my-net", "", ""), http.StatusCreated)
 	h.must("POST", "/v1.41/volumes/create", `{"Driver":"local","DriverOpts":{},"Labels":{},"Name":"data"}`, http.StatusCreated)
 	h.must("POST", "/v1.41/containers/create?name=web", runBody(h.t, "nginx", `{"NetworkMode":"my-net"}`, ""), http.StatusCreated)
-	if got := h.g.takeRefused(); len(got) != 0 {
+	if got := h.g.TakeRefused(); len(got) != 0 {
 		h.t.Fatalf("setting up was refused: %+v", got)
 	}
 }
@@ -540,11 +610,11 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 		t.Errorf("the engine runs the image %q", cr.Image)
 	}
 	for k, v := range cr.Labels {
-		if strings.HasPrefix(k, "grade.") && k != LabelOwner && (k != LabelManaged || v != "true") && (k != LabelRun || v != "run1") && (k != LabelJob || v != cmdJob) {
+		if strings.HasPrefix(k, "grade.") && k != labelOwner && (k != labelManaged || v != "true") && (k != labelRun || v != "run1") && (k != labelJob || v != cmdJob) {
 			t.Errorf("the container has the label %s=%s", k, v)
 		}
 	}
-	if cr.Labels[LabelManaged] != "true" || cr.Labels[LabelRun] != "run1" || cr.Labels[LabelJob] != cmdJob {
+	if cr.Labels[labelManaged] != "true" || cr.Labels[labelRun] != "run1" || cr.Labels[labelJob] != cmdJob {
 		t.Errorf("the container lacks the job's labels: %v", cr.Labels)
 	}
 	hc := cr.HostConfig
@@ -564,7 +634,7 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 	for _, c := range hc.CapDrop {
 		drop[c] = true
 	}
-	for _, c := range (&Job{}).hostConfig().CapDrop {
+	for _, c := range jobCapDrop {
 		if !drop[c] {
 			t.Errorf("CapDrop %v lacks %s", hc.CapDrop, c)
 		}
@@ -596,7 +666,7 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 	}
 	// No path of any machine is handed to the engine: a folder of the
 	// submission is a volume of the workspace's, read-only.
-	ws := "grade-ws-" + h.c.job.slug + "-"
+	ws := "grade-ws-run1-alice-ch05-"
 	for _, b := range hc.Binds {
 		src, _, ok := strings.Cut(b, ":")
 		if !ok {
@@ -691,7 +761,7 @@ func TestCommandsGuardRefusedRun(t *testing.T) {
 			if got := h.eng.took(); len(got) != 0 {
 				t.Errorf("the engine got %v", got)
 			}
-			refused := h.g.takeRefused()
+			refused := h.g.TakeRefused()
 			if len(refused) != 1 || !strings.HasPrefix(refused[0].Command, "docker run") || !strings.HasSuffix(refused[0].Command, " busybox") {
 				t.Fatalf("refusals %+v, want one for docker run", refused)
 			}
@@ -795,18 +865,18 @@ func TestCommandsGuardRun(t *testing.T) {
 					t.Errorf("Binds %v, want %v", cr.HostConfig.Binds, want)
 				}
 				v := h.eng.volumes[cmdPrefix+"cache"]
-				if v == nil || v.driver != "local" || v.labels[LabelJob] != cmdJob || v.labels[LabelRun] != "run1" || v.labels[LabelManaged] != "true" {
+				if v == nil || v.driver != "local" || v.labels[labelJob] != cmdJob || v.labels[labelRun] != "run1" || v.labels[labelManaged] != "true" {
 					t.Errorf("the volume made: %+v", v)
 				}
 			}},
 		{name: "a folder of the submission", query: "?name=app", image: "nginx", hc: `{"Binds":["/work/site:/usr/share/nginx/html","/work:/w:rw"]}`,
 			calls: []string{"POST /volumes/create", "POST /volumes/create", "POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
-				want := []string{h.c.job.folderVolumeName("site") + ":/usr/share/nginx/html:ro", h.c.job.folderVolumeName(".") + ":/w:ro"}
+				want := []string{h.sb.FolderVolumeName("site") + ":/usr/share/nginx/html:ro", h.sb.FolderVolumeName(".") + ":/w:ro"}
 				if !reflect.DeepEqual(cr.HostConfig.Binds, want) {
 					t.Errorf("Binds %v, want %v", cr.HostConfig.Binds, want)
 				}
-				if got := h.filled[h.c.job.folderVolumeName("site")]; !slices.Equal(got, []string{"ws/", "ws/index.html"}) {
+				if got := h.sb.filled[h.sb.FolderVolumeName("site")]; !slices.Equal(got, []string{"ws/", "ws/index.html"}) {
 					t.Errorf("the folder's volume got %v, want the folder site and its index.html", got)
 				}
 			}},
@@ -815,7 +885,7 @@ func TestCommandsGuardRun(t *testing.T) {
 			calls: []string{"POST /volumes/create", "POST /volumes/create", "POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
 				ms := cr.HostConfig.Mounts
-				if len(ms) != 3 || ms[0].Type != mount.TypeVolume || ms[0].Source != h.c.job.folderVolumeName("site") || !ms[0].ReadOnly || ms[0].BindOptions != nil ||
+				if len(ms) != 3 || ms[0].Type != mount.TypeVolume || ms[0].Source != h.sb.FolderVolumeName("site") || !ms[0].ReadOnly || ms[0].BindOptions != nil ||
 					ms[1].Source != cmdPrefix+"logs" || ms[2].Type != mount.TypeTmpfs {
 					t.Errorf("Mounts %+v", ms)
 				}
@@ -868,7 +938,7 @@ func TestCommandsGuardRun(t *testing.T) {
 			if status != http.StatusCreated {
 				t.Fatalf("status %d, want 201: %s", status, body)
 			}
-			if refused := h.g.takeRefused(); len(refused) != 0 {
+			if refused := h.g.TakeRefused(); len(refused) != 0 {
 				t.Errorf("refused %+v", refused)
 			}
 			calls := h.eng.took()
@@ -904,8 +974,8 @@ func TestCommandsGuardRun(t *testing.T) {
 			if k == nil {
 				t.Fatalf("the guard does not know %s", name)
 			}
-			if !reflect.DeepEqual(k.ports, tt.ports) {
-				t.Errorf("ports recorded %+v, want %+v", k.ports, tt.ports)
+			if !reflect.DeepEqual(k.Ports, tt.ports) {
+				t.Errorf("ports recorded %+v, want %+v", k.Ports, tt.ports)
 			}
 		})
 	}
@@ -922,7 +992,7 @@ func TestCommandsGuardDefaultNetwork(t *testing.T) {
 		t.Errorf("the second run: %d, %v", st, calls)
 	}
 	n := h.eng.networks[cmdPrefix+"bridge"]
-	if n == nil || n.driver != "bridge" || !n.internal || n.options[inhibitIPv4] != "true" || n.labels[LabelJob] != cmdJob || n.labels[LabelRun] != "run1" {
+	if n == nil || n.driver != "bridge" || !n.internal || n.options[inhibitIPv4] != "true" || n.labels[labelJob] != cmdJob || n.labels[labelRun] != "run1" {
 		t.Errorf("the job's bridge: %+v", n)
 	}
 }
@@ -977,7 +1047,7 @@ func TestCommandsGuardImages(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(tt.calls, "\n") {
 				t.Errorf("the engine got %v, want %v", got, tt.calls)
 			}
-			refused := h.g.takeRefused()
+			refused := h.g.TakeRefused()
 			switch {
 			case tt.refused == "" && len(refused) != 0:
 				t.Errorf("refused %+v", refused)
@@ -1063,7 +1133,7 @@ func TestCommandsGuardNames(t *testing.T) {
 			for _, c := range calls {
 				if c.path == "/containers/json" || c.path == "/volumes" || c.path == "/networks" {
 					labels := filterLabels(c.query)
-					if !reflect.DeepEqual(labels, []string{LabelJob + "=" + cmdJob, LabelRun + "=run1"}) {
+					if !reflect.DeepEqual(labels, []string{labelJob + "=" + cmdJob, labelManaged + "=true", labelOwner + "=testhost/1", labelRun + "=run1"}) {
 						t.Errorf("%s: the list is filtered by %v, want the job's labels", c.path, labels)
 					}
 					continue
@@ -1078,13 +1148,13 @@ func TestCommandsGuardNames(t *testing.T) {
 					t.Errorf("the engine got %s", c)
 				}
 			}
-			if refused := h.g.takeRefused(); len(refused) != 0 {
+			if refused := h.g.TakeRefused(); len(refused) != 0 {
 				t.Errorf("refused %+v", refused)
 			}
 		})
 	}
 	// The volume of the last case is the job's, not bob's.
-	if v := h.eng.volumes[cmdPrefix+"grade-run1-bob-ch05-data"]; v == nil || v.labels[LabelJob] != cmdJob {
+	if v := h.eng.volumes[cmdPrefix+"grade-run1-bob-ch05-data"]; v == nil || v.labels[labelJob] != cmdJob {
 		t.Errorf("the volume made: %+v", v)
 	}
 }
@@ -1153,7 +1223,7 @@ func TestCommandsGuardVolumesNetworks(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(tt.calls, "\n") {
 				t.Errorf("the engine got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.calls, "\n  "))
 			}
-			refused := h.g.takeRefused()
+			refused := h.g.TakeRefused()
 			if tt.refused == "" {
 				if len(refused) != 0 {
 					t.Errorf("refused %+v", refused)
@@ -1185,7 +1255,7 @@ func TestCommandsGuardVolumesNetworks(t *testing.T) {
 				made.Options = nil
 			}
 			if !strings.HasPrefix(made.Name, cmdPrefix) || made.Driver != want || len(made.DriverOpts) > 0 || len(made.Options) > 0 ||
-				made.Labels[LabelJob] != cmdJob || made.Labels[LabelRun] != "run1" || made.Labels[LabelManaged] != "true" {
+				made.Labels[labelJob] != cmdJob || made.Labels[labelRun] != "run1" || made.Labels[labelManaged] != "true" {
 				t.Errorf("the engine was asked to make %+v", made)
 			}
 		})
@@ -1253,7 +1323,7 @@ func TestCommandsGuardContainerCalls(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(s.calls, "\n") {
 				t.Errorf("the engine got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(s.calls, "\n  "))
 			}
-			refused := h.g.takeRefused()
+			refused := h.g.TakeRefused()
 			switch {
 			case s.refused == "" && len(refused) != 0:
 				t.Errorf("refused %+v", refused)
@@ -1451,7 +1521,7 @@ func TestCommandsGuardSecondReading(t *testing.T) {
 			case tt.engineGets != "" && !strings.Contains(joined, tt.engineGets):
 				t.Errorf("the engine did not get %q:\n%s", tt.engineGets, joined)
 			}
-			h.g.takeRefused()
+			h.g.TakeRefused()
 		})
 	}
 	t.Run("a docker run --name that made nothing says why", func(t *testing.T) {
@@ -1481,60 +1551,6 @@ func TestCommandsGuardSecondReading(t *testing.T) {
 			t.Errorf("container %d: %d %s", maxCmdContainers+1, status, body)
 		}
 	})
-}
-
-// TestWorkspace: the workspace is the submission's regular files and
-// folders only (links, wherever they lead, and special files are left out),
-// and a submission past its limits is the submission's fault.
-func TestWorkspace(t *testing.T) {
-	src := t.TempDir()
-	for name, content := range map[string]string{"run.sh": "docker run x\n", "site/index.html": "<h1>hi</h1>\n"} {
-		p := filepath.Join(src, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, target := range map[string]string{"inside": "run.sh", "shadow": "/etc/shadow", "site/up": ".."} {
-		if err := os.Symlink(target, filepath.Join(src, filepath.FromSlash(name))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := syscall.Mkfifo(filepath.Join(src, "pipe"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "work")
-	if err := workspace(src, dir, 1<<20, 100); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		got = append(got, fmt.Sprintf("%s %v", filepath.ToSlash(rel), d.Type()))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{". d---------", "run.sh ----------", "site d---------", "site/index.html ----------"}
-	if !slices.Equal(got, want) {
-		t.Errorf("workspace:\n got %q\nwant %q", got, want)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "site", "index.html")); string(b) != "<h1>hi</h1>\n" {
-		t.Errorf("site/index.html = %q", b)
-	}
-	var le *checks.LimitError
-	if err := workspace(src, filepath.Join(t.TempDir(), "w"), 4, 100); !errors.As(err, &le) || !strings.Contains(err.Error(), "larger than 4B") {
-		t.Errorf("a submission over the size limit: %v", err)
-	}
-	if err := workspace(src, filepath.Join(t.TempDir(), "w"), 1<<20, 3); !errors.As(err, &le) || !strings.Contains(err.Error(), "more than 3 files and folders") {
-		t.Errorf("a submission over the entry limit: %v", err)
-	}
 }
 
 // TestCommandsGuardVolumeList: docker volume ls shows the volumes the

@@ -1,26 +1,18 @@
-package engine
+package guard
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gradeproject/grade/checks"
 )
 
 // fakeEngine is the engine's API as far as the guard uses it; it records
@@ -93,7 +85,7 @@ func (f *fakeEngine) took() []string {
 type guardClient struct {
 	t   *testing.T
 	c   *http.Client
-	g   *guard
+	g   *Guard
 	eng *fakeEngine
 	dir string
 }
@@ -103,16 +95,16 @@ func newGuardClient(t *testing.T) *guardClient {
 	eng := &fakeEngine{}
 	up := httptest.NewServer(eng)
 	t.Cleanup(up.Close)
-	g := newGuard(guardConfig{upstream: http.DefaultTransport, base: up.URL, image: testImage, registryAt: testRegAt})
-	g.setNames("my-app:1.0", "localhost:5000")
+	g := New(Config{Upstream: http.DefaultTransport, Base: up.URL, Image: testImage, RegistryAt: testRegAt})
+	g.SetNames("my-app:1.0", "localhost:5000")
 	dir := t.TempDir()
-	ln, err := net.Listen("unix", filepath.Join(dir, guardSocket))
+	ln, err := net.Listen("unix", filepath.Join(dir, "guard.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := serveGuard(g, ln)
+	srv := g.Serve(ln)
 	t.Cleanup(func() { _ = srv.Close() })
-	sock := filepath.Join(dir, guardSocket)
+	sock := filepath.Join(dir, "guard.sock")
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
@@ -140,15 +132,6 @@ func (gc *guardClient) do(method, path, body string, hdr ...string) (int, string
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func TestScriptUser(t *testing.T) {
-	if u := scriptUserFor(0, 0); u != (scriptUser{nobody, nobody}) || u.String() != "65534:65534" {
-		t.Errorf("grade as root: the script runs as %v", u)
-	}
-	if u := scriptUserFor(1000, 100); u != (scriptUser{1000, 100}) {
-		t.Errorf("grade as 1000:100: the script runs as %v", u)
-	}
 }
 
 func TestGuardAllowed(t *testing.T) {
@@ -213,7 +196,7 @@ func TestGuardAllowed(t *testing.T) {
 	if got := gc.eng.auth["serveraddress"]; got != testRegAt {
 		t.Errorf("login passed on for %v, want the job's registry %s", got, testRegAt)
 	}
-	if got := gc.g.takeRefused(); len(got) != 0 {
+	if got := gc.g.TakeRefused(); len(got) != 0 {
 		t.Errorf("allowed calls were recorded as refused: %+v", got)
 	}
 }
@@ -285,7 +268,7 @@ func TestGuardRefused(t *testing.T) {
 					t.Errorf("the engine got %s", c)
 				}
 			}
-			refused := gc.g.takeRefused()
+			refused := gc.g.TakeRefused()
 			if tt.command == "" {
 				if len(refused) != 0 {
 					t.Errorf("recorded as refused: %+v", refused)
@@ -352,7 +335,7 @@ func TestGuardNames(t *testing.T) {
 			t.Errorf("step %d %s %s: the answer lacks %q: %s", i, s.method, s.path, s.bodyHas, body)
 		}
 	}
-	if got := gc.g.engineTags(); len(got) != 1 || got[0] != testRegAt+"/my-app:1.0" {
+	if got := gc.g.EngineTags(); len(got) != 1 || got[0] != testRegAt+"/my-app:1.0" {
 		t.Errorf("engine tags %v, want only the registry's", got)
 	}
 }
@@ -362,125 +345,12 @@ func TestGuardRefusalsCapped(t *testing.T) {
 	for range maxRefusals + 5 {
 		gc.do("GET", "/v1.41/containers/json", "")
 	}
-	got := gc.g.takeRefused()
+	got := gc.g.TakeRefused()
 	if len(got) != maxRefusals+1 || !strings.Contains(got[maxRefusals].Command, "5 more") {
 		t.Errorf("%d refusals kept, last %+v", len(got), got[len(got)-1])
 	}
-	if got := gc.g.takeRefused(); len(got) != 0 {
+	if got := gc.g.TakeRefused(); len(got) != 0 {
 		t.Errorf("refusals not cleared: %+v", got)
-	}
-}
-
-func TestCapUploads(t *testing.T) {
-	var got int
-	// As go-containerregistry does: a read error is ignored, the part read kept.
-	h := capUploads(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, _ := io.Copy(io.Discard, r.Body)
-		got += int(n)
-		w.WriteHeader(http.StatusAccepted)
-	}), 10)
-	for i, tt := range []struct {
-		body   string
-		length bool
-		status int
-	}{
-		{"123456", true, http.StatusAccepted},
-		{"123456", true, http.StatusForbidden},  // 12 > 10, refused by its length
-		{"123456", false, http.StatusForbidden}, // no length: cut off while read
-		{"1", false, http.StatusForbidden},      // the registry is full
-	} {
-		req := httptest.NewRequest(http.MethodPatch, "/v2/x/blobs/uploads/1", strings.NewReader(tt.body))
-		if !tt.length {
-			req.ContentLength = -1
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != tt.status {
-			t.Errorf("upload %d: status %d, want %d", i, rec.Code, tt.status)
-		}
-		if tt.status == http.StatusForbidden {
-			var e struct {
-				Errors []struct{ Code, Message string }
-			}
-			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || len(e.Errors) != 1 || e.Errors[0].Code != "DENIED" ||
-				!strings.Contains(e.Errors[0].Message, "grade: this exercise's registry takes at most 10B") {
-				t.Errorf("upload %d: the refusal is %s", i, rec.Body)
-			}
-		}
-	}
-	if got > 12 {
-		t.Errorf("the registry read %d bytes", got)
-	}
-	req := httptest.NewRequest(http.MethodGet, "/v2/", nil)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusAccepted {
-		t.Errorf("a read once full: %d", rec.Code)
-	}
-}
-
-func TestRegistryLimit(t *testing.T) {
-	for _, tt := range []struct{ image, want int64 }{
-		{0, registryMax}, {64 << 20, 64 << 20}, {2 << 30, registryMax},
-	} {
-		if got := registryLimit(tt.image); got != tt.want {
-			t.Errorf("registryLimit(%d) = %d, want %d", tt.image, got, tt.want)
-		}
-	}
-}
-
-func TestSubmissionTar(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "push.sh"), []byte("docker push x\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc/shadow", filepath.Join(dir, "sub", "link")); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mkfifo(filepath.Join(dir, "sub", "pipe"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	u := scriptUser{uid: nobody, gid: nobody}
-	var buf bytes.Buffer
-	if err := submissionTar(&buf, dir, "work", 1<<20, 10, u); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(buf.String(), "root:") {
-		t.Error("a link was followed out of the submission")
-	}
-	seen := map[string]string{}
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		seen[h.Name] = string(b) + h.Linkname
-		if h.Uid != nobody || h.Gid != nobody || h.Mode&0o600 != 0o600 {
-			t.Errorf("%s: %d:%d %o, want the script's user's, readable and writable", h.Name, h.Uid, h.Gid, h.Mode)
-		}
-	}
-	for name, want := range map[string]string{"work/": "", "work/push.sh": "docker push x\n", "work/sub/": "", "work/sub/link": "/etc/shadow"} {
-		if got, ok := seen[name]; !ok || got != want {
-			t.Errorf("the tar has %s as %q (%v), want %q", name, got, ok, want)
-		}
-	}
-	if _, ok := seen["work/sub/pipe"]; ok || len(seen) != 4 {
-		t.Errorf("the tar has %d entries (%v), want no FIFO", len(seen), seen)
-	}
-	var le *checks.LimitError
-	if err := submissionTar(io.Discard, dir, "work", 4, 10, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "larger than 4B") {
-		t.Errorf("a submission over the size limit: %v", err)
-	}
-	if err := submissionTar(io.Discard, dir, "work", 1<<20, 3, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "more than 3 files and folders") {
-		t.Errorf("a submission over the entry limit: %v", err)
 	}
 }
 
@@ -497,7 +367,7 @@ func TestGuardTagsCapped(t *testing.T) {
 	if st, _ := gc.do("POST", "/v1.41/images/my-app:1.0/tag?repo=localhost%3A5000%2Fmy-app&tag=v0", ""); st != 201 {
 		t.Errorf("retagging an existing name was refused: %d", st)
 	}
-	if n := len(gc.g.engineTags()); n != maxTags {
+	if n := len(gc.g.EngineTags()); n != maxTags {
 		t.Errorf("%d engine tags", n)
 	}
 }
@@ -531,7 +401,7 @@ func TestGuardTagsCappedInParallel(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := len(gc.g.engineTags()); made != maxTags || n != maxTags {
+	if n := len(gc.g.EngineTags()); made != maxTags || n != maxTags {
 		t.Errorf("%d tags made (%d held), want %d", made, n, maxTags)
 	}
 	gc.g.mu.Lock()
@@ -546,114 +416,8 @@ func TestGuardTagsCappedInParallel(t *testing.T) {
 func TestGuardLongCommand(t *testing.T) {
 	gc := newGuardClient(t)
 	gc.do("GET", "/v1.41/"+strings.Repeat("x", 5000), "")
-	got := gc.g.takeRefused()
+	got := gc.g.TakeRefused()
 	if len(got) != 1 || len([]rune(got[0].Command)) > maxCommand+1 {
 		t.Errorf("refused %+v", got)
-	}
-}
-
-// TestSessionStartedOnce: checks asking for the job's registry at once
-// get the same one.
-func TestSessionStartedOnce(t *testing.T) {
-	e := registryEngine(context.Background(), t)
-	defer func() {
-		_, _ = e.CleanRun()
-		_ = e.Close()
-	}()
-	j := e.NewJob("alice/ch08", JobOptions{})
-	var wg sync.WaitGroup
-	got := make([]*registrySession, 8)
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := j.registrySession(context.Background())
-			if err != nil {
-				t.Error(err)
-			}
-			got[i] = s
-		}()
-	}
-	wg.Wait()
-	for _, s := range got[1:] {
-		if s != got[0] {
-			t.Fatal("two sessions started for one job")
-		}
-	}
-	j.mu.Lock()
-	closers := len(j.closers)
-	j.mu.Unlock()
-	if closers != 2 { // the slot's and the session's
-		t.Errorf("%d closers registered", closers)
-	}
-	if err := got[0].close(); err != nil {
-		t.Error(err)
-	}
-	if _, err := os.Stat(got[0].dir); !os.IsNotExist(err) {
-		t.Errorf("the session's folder is still there: %v", err)
-	}
-	if j.existingSession() != nil {
-		t.Error("the session is still held")
-	}
-}
-
-// TestSweepSessionDirs: a dead run's session folder goes, a live one's
-// and this run's stay.
-func TestSweepSessionDirs(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Skip(err)
-	}
-	gone := strconv.Itoa(cmd.Process.Pid)
-	me := strconv.Itoa(os.Getpid())
-	e := &Engine{runID: "mine", self: "thishost"}
-	dirs := map[string]bool{ // name → swept
-		sessionDirPrefix + "old~thishost~" + gone + "~123": true,
-		sessionDirPrefix + "live~thishost~" + me + "~123":  false,
-		sessionDirPrefix + "mine~thishost~" + gone + "~1":  false, // this run's own
-		sessionDirPrefix + "far~otherhost~" + gone + "~12": false, // another machine's
-		sessionDirPrefix + "odd":                           false,
-		"grade-other~thishost~" + gone + "~1":              false,
-	}
-	for d := range dirs {
-		if err := os.MkdirAll(filepath.Join(tmp, d, "api"), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.sweepSessionDirs(); err != nil {
-		t.Fatal(err)
-	}
-	for d, swept := range dirs {
-		_, err := os.Stat(filepath.Join(tmp, d))
-		if swept != os.IsNotExist(err) {
-			t.Errorf("%s: swept %v, want %v", d, os.IsNotExist(err), swept)
-		}
-	}
-}
-
-// TestGate: shutting the registry's gate waits for the requests being
-// served and refuses new ones.
-func TestGate(t *testing.T) {
-	g := &gate{}
-	release, entered := make(chan struct{}), make(chan struct{})
-	var finished bool
-	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(entered)
-		<-release
-		finished = true
-	}))
-	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v2/", nil))
-	<-entered
-	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
-	g.shut(5 * time.Second)
-	if !finished {
-		t.Error("shut did not wait for the request being served")
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v2/", nil))
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("a request after shut: %d", rec.Code)
 	}
 }
