@@ -176,7 +176,7 @@ func imageChecks(ctx context.Context, f *floor, dir string) (gradeWay, perCheck 
 	}
 	defer func() { _ = eng.Close() }()
 	defer func() { _, _ = eng.CleanRun() }()
-	job := eng.NewJob("bench/image-checks", engine.JobOptions{})
+	job := eng.NewImageJob("bench/image-checks", engine.JobOptions{})
 	defer func() { _ = job.Close() }()
 	info, err := job.Build(ctx, engine.BuildSpec{Dir: dir, Dockerfile: "Dockerfile", Shown: "Dockerfile", Timeout: 5 * time.Minute})
 	if err != nil {

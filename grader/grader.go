@@ -17,13 +17,22 @@ import (
 	"github.com/gradeproject/grade/grader/scenario"
 )
 
-// Job is what the grader needs of one job on the engine: a check target that
-// builds and cleans up after itself.
+// Job is what the grader needs of one job on the engine: a check target
+// that cleans up after itself. An image stack's job also builds (Builder),
+// a compose stack's brings its stack up (Upper).
 type Job interface {
 	checks.Target
-	Build(ctx context.Context, spec engine.BuildSpec) (checks.BuildInfo, error)
-	Up(ctx context.Context, spec engine.ComposeSpec) (checks.StackInfo, error)
 	Close() error
+}
+
+// Builder builds the image of an image stack's job.
+type Builder interface {
+	Build(ctx context.Context, spec engine.BuildSpec) (checks.BuildInfo, error)
+}
+
+// Upper brings a compose stack's job's stack up.
+type Upper interface {
+	Up(ctx context.Context, spec engine.ComposeSpec) (checks.StackInfo, error)
 }
 
 // Engine makes jobs. *engine.Engine satisfies it through EngineJobs.
@@ -144,7 +153,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		sort.Strings(env)
 	}
 	lim := sc.Effective(o.Limits.Over(checks.DefaultLimits))
-	opts := engine.JobOptions{Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: lim}
+	opts := engine.JobOptions{Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: lim, Compose: sc.IsCompose()}
 	if sc.IsCommands() {
 		opts.Commands = &engine.CommandsOptions{Images: sc.Images}
 	}
@@ -223,7 +232,11 @@ func prepare(ctx context.Context, job Job, s Submission, lim checks.Limits, res 
 		return true, nil
 	}
 	if sc.IsCompose() {
-		info, err := job.Up(ctx, engine.ComposeSpec{Dir: s.Dir, File: sc.Stack.Compose, BuildTimeout: lim.Build.Std()})
+		up, ok := job.(Upper)
+		if !ok {
+			return false, fmt.Errorf("grade's job for %s cannot bring a compose stack up (grade's bug)", s.Name())
+		}
+		info, err := up.Up(ctx, engine.ComposeSpec{Dir: s.Dir, File: sc.Stack.Compose, BuildTimeout: lim.Build.Std()})
 		if err != nil {
 			return false, err
 		}
@@ -234,7 +247,11 @@ func prepare(ctx context.Context, job Job, s Submission, lim checks.Limits, res 
 		res.Build = b
 		return info.OK, nil
 	}
-	build, err := job.Build(ctx, engine.BuildSpec{
+	b, ok := job.(Builder)
+	if !ok {
+		return false, fmt.Errorf("grade's job for %s cannot build an image (grade's bug)", s.Name())
+	}
+	build, err := b.Build(ctx, engine.BuildSpec{
 		Dir:        filepath.Join(s.Dir, filepath.FromSlash(sc.Context())),
 		Dockerfile: filepath.FromSlash(sc.Dockerfile()),
 		Shown:      filepath.ToSlash(filepath.Join(sc.Context(), sc.Dockerfile())),

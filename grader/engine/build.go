@@ -62,7 +62,7 @@ type buildMessage struct {
 // Build builds the submission's image with the classic builder and records
 // the outcome for the build check. A failed build is not an error: it is the
 // student's result. The error is for grade's own failures (engine gone).
-func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, error) {
+func (j *builder) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, error) {
 	info, err := j.buildImage(ctx, spec, nil)
 	if err == nil {
 		j.setBuild(info)
@@ -76,7 +76,7 @@ func (j *Job) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, erro
 // Rebuild builds the image again from the same context, with bytes
 // appended to the named files of the context, as a second image; the
 // first build's image and verdict are kept.
-func (j *Job) Rebuild(ctx context.Context, change map[string][]byte) (checks.BuildInfo, error) {
+func (j *builder) Rebuild(ctx context.Context, change map[string][]byte) (checks.BuildInfo, error) {
 	j.mu.Lock()
 	spec, built := j.spec, j.build.OK
 	j.mu.Unlock()
@@ -133,7 +133,7 @@ func cacheSteps(first, again []image.HistoryResponseItem) []checks.BuildStep {
 
 // buildImage builds spec, with bytes appended to the context's files named
 // in change; the error is grade's, a failed build is in the BuildInfo.
-func (j *Job) buildImage(ctx context.Context, spec BuildSpec, change map[string][]byte) (checks.BuildInfo, error) {
+func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[string][]byte) (checks.BuildInfo, error) {
 	start := time.Now()
 	info := checks.BuildInfo{Dockerfile: spec.Shown}
 	entries, err := scanContext(spec.Dir, spec.Dockerfile, int64(j.limits.Context), overlay{plant: spec.Plant, appendTo: change})
@@ -284,7 +284,7 @@ func (j *Job) buildImage(ctx context.Context, spec BuildSpec, change map[string]
 	return info, nil
 }
 
-func (j *Job) buildTimedOut(ctx context.Context, info checks.BuildInfo, limit time.Duration, log string) (checks.BuildInfo, error) {
+func (j *builder) buildTimedOut(ctx context.Context, info checks.BuildInfo, limit time.Duration, log string) (checks.BuildInfo, error) {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return info, ctx.Err() // the run was stopped, not the build
 	}

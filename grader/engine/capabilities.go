@@ -2,43 +2,51 @@ package engine
 
 import "github.com/gradeproject/grade/checks"
 
-// The capabilities (package checks) a Job gives the checks, asserted here so
-// that a missing or renamed method fails the build, not a grading: the
-// checks find them by type assertion at run time. Grouped by the stacks
-// whose checks use them (image, compose, commands); some serve several.
+// The capabilities (package checks) each stack's job gives the checks,
+// asserted here so that a missing or renamed method fails the build, not a
+// grading: the checks find them by type assertion at run time. What every
+// stack has comes from base (job.go, helperctr.go, source.go); the builds
+// of image and compose stacks from builder (build.go); the rest is the
+// stack's own type's. A capability is added to one stack by a method of its
+// type and a line here.
 var (
 	// Every stack.
-	_ checks.Target             = (*Job)(nil)
-	_ checks.Memo               = (*Job)(nil)
-	_ checks.SourceReader       = (*Job)(nil)
-	_ checks.Execer             = (*Job)(nil)
-	_ checks.PortPublisher      = (*Job)(nil)
-	_ checks.Dialer             = (*Job)(nil)
-	_ checks.ContainerInspector = (*Job)(nil)
-	_ checks.ListenerProber     = (*Job)(nil)
+	_ checks.Target             = (*base)(nil)
+	_ checks.Memo               = (*base)(nil)
+	_ checks.SourceReader       = (*base)(nil)
+	_ checks.Execer             = (*base)(nil)
+	_ checks.PortPublisher      = (*base)(nil)
+	_ checks.Dialer             = (*base)(nil)
+	_ checks.ContainerInspector = (*base)(nil)
+	_ checks.ListenerProber     = (*base)(nil)
+	_ StackJob                  = (*ImageJob)(nil)
+	_ StackJob                  = (*ComposeJob)(nil)
+	_ StackJob                  = (*CommandsJob)(nil)
 
-	// Image stacks: the built image and what was built.
-	_ checks.BuildReporter  = (*Job)(nil)
-	_ checks.ImageInspector = (*Job)(nil)
-	_ checks.FileReader     = (*Job)(nil)
-	_ checks.Runner         = (*Job)(nil)
-	_ checks.HistoryReader  = (*Job)(nil)
-	_ checks.ImageWalker    = (*Job)(nil)
-	_ checks.Rebuilder      = (*Job)(nil)
-	_ checks.ImageSaver     = (*Job)(nil)
-	_ checks.ScriptRunner   = (*Job)(nil)
-	_ checks.RegistryReader = (*Job)(nil)
+	// Image stacks: the built image and what was built; the registry step.
+	_ checks.BuildReporter  = (*ImageJob)(nil)
+	_ checks.Rebuilder      = (*ImageJob)(nil)
+	_ checks.ImageInspector = (*ImageJob)(nil)
+	_ checks.FileReader     = (*ImageJob)(nil)
+	_ checks.Runner         = (*ImageJob)(nil)
+	_ checks.HistoryReader  = (*ImageJob)(nil)
+	_ checks.ImageWalker    = (*ImageJob)(nil)
+	_ checks.ImageSaver     = (*ImageJob)(nil)
+	_ checks.ScriptRunner   = (*ImageJob)(nil)
+	_ checks.RegistryReader = (*ImageJob)(nil)
 
 	// Compose stacks.
-	_ checks.StackReporter  = (*Job)(nil)
-	_ checks.StackCycler    = (*Job)(nil)
-	_ checks.MountInspector = (*Job)(nil)
+	_ checks.StackReporter  = (*ComposeJob)(nil)
+	_ checks.StackCycler    = (*ComposeJob)(nil)
+	_ checks.MountInspector = (*ComposeJob)(nil)
 
 	// Commands stacks: the student's own objects.
-	_ checks.ObjectInspector = (*Job)(nil)
-	_ checks.VolumeReader    = (*Job)(nil)
-	_ checks.HostPorts       = (*Job)(nil)
-	_ checks.Lifecycle       = (*Job)(nil)
-	_ checks.NameResolver    = (*Job)(nil)
-	_ checks.WorkspaceEditor = (*Job)(nil)
+	_ checks.ScriptRunner    = (*CommandsJob)(nil)
+	_ checks.ObjectInspector = (*CommandsJob)(nil)
+	_ checks.VolumeReader    = (*CommandsJob)(nil)
+	_ checks.HostPorts       = (*CommandsJob)(nil)
+	_ checks.Lifecycle       = (*CommandsJob)(nil)
+	_ checks.NameResolver    = (*CommandsJob)(nil)
+	_ checks.WorkspaceEditor = (*CommandsJob)(nil)
+	_ checks.MountInspector  = (*CommandsJob)(nil)
 )

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
-	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
 )
 
 // Removed counts what a clean-up removed.
@@ -32,18 +31,13 @@ const cleanupTimeout = 2 * time.Minute
 // lateCommit is how long Close waits for the image of an aborted build.
 const lateCommit = 3 * time.Second
 
-// Close removes everything the job created: containers (with their
-// anonymous volumes), its network, volumes and its image. The untagged
-// intermediate images its build created are handed to the run, which removes
-// them at its end (CleanRun): removing them now could pull the build cache
-// from under a build of another job still running. Close uses its own
-// context, so it works after the job's has been cancelled.
-func (j *Job) Close() error {
+// close runs what was registered to run at the job's close, stops its
+// helper, runs the stack's before (if any), removes every object of the
+// job's by label, then runs the stack's after with those labels.
+func (j *base) close(before func(ctx context.Context), after func(ctx context.Context, f client.Filters) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	j.mu.Lock()
-	dc := j.compose
-	j.compose = nil
 	closers := j.closers
 	j.closers = nil
 	j.mu.Unlock()
@@ -56,22 +50,28 @@ func (j *Job) Close() error {
 	j.helper = nil
 	j.hmu.Unlock()
 	j.e.closeHelper(h)
-	if dc != nil {
-		// compose down first (it knows its own objects); whatever it
-		// leaves, the removal by label below finds.
-		_ = dc.Down(ctx, tccompose.RemoveOrphans(true), tccompose.RemoveVolumes(true))
-		_ = dc.Close()
+	if before != nil {
+		before(ctx)
 	}
 	f := client.Filters{}.Add("label", LabelRun+"="+j.e.runID).Add("label", LabelJob+"="+j.name)
 	_, err := j.e.removeLabelled(ctx, f, false)
+	if after != nil {
+		err = errors.Join(err, after(ctx, f))
+	}
+	return errors.Join(closeErr, err)
+}
+
+// afterSweep hands the untagged images the builds created to the run, and,
+// when a build was cut off, removes the image it may still commit.
+func (j *builder) afterSweep(ctx context.Context, f client.Filters) error {
 	j.mu.Lock()
 	aborted := j.aborted
 	j.mu.Unlock()
+	var err error
 	if aborted {
 		// A build cut off mid-way can still commit its image a moment later.
 		time.Sleep(lateCommit)
-		_, err2 := j.e.removeLabelled(ctx, f, false)
-		err = errors.Join(err, err2)
+		_, err = j.e.removeLabelled(ctx, f, false)
 	}
 	j.mu.Lock()
 	created := j.created
@@ -80,7 +80,7 @@ func (j *Job) Close() error {
 	j.e.mu.Lock()
 	j.e.intermediate = append(j.e.intermediate, created...)
 	j.e.mu.Unlock()
-	return errors.Join(closeErr, err)
+	return err
 }
 
 // removeIntermediate removes the untagged images this run's builds created,

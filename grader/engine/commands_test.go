@@ -53,7 +53,7 @@ if docker run -d nginxx; then echo "PULL WAS ALLOWED"; fi
 echo done
 `,
 	})
-	job := eng.NewJob("commands/test", JobOptions{Dir: dir, Commands: &CommandsOptions{Images: []string{"nginx:latest", "busybox:latest", ScriptImage}}})
+	job := eng.NewCommandsJob("commands/test", JobOptions{Dir: dir, Commands: &CommandsOptions{Images: []string{"nginx:latest", "busybox:latest", ScriptImage}}})
 	closed := false
 	defer func() {
 		if !closed {
@@ -170,7 +170,7 @@ echo done
 }
 
 // get fetches url through the job's helper, the only way to its containers.
-func get(ctx context.Context, t *testing.T, job *Job, url string) string {
+func get(ctx context.Context, t *testing.T, job checks.Dialer, url string) string {
 	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{DialContext: job.DialContext, DisableKeepAlives: true}}
 	for {

@@ -38,7 +38,7 @@ type stack struct {
 }
 
 // StackInfo reports how the job's compose stack came up.
-func (j *Job) StackInfo() checks.StackInfo {
+func (j *ComposeJob) StackInfo() checks.StackInfo {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.stack == nil {
@@ -52,7 +52,7 @@ func (j *Job) StackInfo() checks.StackInfo {
 // compose engine, with the sandbox settings, the job's labels and networks
 // of its own. A refused file or a stack that does not come up is the
 // student's result (in StackInfo); the error is grade's own failure.
-func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error) {
+func (j *ComposeJob) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error) {
 	start := time.Now()
 	st := &stack{info: checks.StackInfo{File: spec.File}, services: map[string]string{}}
 	defer func() {
@@ -125,7 +125,7 @@ func (j *Job) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo, error
 
 // settle records how compose up went: each service's container and state,
 // and why the stack is not up when it is not (after the build logs given).
-func (j *Job) settle(ctx context.Context, st *stack, upErr error, logs string) {
+func (j *ComposeJob) settle(ctx context.Context, st *stack, upErr error, logs string) {
 	// A fresh context: the job's may have run out while the stack came up.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer rcancel()
@@ -163,7 +163,7 @@ func declared(p *types.Project) []checks.ServiceInfo {
 // prepareService builds a service's image (when it has a build section) or
 // makes sure its image is on the engine. ok is false when the student's
 // service cannot be prepared; logs then starts with the reason.
-func (j *Job) prepareService(ctx context.Context, p *types.Project, name string, spec ComposeSpec, logs *strings.Builder) (bool, error) {
+func (j *ComposeJob) prepareService(ctx context.Context, p *types.Project, name string, spec ComposeSpec, logs *strings.Builder) (bool, error) {
 	s := p.Services[name]
 	if s.Build == nil {
 		present, err := j.e.ImagePresent(ctx, s.Image)
@@ -214,12 +214,12 @@ func (j *Job) prepareService(ctx context.Context, p *types.Project, name string,
 // sandboxProject rewrites the vetted project to run in the job's sandbox:
 // limits, dropped capabilities, labels, networks grade made (internal), no
 // fixed names, no published ports (grade's helper reaches the services).
-func (j *Job) sandboxProject(ctx context.Context, p *types.Project) error {
+func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error {
 	labels := j.e.labels(j.name)
 	for i, key := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[key]
 		name := fmt.Sprintf("grade-%s-n%d-%s", j.slug, i, slugRe.ReplaceAllString(strings.ToLower(key), "-"))
-		_, err := j.e.cli.NetworkCreate(ctx, name, networkCreate(j))
+		_, err := j.e.cli.NetworkCreate(ctx, name, networkCreate(j.base))
 		if err != nil {
 			return fmt.Errorf("creating network %s of %s: %w", key, j.name, err)
 		}
@@ -325,7 +325,7 @@ func writeProject(p *types.Project) (string, func(), error) {
 }
 
 // readServices records each service's container and state.
-func (j *Job) readServices(ctx context.Context, p *types.Project, st *stack) {
+func (j *ComposeJob) readServices(ctx context.Context, p *types.Project, st *stack) {
 	f := client.Filters{}.Add("label", "com.docker.compose.project="+p.Name)
 	list, err := j.e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
@@ -355,7 +355,7 @@ func (j *Job) readServices(ctx context.Context, p *types.Project, st *stack) {
 
 // serviceLogs returns the end of every service's log, for a stack that did
 // not come up.
-func (j *Job) serviceLogs(ctx context.Context, st *stack) string {
+func (j *ComposeJob) serviceLogs(ctx context.Context, st *stack) string {
 	var b strings.Builder
 	for _, n := range slices.Sorted(maps.Keys(st.services)) {
 		out, errOut, err := j.logsTail(ctx, st.services[n], "20")
@@ -390,17 +390,13 @@ func (st *stack) lookup(name string) (string, bool) {
 	return id, ok
 }
 
-// service returns the container of a compose service, or of the app for
-// "" outside a stack (starting it).
-func (j *Job) service(ctx context.Context, name string) (string, error) {
-	if j.commands != nil {
-		return j.commandsContainer(name)
-	}
+// service returns the container of a compose service.
+func (j *ComposeJob) service(ctx context.Context, name string) (string, error) {
 	j.mu.Lock()
 	st := j.stack
 	j.mu.Unlock()
 	if st == nil {
-		return j.start(ctx)
+		return "", &checks.StartError{Service: name, Err: errors.New("the compose stack was not brought up")}
 	}
 	if st.down {
 		return "", &checks.StartError{Service: name, Err: errors.New("the stack was taken down by an earlier check and is not up again")}
@@ -418,7 +414,7 @@ func (j *Job) service(ctx context.Context, name string) (string, error) {
 // Down takes the job's stack down the way `docker compose down` does
 // (containers and the project's own networks removed, volumes kept) and
 // reports what is left of the project.
-func (j *Job) Down(ctx context.Context) (checks.DownInfo, error) {
+func (j *ComposeJob) Down(ctx context.Context) (checks.DownInfo, error) {
 	st, dc, err := j.composed()
 	if err != nil {
 		return checks.DownInfo{}, err
@@ -459,7 +455,7 @@ func (j *Job) Down(ctx context.Context) (checks.DownInfo, error) {
 
 // composed returns the job's stack and the compose engine's handle on it,
 // or a start error when the stack never came up.
-func (j *Job) composed() (*stack, *tccompose.DockerCompose, error) {
+func (j *ComposeJob) composed() (*stack, *tccompose.DockerCompose, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.stack == nil || j.compose == nil || j.stack.project == nil {
@@ -470,7 +466,7 @@ func (j *Job) composed() (*stack, *tccompose.DockerCompose, error) {
 
 // UpAgain brings the stack up again after Down, from the same vetted
 // project (images already built), as `docker compose up` would.
-func (j *Job) UpAgain(ctx context.Context) (checks.StackInfo, error) {
+func (j *ComposeJob) UpAgain(ctx context.Context) (checks.StackInfo, error) {
 	st, dc, err := j.composed()
 	if err != nil {
 		return checks.StackInfo{}, err
@@ -492,7 +488,7 @@ func (j *Job) UpAgain(ctx context.Context) (checks.StackInfo, error) {
 }
 
 // Mounts lists the mounts of a service's container.
-func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error) {
+func (j *ComposeJob) Mounts(ctx context.Context, service string) ([]checks.Mount, error) {
 	id, err := j.service(ctx, service)
 	if err != nil {
 		return nil, err
@@ -500,9 +496,6 @@ func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error
 	ins, err := j.e.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("inspecting %s of %s: %w", service, j.name, err)
-	}
-	if c := j.cmds(); c != nil {
-		return j.commandsMounts(c, ins.Container.Mounts), nil
 	}
 	var out []checks.Mount
 	for _, m := range ins.Container.Mounts {
@@ -532,7 +525,7 @@ func (j *Job) Mounts(ctx context.Context, service string) ([]checks.Mount, error
 }
 
 // anonymousVolumes lists the unnamed volumes of the stack's containers.
-func (j *Job) anonymousVolumes(ctx context.Context, st *stack) []string {
+func (j *ComposeJob) anonymousVolumes(ctx context.Context, st *stack) []string {
 	j.mu.Lock()
 	ids := slices.Collect(maps.Values(st.services))
 	j.mu.Unlock()
@@ -553,4 +546,44 @@ func (j *Job) anonymousVolumes(ctx context.Context, st *stack) []string {
 		}
 	}
 	return out
+}
+
+// containerOf returns the container of a service that is up, or "".
+func (j *ComposeJob) containerOf(service string) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stack == nil {
+		return ""
+	}
+	id, _ := j.stack.lookup(service)
+	return id
+}
+
+// ComposeJob is the job of a compose stack.
+type ComposeJob struct {
+	*builder
+	stack   *stack                   // the compose stack
+	compose *tccompose.DockerCompose // the compose engine's handle on it
+}
+
+// NewComposeJob prepares the job of a compose stack.
+func (e *Engine) NewComposeJob(name string, opts JobOptions) *ComposeJob {
+	j := &ComposeJob{builder: &builder{base: e.newJob(name, opts)}}
+	j.ops = j
+	return j
+}
+
+// Close removes everything the job created: compose down first (it knows
+// its own objects), then what it leaves, by label (see ImageJob's Close).
+func (j *ComposeJob) Close() error {
+	return j.close(func(ctx context.Context) {
+		j.mu.Lock()
+		dc := j.compose
+		j.compose = nil
+		j.mu.Unlock()
+		if dc != nil {
+			_ = dc.Down(ctx, tccompose.RemoveOrphans(true), tccompose.RemoveVolumes(true))
+			_ = dc.Close()
+		}
+	}, j.afterSweep)
 }

@@ -65,7 +65,7 @@ func (e *Engine) TryJob(ctx context.Context) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		return "", err
 	}
-	j := e.NewJob("doctor/doctor", JobOptions{})
+	j := e.NewImageJob("doctor/doctor", JobOptions{})
 	defer func() {
 		_ = j.Close()
 		_, _ = e.CleanRun()

@@ -387,7 +387,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 }
 
 // jobHelper returns the job's helper, started on its network on first use.
-func (j *Job) jobHelper(ctx context.Context) (*helperCtr, error) {
+func (j *base) jobHelper(ctx context.Context) (*helperCtr, error) {
 	j.hmu.Lock()
 	defer j.hmu.Unlock()
 	if j.helper != nil {
@@ -408,7 +408,7 @@ func (j *Job) jobHelper(ctx context.Context) (*helperCtr, error) {
 // DialContext opens a TCP connection to addr from the job's helper, which
 // is on the job's networks: how grade reaches the job's containers on
 // every engine (checks.Dialer).
-func (j *Job) DialContext(ctx context.Context, netw, addr string) (net.Conn, error) {
+func (j *base) DialContext(ctx context.Context, netw, addr string) (net.Conn, error) {
 	h, err := j.jobHelper(ctx)
 	if err != nil {
 		return nil, err
@@ -423,7 +423,7 @@ var errNoAddress = errors.New("it has no address on a network grade reaches (net
 // reachable returns the address at which the job's helper reaches port of
 // a container: its address on a network the helper is on, or else on its
 // first network, which the helper then joins.
-func (j *Job) reachable(ctx context.Context, ins container.InspectResponse, port int) (string, error) {
+func (j *base) reachable(ctx context.Context, ins container.InspectResponse, port int) (string, error) {
 	if ins.NetworkSettings == nil || len(ins.NetworkSettings.Networks) == 0 {
 		return "", errNoAddress
 	}

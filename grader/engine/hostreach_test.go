@@ -140,7 +140,7 @@ func TestHostUnreachable(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:latest\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	job := eng.NewJob("hostreach/test", engine.JobOptions{})
+	job := eng.NewImageJob("hostreach/test", engine.JobOptions{})
 	defer func() { _ = job.Close() }()
 	if b, err := job.Build(ctx, engine.BuildSpec{Dir: dir, Dockerfile: "Dockerfile", Shown: "Dockerfile", Timeout: time.Minute}); err != nil || !b.OK {
 		t.Fatalf("build: %+v %v", b, err)

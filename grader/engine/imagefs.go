@@ -24,7 +24,7 @@ const (
 )
 
 // History reads the image's build history (docker history), oldest first.
-func (j *Job) History(ctx context.Context) ([]checks.Layer, error) {
+func (j *ImageJob) History(ctx context.Context) ([]checks.Layer, error) {
 	res, err := j.e.cli.ImageHistory(ctx, j.tag)
 	if err != nil {
 		return nil, fmt.Errorf("reading the history of the image of %s: %w", j.name, err)
@@ -49,7 +49,7 @@ func (j *Job) History(ctx context.Context) ([]checks.Layer, error) {
 // (gunzipped when compressed). The walk stops when fn returns an error
 // (returning it), and after walkMaxEntries entries or walkMaxBytes of
 // content read, returning checks.ErrWalkLimit wrapped.
-func (j *Job) WalkImage(ctx context.Context, read func(checks.File) int64, fn func(checks.File) error) error {
+func (j *ImageJob) WalkImage(ctx context.Context, read func(checks.File) int64, fn func(checks.File) error) error {
 	rc, err := j.e.cli.ImageSave(ctx, []string{j.tag})
 	if err != nil {
 		return fmt.Errorf("saving the image of %s: %w", j.name, err)
@@ -193,7 +193,7 @@ func (w *layerWalk) limit() error {
 }
 
 // SaveImage writes the image to w as docker save does.
-func (j *Job) SaveImage(ctx context.Context, w io.Writer) error {
+func (j *ImageJob) SaveImage(ctx context.Context, w io.Writer) error {
 	rc, err := j.e.cli.ImageSave(ctx, []string{j.tag})
 	if err != nil {
 		return fmt.Errorf("saving the image of %s: %w", j.name, err)
@@ -206,7 +206,7 @@ func (j *Job) SaveImage(ctx context.Context, w io.Writer) error {
 }
 
 var (
-	_ checks.HistoryReader = (*Job)(nil)
-	_ checks.ImageWalker   = (*Job)(nil)
-	_ checks.ImageSaver    = (*Job)(nil)
+	_ checks.HistoryReader = (*ImageJob)(nil)
+	_ checks.ImageWalker   = (*ImageJob)(nil)
+	_ checks.ImageSaver    = (*ImageJob)(nil)
 )

@@ -229,7 +229,7 @@ func TestImageFS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	job := eng.NewJob("imagefs/test", JobOptions{})
+	job := eng.NewImageJob("imagefs/test", JobOptions{})
 	defer func() {
 		if err := job.Close(); err != nil {
 			t.Error(err)

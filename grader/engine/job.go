@@ -18,41 +18,30 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
-	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
 
 	"github.com/gradeproject/grade/checks"
 )
 
-// Job is one submission graded against one scenario on the engine. It
-// implements the capability interfaces of package checks. A Job is used by
-// one goroutine at a time, except Close.
-type Job struct {
+// base is what the jobs of every stack share: one submission graded
+// against one scenario on the engine, its name, limits, networks, helper
+// and bound folders. Each stack has a type of its own that embeds it and
+// owns the state of that stack alone: ImageJob, ComposeJob, CommandsJob
+// (capabilities.go lists what each gives the checks). A job is used by one
+// goroutine at a time, except Close.
+type base struct {
 	e    *Engine
 	name string // student/scenario
 	slug string // for object names
 	tag  string // image tag
 
 	mu       sync.Mutex
-	build    checks.BuildInfo
-	spec     BuildSpec // what Build built, for Rebuild
-	volumes  int       // run volumes made, for their names
-	created  []string  // untagged images the build created (steps, stage results)
-	aborted  bool      // the build was cut off: the engine may still commit its image
-	added    int       // build steps grade added (its labels)
 	network  string
-	app      string // app container id
-	started  bool
-	startEr  error
-	reader   string // created-not-started container for file reads
-	env      []string
 	limits   checks.Limits
 	outbound bool
 	memo     map[string]any
-	stack    *stack                   // the compose stack, for a compose scenario
-	compose  *tccompose.DockerCompose // the compose engine's handle on it
-	dir      string                   // the submission's folder on grade's filesystem
-	closers  []func() error           // run first by Close (a registry, an API guard)
-	commands *CommandsOptions         // a submission of docker commands
+	dir      string         // the submission's folder on grade's filesystem
+	closers  []func() error // run first by Close (a registry, an API guard)
+	ops      stackOps       // the job of its stack, which this is part of
 
 	hmu    sync.Mutex
 	helper *helperCtr // the job's helper, on its networks (helperctr.go)
@@ -62,17 +51,39 @@ type Job struct {
 	fill    func(ctx context.Context, volume string, tarball io.Reader) error // a test's stand-in for intoVolume
 }
 
+// stackOps is what a stack's job tells the parts every stack shares.
+type stackOps interface {
+	// service returns the container of a service (of the app, for an
+	// image; of a container the script made, for commands), starting it
+	// where the stack starts it on first use.
+	service(ctx context.Context, name string) (string, error)
+	// containerOf returns it when it is already up, else "".
+	containerOf(name string) string
+}
+
+// builder is the builds of a job: its image stack's image, or its compose
+// stack's services' images.
+type builder struct {
+	*base
+	build   checks.BuildInfo
+	spec    BuildSpec // what Build built, for Rebuild
+	created []string  // untagged images the build created (steps, stage results)
+	aborted bool      // the build was cut off: the engine may still commit its image
+	added   int       // build steps grade added (its labels)
+}
+
 // onClose registers fn to run when the job closes, before its objects are
 // removed by label; later registrations run first.
-func (j *Job) onClose(fn func() error) {
+func (j *base) onClose(fn func() error) {
 	j.mu.Lock()
 	j.closers = append(j.closers, fn)
 	j.mu.Unlock()
 }
 
-// JobOptions says how the job's app container runs.
+// JobOptions says how the job's containers run.
 type JobOptions struct {
-	// Env is the app container's extra environment, KEY=value.
+	// Env is the app container's extra environment, KEY=value (an image
+	// stack's).
 	Env []string
 	// Limits are the job's sandbox limits; zero fields take the engine's.
 	Limits checks.Limits
@@ -81,6 +92,8 @@ type JobOptions struct {
 	// Dir is the submission's folder on grade's filesystem, for checks that
 	// read the submission itself (the Dockerfile as written, a script).
 	Dir string
+	// Compose makes the job a compose stack's.
+	Compose bool
 	// Commands makes the job a submission of docker commands: its scripts'
 	// containers, volumes and networks are made through the API guard,
 	// from these images only (references as a scenario lists them).
@@ -95,9 +108,27 @@ type CommandsOptions struct {
 
 var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
 
-// NewJob prepares a job named "student/scenario". Nothing is created on the
-// engine until the job builds or starts something.
-func (e *Engine) NewJob(name string, opts JobOptions) *Job {
+// StackJob is a job of any stack, as the grader holds it: a check target
+// (whose capabilities are its stack's) that cleans up after itself.
+type StackJob interface {
+	checks.Target
+	Close() error
+}
+
+// NewJob prepares a job named "student/scenario" of the stack opts names.
+// Nothing is created on the engine until the job builds or starts
+// something.
+func (e *Engine) NewJob(name string, opts JobOptions) StackJob {
+	switch {
+	case opts.Commands != nil:
+		return e.NewCommandsJob(name, opts)
+	case opts.Compose:
+		return e.NewComposeJob(name, opts)
+	}
+	return e.NewImageJob(name, opts)
+}
+
+func (e *Engine) newJob(name string, opts JobOptions) *base {
 	slug := strings.Trim(slugRe.ReplaceAllString(strings.ToLower(name), "-"), "-")
 	if len(slug) > 40 {
 		slug = slug[:40]
@@ -106,27 +137,27 @@ func (e *Engine) NewJob(name string, opts JobOptions) *Job {
 	// the whole name keeps two jobs' objects apart.
 	sum := sha256.Sum256([]byte(name))
 	slug = e.runID + "-" + slug + "-" + hex.EncodeToString(sum[:3])
-	return &Job{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest", env: opts.Env,
-		limits: opts.Limits.Over(e.limits), outbound: opts.Outbound, dir: opts.Dir, commands: opts.Commands}
+	return &base{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest",
+		limits: opts.Limits.Over(e.limits), outbound: opts.Outbound, dir: opts.Dir}
 }
 
 // Job names the job, "student/scenario".
-func (j *Job) Job() string { return j.name }
+func (j *base) Job() string { return j.name }
 
 // BuildInfo reports the build.
-func (j *Job) BuildInfo() checks.BuildInfo {
+func (j *builder) BuildInfo() checks.BuildInfo {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.build
 }
 
-func (j *Job) setBuild(b checks.BuildInfo) {
+func (j *builder) setBuild(b checks.BuildInfo) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.build = b
 }
 
-func (j *Job) addCreated(ids ...string) {
+func (j *builder) addCreated(ids ...string) {
 	j.e.note(ids)
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -135,14 +166,14 @@ func (j *Job) addCreated(ids ...string) {
 
 // forget drops what the checks remembered of the job's containers: they
 // were replaced (the stack went down and up again).
-func (j *Job) forget() {
+func (j *base) forget() {
 	j.mu.Lock()
 	j.memo = nil
 	j.mu.Unlock()
 }
 
 // Recall returns what a check of this job remembered under key.
-func (j *Job) Recall(key string) (any, bool) {
+func (j *base) Recall(key string) (any, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	v, ok := j.memo[key]
@@ -150,7 +181,7 @@ func (j *Job) Recall(key string) (any, bool) {
 }
 
 // Remember keeps v under key for the job's later checks.
-func (j *Job) Remember(key string, v any) {
+func (j *base) Remember(key string, v any) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.memo == nil {
@@ -160,10 +191,10 @@ func (j *Job) Remember(key string, v any) {
 }
 
 // Image is the tag of the job's built image.
-func (j *Job) Image() string { return j.tag }
+func (j *base) Image() string { return j.tag }
 
 // hostConfig is the sandbox every container of the job runs in.
-func (j *Job) hostConfig() *container.HostConfig {
+func (j *base) hostConfig() *container.HostConfig {
 	l := j.limits
 	pids := l.PIDs
 	return &container.HostConfig{
@@ -181,7 +212,7 @@ func (j *Job) hostConfig() *container.HostConfig {
 }
 
 // ensureNetwork creates the job's own network once.
-func (j *Job) ensureNetwork(ctx context.Context) (string, error) {
+func (j *base) ensureNetwork(ctx context.Context) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.network != "" {
@@ -196,27 +227,8 @@ func (j *Job) ensureNetwork(ctx context.Context) (string, error) {
 	return name, nil
 }
 
-// InspectImage reads the built image's metadata.
-func (j *Job) InspectImage(ctx context.Context) (checks.ImageConfig, error) {
-	ins, err := j.e.cli.ImageInspect(ctx, j.tag)
-	if err != nil {
-		return checks.ImageConfig{}, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
-	}
-	cfg := checks.ImageConfig{Size: ins.Size}
-	if ins.RootFS.Layers != nil {
-		cfg.Layers = len(ins.RootFS.Layers)
-	}
-	if c := ins.Config; c != nil {
-		cfg.User, cfg.WorkingDir, cfg.Env, cfg.Cmd, cfg.Entrypoint, cfg.Labels = c.User, c.WorkingDir, c.Env, c.Cmd, c.Entrypoint, c.Labels
-		for p := range c.ExposedPorts {
-			cfg.ExposedPorts = append(cfg.ExposedPorts, p)
-		}
-	}
-	return cfg, nil
-}
-
 // create creates a container of the job with the sandbox settings.
-func (j *Job) create(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string) (string, error) {
+func (j *base) create(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string) (string, error) {
 	cfg.Labels = j.e.labels(j.name)
 	res, err := j.e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: name})
 	if err != nil {
@@ -226,55 +238,15 @@ func (j *Job) create(ctx context.Context, cfg *container.Config, hc *container.H
 }
 
 // remove removes a container with its anonymous volumes, on a fresh context.
-func (j *Job) remove(id string) {
+func (j *base) remove(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, _ = j.e.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 }
 
-// RunImage runs a fresh container of the image to completion.
-func (j *Job) RunImage(ctx context.Context, spec checks.RunSpec) (checks.Output, error) {
-	netName, err := j.ensureNetwork(ctx)
-	if err != nil {
-		return checks.Output{}, err
-	}
-	cfg := &container.Config{Image: j.tag, Cmd: spec.Args, Env: spec.Env}
-	if spec.Entrypoint != nil {
-		cfg.Entrypoint = spec.Entrypoint
-	}
-	hc := j.hostConfig()
-	hc.NetworkMode = container.NetworkMode(netName)
-	if spec.Volume != nil {
-		m, err := j.makeRunVolume(ctx, spec.Volume)
-		if err != nil {
-			return checks.Output{}, err
-		}
-		defer j.removeVolume(m.Source) // after the container (defers run last first)
-		hc.Mounts = append(hc.Mounts, m)
-	}
-	id, err := j.create(ctx, cfg, hc, "")
-	if err != nil {
-		return checks.Output{}, startErr(err)
-	}
-	defer j.remove(id)
-	if spec.Volume != nil {
-		if err := j.fillVolume(ctx, id, spec.Volume); err != nil {
-			return checks.Output{}, err
-		}
-	}
-	out, err := j.runToExit(ctx, id)
-	if err != nil || spec.Volume == nil {
-		return out, err
-	}
-	fresh, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	out.Files, err = j.collectVolume(fresh, id, spec.Volume)
-	return out, err
-}
-
 // runToExit starts a created container, waits for it to exit (or ctx to
 // end, then kills it) and returns what it printed.
-func (j *Job) runToExit(ctx context.Context, id string) (checks.Output, error) {
+func (j *base) runToExit(ctx context.Context, id string) (checks.Output, error) {
 	if _, err := j.e.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		return checks.Output{}, startErr(err)
 	}
@@ -311,13 +283,13 @@ func (j *Job) runToExit(ctx context.Context, id string) (checks.Output, error) {
 }
 
 // logs reads a container's stdout and stderr, each up to the output cap.
-func (j *Job) logs(ctx context.Context, id string) (string, string, error) {
+func (j *base) logs(ctx context.Context, id string) (string, string, error) {
 	return j.logsTail(ctx, id, "all")
 }
 
 // logsTail reads the last tail lines ("all" for every line) of a
 // container's stdout and stderr, each up to the output cap.
-func (j *Job) logsTail(ctx context.Context, id, tail string) (string, string, error) {
+func (j *base) logsTail(ctx context.Context, id, tail string) (string, string, error) {
 	rc, err := j.e.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
 	if err != nil {
 		return "", "", fmt.Errorf("reading the logs of %s: %w", j.name, err)
@@ -331,7 +303,7 @@ func (j *Job) logsTail(ctx context.Context, id, tail string) (string, string, er
 }
 
 // Exec runs a command in the app container.
-func (j *Job) Exec(ctx context.Context, service string, spec checks.ExecSpec) (checks.Output, error) {
+func (j *base) Exec(ctx context.Context, service string, spec checks.ExecSpec) (checks.Output, error) {
 	id, err := j.service(ctx, service)
 	if err != nil {
 		return checks.Output{}, err
@@ -388,7 +360,7 @@ func isProcessLimit(msg string) bool {
 	return strings.Contains(strings.ToLower(msg), "resource temporarily unavailable")
 }
 
-func (j *Job) processLimit(spec checks.ExecSpec) error {
+func (j *base) processLimit(spec checks.ExecSpec) error {
 	return &checks.LimitError{Err: fmt.Errorf("could not start %q in the container: it holds its limit of %d processes "+
 		"(something in it keeps starting processes)", strings.Join(spec.Cmd, " "), j.limits.PIDs)}
 }
@@ -399,21 +371,10 @@ func isExecNotFound(o checks.Output) bool {
 	return o.ExitCode == 126 && strings.Contains(o.Stdout, "executable file not found")
 }
 
-// ReadFile reads a path from the image without starting the app: through a
-// created, never started container of the image, shared by the job's file
-// checks.
-func (j *Job) ReadFile(ctx context.Context, p string, limit int64) (checks.File, error) {
-	id, err := j.readerContainer(ctx)
-	if err != nil {
-		return checks.File{}, err
-	}
-	return j.readPath(ctx, id, p, p, limit, "the image")
-}
-
 // readPath reads full from a created container (never started), as
 // ReadFile does; the File carries the path as shown, and errors name
 // where it was read from ("the image", "the volume data").
-func (j *Job) readPath(ctx context.Context, id, full, shown string, limit int64, where string) (checks.File, error) {
+func (j *base) readPath(ctx context.Context, id, full, shown string, limit int64, where string) (checks.File, error) {
 	if limit <= 0 {
 		// Only whether it is there: no copy of a folder that may be large.
 		st, err := j.e.cli.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: full})
@@ -436,24 +397,8 @@ func (j *Job) readPath(ctx context.Context, id, full, shown string, limit int64,
 	return readTarFile(res.Content, shown, res.Stat.LinkTarget, limit)
 }
 
-func (j *Job) readerContainer(ctx context.Context) (string, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.reader != "" {
-		return j.reader, nil
-	}
-	// The command is never run; it only has to be there for create.
-	id, err := j.create(ctx, &container.Config{Image: j.tag, Entrypoint: []string{"/grade-file-reader"}, Cmd: nil,
-		NetworkDisabled: true}, j.hostConfig(), "")
-	if err != nil {
-		return "", fmt.Errorf("preparing to read files of %s: %w", j.name, err)
-	}
-	j.reader = id
-	return id, nil
-}
-
 // State reads the app container's state.
-func (j *Job) State(ctx context.Context, service string) (checks.ContainerState, error) {
+func (j *base) State(ctx context.Context, service string) (checks.ContainerState, error) {
 	id := j.containerOf(service)
 	if id == "" {
 		return checks.ContainerState{}, errors.New("the app container has not been started")
@@ -480,7 +425,7 @@ const logsTailLines = 2000
 
 // Logs reads the app container's log (stdout and stderr interleaved by
 // stream), at most limit bytes of each.
-func (j *Job) Logs(ctx context.Context, service string, limit int) (string, error) {
+func (j *base) Logs(ctx context.Context, service string, limit int) (string, error) {
 	id := j.containerOf(service)
 	if id == "" {
 		// Not started yet (or no such service): start it, or say why not.
@@ -503,7 +448,7 @@ func (j *Job) Logs(ctx context.Context, service string, limit int) (string, erro
 // Listeners lists the TCP sockets listening in the app container's network
 // namespace, read by a helper container sharing it (so nothing from the
 // student's image is needed).
-func (j *Job) Listeners(ctx context.Context, service string) ([]checks.Listener, error) {
+func (j *base) Listeners(ctx context.Context, service string) ([]checks.Listener, error) {
 	id := j.containerOf(service)
 	if id == "" {
 		return nil, errors.New("the app container has not been started")
@@ -525,7 +470,7 @@ func (j *Job) Listeners(ctx context.Context, service string) ([]checks.Listener,
 
 // Endpoint returns host:port where the grader reaches a container port of
 // the app, starting the app if needed.
-func (j *Job) Endpoint(ctx context.Context, service string, port int) (string, error) {
+func (j *base) Endpoint(ctx context.Context, service string, port int) (string, error) {
 	id, err := j.service(ctx, service)
 	if err != nil {
 		return "", err
@@ -547,21 +492,13 @@ func (j *Job) Endpoint(ctx context.Context, service string, port int) (string, e
 	return at, nil
 }
 
-// containerOf returns the container of a service that has been started (the
-// app outside a stack), or "".
-func (j *Job) containerOf(service string) string {
-	if j.commands != nil {
-		id, _ := j.commandsContainer(service)
-		return id
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.stack == nil {
-		return j.app
-	}
-	id, _ := j.stack.lookup(service)
-	return id
+// service returns the container of a service of the job's stack.
+func (j *base) service(ctx context.Context, name string) (string, error) {
+	return j.ops.service(ctx, name)
 }
+
+// containerOf returns the container of a service that is up, or "".
+func (j *base) containerOf(service string) string { return j.ops.containerOf(service) }
 
 // exitedErr says that the app container is no longer running, and why.
 func exitedErr(st checks.ContainerState) error {

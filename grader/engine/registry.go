@@ -20,10 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
@@ -46,7 +43,7 @@ import (
 
 // registrySession is one job's registry and guard.
 type registrySession struct {
-	job        *Job
+	job        *base
 	addr       string // the registry as grade reaches it, 127.0.0.1:PORT of grade's machine
 	engineAddr string // the registry as the engine reaches it, 127.0.0.1:PORT of the engine's host
 	regSrv     *http.Server
@@ -74,8 +71,8 @@ type sessionSlot struct {
 // fields belong to the build and start side).
 var sessions = struct {
 	sync.Mutex
-	m map[*Job]*sessionSlot
-}{m: map[*Job]*sessionSlot{}}
+	m map[*base]*sessionSlot
+}{m: map[*base]*sessionSlot{}}
 
 // guardSocket is the guard's socket's name in its folder; the folder is
 // mounted at guardMount in the script's container.
@@ -181,7 +178,7 @@ func removable(ent os.DirEntry) bool {
 }
 
 // existingSession returns the job's session, nil when none was started.
-func (j *Job) existingSession() *registrySession {
+func (j *base) existingSession() *registrySession {
 	sessions.Lock()
 	slot := sessions.m[j]
 	sessions.Unlock()
@@ -194,8 +191,9 @@ func (j *Job) existingSession() *registrySession {
 }
 
 // registrySession returns the job's registry and guard, starting them the
-// first time (once, however many checks ask at once).
-func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
+// first time (once, however many checks ask at once): for the registry
+// step, or for the submission of docker commands cmds.
+func (j *base) registrySession(ctx context.Context, cmds *CommandsOptions) (*registrySession, error) {
 	sessions.Lock()
 	slot := sessions.m[j]
 	if slot == nil {
@@ -217,7 +215,7 @@ func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
 	if slot.s != nil {
 		return slot.s, nil
 	}
-	s, err := startSession(ctx, j)
+	s, err := startSession(ctx, j, cmds)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +226,7 @@ func (j *Job) registrySession(ctx context.Context) (*registrySession, error) {
 
 // startSession starts a job's registry, its guard and the helper that
 // relays both to the engine.
-func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
+func startSession(ctx context.Context, j *base, cmds *CommandsOptions) (_ *registrySession, err error) {
 	s := &registrySession{job: j, pulled: map[string]bool{}, gate: &gate{},
 		user: scriptUserFor(os.Geteuid(), os.Getegid()), apiVolume: "grade-api-" + j.slug}
 	var blobs string
@@ -259,7 +257,7 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 	// where the engine pushes); a script of docker commands needs only the
 	// socket: no network.
 	relayNet := "host"
-	if j.commands != nil {
+	if cmds != nil {
 		relayNet = "none"
 	}
 	s.relay, err = j.e.startHelper(ctx, helperSpec{name: "grade-" + j.slug + "-relay", labels: j.e.labels(j.name), network: relayNet,
@@ -267,7 +265,7 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.commands == nil {
+	if cmds == nil {
 		// The registry step: the engine's own push reaches the registry
 		// on its host's loopback (a script of docker commands pushes
 		// nothing: no port is opened for it).
@@ -287,7 +285,7 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 		IdleConnTimeout:    30 * time.Second,
 	}
 	s.guard = guard.New(guard.Config{Upstream: s.upstream, Base: "http://docker", Image: j.tag, RegistryAt: s.engineAddr})
-	if j.commands != nil {
+	if cmds != nil {
 		s.work = filepath.Join(s.dir, "work")
 		if err := workspace(j.dir, s.work, int64(j.limits.Context), maxScriptEntries); err != nil {
 			var le *checks.LimitError
@@ -297,7 +295,7 @@ func startSession(ctx context.Context, j *Job) (_ *registrySession, err error) {
 			return nil, fmt.Errorf("copying the submission of %s for its script: %w", j.name, err)
 		}
 		guard.NewCommands(s.guard, guard.CommandsConfig{Engine: j.e.cli, Sandbox: jobSandbox{j}, Prefix: "grade-" + j.slug + "-",
-			Work: s.work, Images: slices.DeleteFunc(slices.Clone(j.commands.Images), func(i string) bool { return i == ScriptImage })})
+			Work: s.work, Images: slices.DeleteFunc(slices.Clone(cmds.Images), func(i string) bool { return i == ScriptImage })})
 	}
 	guardLn, err := s.relay.sess.Listen(ctx, "unix", guardMount+"/"+guardSocket)
 	if err != nil {
@@ -481,105 +479,4 @@ func (s *registrySession) studentRegistry() string {
 		return s.engineAddr
 	}
 	return r
-}
-
-// RegistryTags lists what the job's registry holds, repository → tags.
-func (j *Job) RegistryTags(ctx context.Context) (map[string][]string, error) {
-	s := j.existingSession()
-	if s == nil {
-		return map[string][]string{}, nil // nothing ran that could push
-	}
-	reg, err := name.NewRegistry(s.addr, name.Insecure)
-	if err != nil {
-		return nil, err
-	}
-	repos, err := remote.Catalog(ctx, reg)
-	if err != nil {
-		return nil, fmt.Errorf("listing the registry of %s: %w", j.name, err)
-	}
-	out := map[string][]string{}
-	for _, r := range repos {
-		repo, err := name.NewRepository(s.addr+"/"+r, name.Insecure)
-		if err != nil {
-			return nil, err
-		}
-		tags, err := remote.List(repo, remote.WithContext(ctx))
-		if err != nil {
-			return nil, fmt.Errorf("listing the tags of %s in the registry of %s: %w", r, j.name, err)
-		}
-		sort.Strings(tags)
-		out[r] = tags
-	}
-	return out, nil
-}
-
-// RegistryManifest reads an image's manifest from the job's registry.
-func (j *Job) RegistryManifest(ctx context.Context, repo, tag string) (checks.Manifest, error) {
-	s := j.existingSession()
-	if s == nil {
-		return checks.Manifest{}, errors.New("the registry has not been started")
-	}
-	ref, err := name.ParseReference(s.addr+"/"+repo+":"+tag, name.Insecure)
-	if err != nil {
-		return checks.Manifest{}, err
-	}
-	desc, err := remote.Get(ref, remote.WithContext(ctx))
-	if err != nil {
-		return checks.Manifest{}, fmt.Errorf("reading the manifest of %s:%s from the registry: %w", repo, tag, err)
-	}
-	m := checks.Manifest{Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Size: desc.Size}
-	if !desc.MediaType.IsImage() {
-		return m, nil
-	}
-	img, err := desc.Image()
-	if err != nil {
-		return m, fmt.Errorf("reading the image %s:%s from the registry: %w", repo, tag, err)
-	}
-	mf, err := img.Manifest()
-	if err != nil {
-		return m, fmt.Errorf("reading the manifest of %s:%s from the registry: %w", repo, tag, err)
-	}
-	m.Layers = len(mf.Layers)
-	m.Size = mf.Config.Size
-	for _, l := range mf.Layers {
-		m.Size += l.Size
-	}
-	return m, nil
-}
-
-// RunFromRegistry has the engine pull repo:tag from the job's registry and
-// runs a fresh container of it to completion, sandboxed as RunImage does.
-func (j *Job) RunFromRegistry(ctx context.Context, repo, tag string, spec checks.RunSpec) (checks.Output, error) {
-	s := j.existingSession()
-	if s == nil {
-		return checks.Output{}, errors.New("the registry has not been started")
-	}
-	ref := s.engineAddr + "/" + repo + ":" + tag
-	s.mu.Lock()
-	s.pulled[ref] = true
-	s.mu.Unlock()
-	resp, err := j.e.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
-	if err == nil {
-		err = resp.Wait(ctx)
-		_ = resp.Close()
-	}
-	if err != nil {
-		return checks.Output{}, fmt.Errorf("the engine pulling %s/%s:%s back: %w", s.studentRegistry(), repo, tag, err)
-	}
-	netName, err := j.ensureNetwork(ctx)
-	if err != nil {
-		return checks.Output{}, err
-	}
-	cfg := &container.Config{Image: ref, Cmd: spec.Args, Env: spec.Env}
-	if spec.Entrypoint != nil {
-		cfg.Entrypoint = spec.Entrypoint
-	}
-	hc := j.hostConfig()
-	hc.NetworkMode = container.NetworkMode(netName)
-	id, err := j.create(ctx, cfg, hc, "")
-	if err != nil {
-		return checks.Output{}, startErr(err)
-	}
-	defer j.remove(id)
-	return j.runToExit(ctx, id)
 }

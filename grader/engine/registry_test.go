@@ -36,7 +36,7 @@ docker push localhost:5000/my-app:1.0
 `,
 	}
 	writeFiles(t, dir, files)
-	job := eng.NewJob("registry/test", JobOptions{Dir: dir})
+	job := eng.NewImageJob("registry/test", JobOptions{Dir: dir})
 	closed := false
 	defer func() {
 		if !closed {
@@ -136,7 +136,7 @@ func TestRegistryStepCap(t *testing.T) {
 		"Dockerfile": "FROM busybox:latest\n",
 		"push.sh":    "docker tag my-app:1.0 localhost:5000/my-app:1.0 && docker push localhost:5000/my-app:1.0\n",
 	})
-	job := eng.NewJob("registry/cap", JobOptions{Dir: dir})
+	job := eng.NewImageJob("registry/cap", JobOptions{Dir: dir})
 	defer func() {
 		_ = job.Close()
 		_, _ = eng.CleanRun()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"time"
 
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
@@ -20,7 +19,7 @@ const volumeFileLimit = 1 << 20
 
 // makeRunVolume creates a fresh named volume, labelled as the job's, for a
 // run (docker volume create), and returns its mount.
-func (j *Job) makeRunVolume(ctx context.Context, v *checks.RunVolume) (mount.Mount, error) {
+func (j *ImageJob) makeRunVolume(ctx context.Context, v *checks.RunVolume) (mount.Mount, error) {
 	j.mu.Lock()
 	j.volumes++
 	name := fmt.Sprintf("grade-%s-v%d", j.slug, j.volumes)
@@ -34,16 +33,9 @@ func (j *Job) makeRunVolume(ctx context.Context, v *checks.RunVolume) (mount.Mou
 		VolumeOptions: &mount.VolumeOptions{NoCopy: true}}, nil
 }
 
-// removeVolume removes a run's volume on a fresh context.
-func (j *Job) removeVolume(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, _ = j.e.cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
-}
-
 // fillVolume copies the input files into the created (not yet started)
 // container's volume at v.Path.
-func (j *Job) fillVolume(ctx context.Context, id string, v *checks.RunVolume) error {
+func (j *ImageJob) fillVolume(ctx context.Context, id string, v *checks.RunVolume) error {
 	if len(v.Files) == 0 {
 		return nil
 	}
@@ -80,7 +72,7 @@ func (j *Job) fillVolume(ctx context.Context, id string, v *checks.RunVolume) er
 
 // collectVolume reads the named files back from the volume of the exited
 // container; files that are not there are left out.
-func (j *Job) collectVolume(ctx context.Context, id string, v *checks.RunVolume) (map[string]string, error) {
+func (j *ImageJob) collectVolume(ctx context.Context, id string, v *checks.RunVolume) (map[string]string, error) {
 	out := map[string]string{}
 	for _, n := range v.Collect {
 		p := path.Join(v.Path, n)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -21,7 +22,7 @@ const inhibitIPv4 = "com.docker.network.bridge.inhibit_ipv4"
 // networkCreate is how the job's networks are made: bridges with the job's
 // labels, internal (no way out) unless the scenario lets the job out. grade
 // reaches the containers from its helper on the same networks.
-func networkCreate(j *Job) client.NetworkCreateOptions {
+func networkCreate(j *base) client.NetworkCreateOptions {
 	o := client.NetworkCreateOptions{Driver: "bridge", Internal: !j.outbound, Labels: j.e.labels(j.name)}
 	if o.Internal {
 		// The engine's host gets no address on the bridge: an internal
@@ -34,12 +35,12 @@ func networkCreate(j *Job) client.NetworkCreateOptions {
 }
 
 // volumeCreate is how the job's named volumes are made.
-func volumeCreate(j *Job, name string) client.VolumeCreateOptions {
+func volumeCreate(j *base, name string) client.VolumeCreateOptions {
 	return client.VolumeCreateOptions{Name: name, Driver: "local", Labels: j.e.labels(j.name)}
 }
 
 // jobSandbox is a job as the guard of its script sees it (guard.Sandbox).
-type jobSandbox struct{ j *Job }
+type jobSandbox struct{ j *base }
 
 var _ guard.Sandbox = jobSandbox{}
 
@@ -58,4 +59,11 @@ func (s jobSandbox) FolderVolumeName(rel string) string       { return s.j.folde
 func (s jobSandbox) BoundFolder(volume string) (string, bool) { return s.j.boundFolder(volume) }
 func (s jobSandbox) EditFolders(ctx context.Context, p string, content []byte) error {
 	return s.j.editFolders(ctx, p, content)
+}
+
+// removeVolume removes a run's volume on a fresh context.
+func (j *base) removeVolume(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = j.e.cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
 }

@@ -32,7 +32,7 @@ func TestSandbox(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:latest\nCMD [\"true\"]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	job := eng.NewJob("sandbox/test", engine.JobOptions{Limits: checks.Limits{PIDs: 64}})
+	job := eng.NewImageJob("sandbox/test", engine.JobOptions{Limits: checks.Limits{PIDs: 64}})
 	defer func() {
 		if err := job.Close(); err != nil {
 			t.Error(err)

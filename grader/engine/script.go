@@ -30,19 +30,11 @@ const scriptOutput = 64 << 10
 // copied for a script.
 const maxScriptEntries = 10000
 
-// RunScript runs a shell script of the submission with the docker CLI in a
-// container: no network, every capability dropped, the job's memory, CPU
-// and pids limits, never as root (see scriptUserFor), the submission's
-// files copied into /work (the script's user's), and as its Docker API the
-// job's guard (its socket's volume mounted at /run/grade). The container is
-// removed when the script ends or the check's time runs out. A submission
-// too big to copy (more than the context limit, or than maxScriptEntries
-// entries) is a *checks.LimitError.
-func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.ScriptRun, error) {
+func (j *base) runScript(ctx context.Context, spec checks.ScriptSpec, cmds *CommandsOptions) (checks.ScriptRun, error) {
 	if _, err := j.ReadSource(spec.File, 0); err != nil {
 		return checks.ScriptRun{}, err
 	}
-	s, err := j.registrySession(ctx)
+	s, err := j.registrySession(ctx, cmds)
 	if err != nil {
 		return checks.ScriptRun{}, err
 	}
@@ -101,7 +93,7 @@ func (j *Job) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.Scr
 
 // copySubmission streams the submission's folder dir into the container's
 // /work, owned by u.
-func (j *Job) copySubmission(ctx context.Context, id string, u scriptUser, dir string) error {
+func (j *base) copySubmission(ctx context.Context, id string, u scriptUser, dir string) error {
 	pr, pw := io.Pipe()
 	packed := make(chan error, 1)
 	go func() {

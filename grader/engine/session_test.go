@@ -152,14 +152,14 @@ func TestSessionStartedOnce(t *testing.T) {
 		_, _ = e.CleanRun()
 		_ = e.Close()
 	}()
-	j := e.NewJob("alice/ch08", JobOptions{})
+	j := e.NewImageJob("alice/ch08", JobOptions{})
 	var wg sync.WaitGroup
 	got := make([]*registrySession, 8)
 	for i := range got {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := j.registrySession(context.Background())
+			s, err := j.registrySession(context.Background(), nil)
 			if err != nil {
 				t.Error(err)
 			}

@@ -17,7 +17,7 @@ import (
 // ReadSource reads a file of the submission as the student wrote it, at
 // most limit bytes. The path must stay inside the submission, links
 // followed; a missing file is checks.ErrNotExist.
-func (j *Job) ReadSource(p string, limit int64) ([]byte, error) {
+func (j *base) ReadSource(p string, limit int64) ([]byte, error) {
 	if j.dir == "" {
 		return nil, errors.New("this job has no submission folder")
 	}

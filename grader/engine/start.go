@@ -14,7 +14,7 @@ import (
 // start starts the app container once (through testcontainers-go) and
 // returns its id. A container that cannot start is a StartError: the
 // submission's fault.
-func (j *Job) start(ctx context.Context) (string, error) {
+func (j *ImageJob) start(ctx context.Context) (string, error) {
 	j.mu.Lock()
 	if j.started {
 		id, err := j.app, j.startEr
@@ -43,7 +43,7 @@ func (j *Job) start(ctx context.Context) (string, error) {
 	return id, err
 }
 
-func (j *Job) startApp(ctx context.Context, netName string) (string, error) {
+func (j *ImageJob) startApp(ctx context.Context, netName string) (string, error) {
 	env := map[string]string{}
 	for _, kv := range j.env {
 		k, v, _ := cutEnv(kv)

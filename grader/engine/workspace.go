@@ -39,14 +39,14 @@ const folderLabel = "grade.folder"
 // rel ("." for the whole submission). A student's volumes are named
 // "grade-"+slug+"-"+NAME, which never starts with "grade-ws-" (run ids are
 // hex).
-func (j *Job) folderVolumeName(rel string) string {
+func (j *base) folderVolumeName(rel string) string {
 	sum := sha256.Sum256([]byte(rel))
 	return "grade-ws-" + j.slug + "-" + hex.EncodeToString(sum[:6])
 }
 
 // folderVolume makes the volume of the bound folder rel once, filled with
 // the files of dir (the folder on grade's machine), and returns its name.
-func (j *Job) folderVolume(ctx context.Context, dir, rel string) (string, error) {
+func (j *base) folderVolume(ctx context.Context, dir, rel string) (string, error) {
 	j.fmu.Lock()
 	defer j.fmu.Unlock()
 	name := j.folderVolumeName(rel)
@@ -81,7 +81,7 @@ func (j *Job) folderVolume(ctx context.Context, dir, rel string) (string, error)
 
 // boundFolder gives the folder a volume of the job stands for, and false
 // when it is no bound folder's.
-func (j *Job) boundFolder(volume string) (string, bool) {
+func (j *base) boundFolder(volume string) (string, bool) {
 	j.fmu.Lock()
 	defer j.fmu.Unlock()
 	rel, ok := j.folders[volume]
@@ -90,7 +90,7 @@ func (j *Job) boundFolder(volume string) (string, bool) {
 
 // fillFolder unpacks a tar of ws/… into a volume (intoVolume; a test's
 // stand-in when set).
-func (j *Job) fillFolder(ctx context.Context, volume string, tarball io.Reader) error {
+func (j *base) fillFolder(ctx context.Context, volume string, tarball io.Reader) error {
 	if j.fill != nil {
 		return j.fill(ctx, volume, tarball)
 	}
@@ -99,7 +99,7 @@ func (j *Job) fillFolder(ctx context.Context, volume string, tarball io.Reader) 
 
 // intoVolume unpacks a tar of ws/… into a volume, through a container of
 // grade's helper image that mounts it and is never started.
-func (j *Job) intoVolume(ctx context.Context, volume string, tarball io.Reader) error {
+func (j *base) intoVolume(ctx context.Context, volume string, tarball io.Reader) error {
 	ref, err := j.e.helperImage(ctx)
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (j *Job) intoVolume(ctx context.Context, volume string, tarball io.Reader) 
 
 // editFolders writes the file p of the submission (clean, relative) into
 // every bound folder's volume that holds it.
-func (j *Job) editFolders(ctx context.Context, p string, content []byte) error {
+func (j *base) editFolders(ctx context.Context, p string, content []byte) error {
 	j.fmu.Lock()
 	vols := maps.Clone(j.folders)
 	j.fmu.Unlock()

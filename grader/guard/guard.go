@@ -26,7 +26,7 @@ import (
 	"github.com/gradeproject/grade/checks"
 )
 
-// guard stands in for the Docker engine's API for a student's script of
+// Guard stands in for the Docker engine's API for a student's script of
 // docker commands (the registry step, course 8.3). It answers on a unix
 // socket grade serves and forwards to the engine only the calls the step
 // needs, rewritten: the image built from the submission, known to the

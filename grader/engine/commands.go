@@ -24,10 +24,7 @@ import (
 // the student's script made, by the student's names (see commands.go).
 
 // cmds returns the job's commands state, nil before its script ran.
-func (j *Job) cmds() *guard.Commands {
-	if j.commands == nil {
-		return nil
-	}
+func (j *CommandsJob) cmds() *guard.Commands {
 	s := j.existingSession()
 	if s == nil {
 		return nil
@@ -36,7 +33,7 @@ func (j *Job) cmds() *guard.Commands {
 }
 
 // studentContainer finds a container the student's commands made.
-func (j *Job) studentContainer(name string) (*guard.Commands, guard.Container, error) {
+func (j *CommandsJob) studentContainer(name string) (*guard.Commands, guard.Container, error) {
 	c := j.cmds()
 	if c == nil {
 		return nil, guard.Container{}, c.ErrNoObject("container", name)
@@ -51,7 +48,7 @@ func (j *Job) studentContainer(name string) (*guard.Commands, guard.Container, e
 // commandsContainer is service() for a submission of docker commands: the
 // container of that name, as a *checks.StartError when there is none (the
 // submission's fault).
-func (j *Job) commandsContainer(name string) (string, error) {
+func (j *CommandsJob) commandsContainer(name string) (string, error) {
 	_, k, err := j.studentContainer(name)
 	if err != nil {
 		return "", &checks.StartError{Service: name, Err: err}
@@ -60,7 +57,7 @@ func (j *Job) commandsContainer(name string) (string, error) {
 }
 
 // Container reads a container the student's commands made.
-func (j *Job) Container(ctx context.Context, name string) (checks.ContainerInfo, error) {
+func (j *CommandsJob) Container(ctx context.Context, name string) (checks.ContainerInfo, error) {
 	c, k, err := j.studentContainer(name)
 	if err != nil {
 		return checks.ContainerInfo{}, err
@@ -95,7 +92,7 @@ func (j *Job) Container(ctx context.Context, name string) (checks.ContainerInfo,
 
 // commandsMounts gives a container's mounts in the student's names:
 // volumes by their name, binds by their folder in the submission.
-func (j *Job) commandsMounts(c *guard.Commands, ms []container.MountPoint) []checks.Mount {
+func (j *CommandsJob) commandsMounts(c *guard.Commands, ms []container.MountPoint) []checks.Mount {
 	var out []checks.Mount
 	for _, m := range ms {
 		cm := checks.Mount{Type: string(m.Type), Destination: m.Destination}
@@ -123,7 +120,7 @@ func studentName(c *guard.Commands, engineName string) string {
 }
 
 // Volume reads a named volume the student's commands made.
-func (j *Job) Volume(ctx context.Context, name string) (checks.VolumeInfo, error) {
+func (j *CommandsJob) Volume(ctx context.Context, name string) (checks.VolumeInfo, error) {
 	c := j.cmds()
 	if c == nil {
 		return checks.VolumeInfo{}, c.ErrNoObject("volume", name)
@@ -155,7 +152,7 @@ func (j *Job) Volume(ctx context.Context, name string) (checks.VolumeInfo, error
 
 // Network reads a network the student's commands made ("bridge": the
 // job's copy of Docker's default network).
-func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, error) {
+func (j *CommandsJob) Network(ctx context.Context, name string) (checks.NetworkInfo, error) {
 	c := j.cmds()
 	if c == nil || !c.HasNetwork(name) {
 		return checks.NetworkInfo{}, c.ErrNoObject("network", name)
@@ -194,7 +191,7 @@ func (j *Job) Network(ctx context.Context, name string) (checks.NetworkInfo, err
 // ReadVolume reads a file of a named volume the student's commands made,
 // through a created, never started helper container that mounts it
 // read-only.
-func (j *Job) ReadVolume(ctx context.Context, volume, p string, limit int64) (checks.File, error) {
+func (j *CommandsJob) ReadVolume(ctx context.Context, volume, p string, limit int64) (checks.File, error) {
 	c := j.cmds()
 	if c == nil {
 		return checks.File{}, c.ErrNoObject("volume", volume)
@@ -218,7 +215,7 @@ func (j *Job) ReadVolume(ctx context.Context, volume, p string, limit int64) (ch
 // HostEndpoint gives the address at which grade reaches what a container
 // publishes on a host port, as the student asked (-p HOST:CONTAINER): the
 // engine never got the student's host port.
-func (j *Job) HostEndpoint(ctx context.Context, name string, hostPort int) (string, error) {
+func (j *CommandsJob) HostEndpoint(ctx context.Context, name string, hostPort int) (string, error) {
 	_, k, err := j.studentContainer(name)
 	if err != nil {
 		return "", &checks.StartError{Service: name, Err: err}
@@ -256,7 +253,7 @@ func (j *Job) HostEndpoint(ctx context.Context, name string, hostPort int) (stri
 const stopTimeout = 3
 
 // Stop stops a container of the student's, as docker stop does.
-func (j *Job) Stop(ctx context.Context, name string) error {
+func (j *CommandsJob) Stop(ctx context.Context, name string) error {
 	c, k, err := j.studentContainer(name)
 	if err != nil {
 		return err
@@ -272,7 +269,7 @@ func (j *Job) Stop(ctx context.Context, name string) error {
 }
 
 // Start starts a container of the student's, as docker start does.
-func (j *Job) Start(ctx context.Context, name string) error {
+func (j *CommandsJob) Start(ctx context.Context, name string) error {
 	c, k, err := j.studentContainer(name)
 	if err != nil {
 		return err
@@ -287,7 +284,7 @@ func (j *Job) Start(ctx context.Context, name string) error {
 }
 
 // Remove removes a container of the student's, as docker rm -f does.
-func (j *Job) Remove(ctx context.Context, name string) error {
+func (j *CommandsJob) Remove(ctx context.Context, name string) error {
 	c, k, err := j.studentContainer(name)
 	if err != nil {
 		return err
@@ -302,7 +299,7 @@ func (j *Job) Remove(ctx context.Context, name string) error {
 // Recreate removes a container of the student's and runs a new one with
 // the very same options (name, image, command, mounts, networks with their
 // aliases, ports), as docker rm -f and the same docker run again would.
-func (j *Job) Recreate(ctx context.Context, name string) error {
+func (j *CommandsJob) Recreate(ctx context.Context, name string) error {
 	c, k, err := j.studentContainer(name)
 	if err != nil {
 		return err
@@ -386,7 +383,7 @@ var (
 
 // ResolveFrom looks a name up from inside a container of the student's, as
 // its processes would, and with port > 0 connects to it there.
-func (j *Job) ResolveFrom(ctx context.Context, from, name string, port int) (checks.Resolution, error) {
+func (j *CommandsJob) ResolveFrom(ctx context.Context, from, name string, port int) (checks.Resolution, error) {
 	id, err := j.commandsContainer(from)
 	if err != nil {
 		return checks.Resolution{}, err
@@ -441,7 +438,7 @@ func parseResolution(out string, port int) checks.Resolution {
 
 // EditWorkspace writes a file of the workspace the student's bind mounts
 // come from, as an edit on the host would.
-func (j *Job) EditWorkspace(ctx context.Context, p string, content []byte) error {
+func (j *CommandsJob) EditWorkspace(ctx context.Context, p string, content []byte) error {
 	c := j.cmds()
 	if c == nil {
 		return errors.New("the script has not run: there is no workspace to edit")
@@ -452,3 +449,59 @@ func (j *Job) EditWorkspace(ctx context.Context, p string, content []byte) error
 	}
 	return c.EditWorkspace(ctx, clean, content)
 }
+
+// Mounts lists the mounts of a container of the student's, in the
+// student's names.
+func (j *CommandsJob) Mounts(ctx context.Context, name string) ([]checks.Mount, error) {
+	c, k, err := j.studentContainer(name)
+	if err != nil {
+		return nil, &checks.StartError{Service: name, Err: err}
+	}
+	ins, err := j.e.cli.ContainerInspect(ctx, k.ID, client.ContainerInspectOptions{})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, &checks.StartError{Service: name, Err: c.ErrNoObject("container", name)}
+		}
+		return nil, fmt.Errorf("inspecting %s of %s: %w", name, j.name, err)
+	}
+	return j.commandsMounts(c, ins.Container.Mounts), nil
+}
+
+// CommandsJob is the job of a submission of docker commands: what its
+// script made is kept by its guard (package guard).
+type CommandsJob struct {
+	*base
+	opts CommandsOptions
+}
+
+// NewCommandsJob prepares the job of a submission of docker commands
+// (opts.Commands; none lets it run no image but the docker CLI's).
+func (e *Engine) NewCommandsJob(name string, opts JobOptions) *CommandsJob {
+	j := &CommandsJob{base: e.newJob(name, opts)}
+	if opts.Commands != nil {
+		j.opts = *opts.Commands
+	}
+	j.ops = j
+	return j
+}
+
+// service is a container the script made.
+func (j *CommandsJob) service(_ context.Context, name string) (string, error) {
+	return j.commandsContainer(name)
+}
+
+// containerOf is a container the script made, or "".
+func (j *CommandsJob) containerOf(name string) string {
+	id, _ := j.commandsContainer(name)
+	return id
+}
+
+// RunScript runs the student's script of docker commands (see RunScript of
+// ImageJob) against the guard in commands mode.
+func (j *CommandsJob) RunScript(ctx context.Context, spec checks.ScriptSpec) (checks.ScriptRun, error) {
+	return j.runScript(ctx, spec, &j.opts)
+}
+
+// Close removes everything the job created: the script's containers,
+// networks and volumes, the job's helper, its guard (see ImageJob's Close).
+func (j *CommandsJob) Close() error { return j.close(nil, nil) }
