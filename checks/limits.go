@@ -118,7 +118,7 @@ func (l *Limits) Set(key, value string) error {
 	return nil
 }
 
-// String lists the limits the way the README and `grade list` show them.
+// String lists the limits the way docs/security.md and `grade list` show them.
 func (l Limits) String() string {
 	return fmt.Sprintf("memory %s, cpus %g, pids %d, build %s, start %s, check %s, job %s, context %s, output %s, image %s",
 		l.Memory, l.CPUs, l.PIDs, l.Build.Std(), l.Start.Std(), l.Check.Std(), l.Job.Std(), l.Context, l.Output, l.Image)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Exit codes (README.md, "Exit codes").
+// Exit codes (docs/reports.md, "Exit codes").
 const (
 	exitOK          = 0  // every graded check passed
 	exitFailed      = 1  // graded, and something failed

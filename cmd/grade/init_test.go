@@ -31,7 +31,7 @@ func TestInit(t *testing.T) {
 	}
 }
 
-// TestInitGrades grades the scaffold as the README's walkthrough does.
+// TestInitGrades grades the scaffold as the walkthrough of docs/scenarios.md does.
 func TestInitGrades(t *testing.T) {
 	eng := integration(t)
 	dir := initDemo(t)
