@@ -59,7 +59,8 @@ type buildMessage struct {
 	Aux         json.RawMessage           `json:"aux"`
 }
 
-// Build builds the submission's image with the classic builder and records
+// Build builds the submission's image (with BuildKit where the engine's
+// builder is, buildkit.go, else with the classic builder) and records
 // the outcome for the build check. A failed build is not an error: it is the
 // student's result. The error is for grade's own failures (engine gone).
 func (j *builder) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, error) {
@@ -85,8 +86,8 @@ func (j *builder) Rebuild(ctx context.Context, change map[string][]byte) (checks
 	}
 	spec.Tag = strings.TrimSuffix(j.tag, ":latest") + ":rebuild"
 	info, err := j.buildImage(ctx, spec, change)
-	if err != nil || !info.OK {
-		return info, err
+	if err != nil || !info.OK || j.e.builder == BuilderBuildKit {
+		return info, err // BuildKit's steps come from its trace
 	}
 	first, err := j.e.cli.ImageHistory(ctx, j.tag)
 	if err != nil {
@@ -157,14 +158,6 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 		info.Duration = time.Since(start)
 		return info, nil
 	}
-	labels := j.e.labels(j.name)
-	var extra string
-	added := len(labels) // steps grade adds: one per label through the API…
-	if canAppend(df) {
-		extra, labels, added = labelLine(labels), nil, 1 // …or one LABEL line
-	}
-	j.added = added
-	dfRel := filepath.ToSlash(filepath.Clean(spec.Dockerfile))
 	// The build gets its own context: when the run is interrupted it may
 	// finish within a short grace, so that what it commits exists before
 	// the job's clean-up looks for it. A build cut off mid-way may still
@@ -180,12 +173,28 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 			j.mu.Unlock()
 		}
 	}()
+	tag := j.tag
+	if spec.Tag != "" {
+		tag = spec.Tag
+	}
+	if j.e.builder == BuilderBuildKit {
+		j.added = 0
+		return j.buildKitImage(ctx, bctx, spec, entries, df, tag, start)
+	}
+	labels := j.e.labels(j.name)
+	var extra string
+	added := len(labels) // steps grade adds: one per label through the API…
+	if canAppend(df) {
+		extra, labels, added = labelLine(labels), nil, 1 // …or one LABEL line
+	}
+	j.added = added
+	dfRel := filepath.ToSlash(filepath.Clean(spec.Dockerfile))
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, entries, dfRel, extra)) }()
 	defer func() { _ = pr.Close() }()
 
 	opts := client.ImageBuildOptions{
-		Tags:        []string{j.tag},
+		Tags:        []string{tag},
 		Dockerfile:  filepath.ToSlash(spec.Dockerfile),
 		Labels:      labels,
 		Remove:      true,
@@ -202,9 +211,6 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 			opts.CgroupParent = name
 			defer cg.remove(name)
 		}
-	}
-	if spec.Tag != "" {
-		opts.Tags = []string{spec.Tag}
 	}
 	opts.Target, opts.BuildArgs = spec.Target, spec.Args
 	res, err := j.e.cli.ImageBuild(bctx, pr, opts)

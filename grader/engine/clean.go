@@ -131,7 +131,7 @@ func (e *Engine) CleanRun() (Removed, error) {
 	if e.cgroups != nil {
 		e.cgroups.sweep(e.runID + "-")
 	}
-	return r, err
+	return r, errors.Join(err, e.pruneCache(ctx))
 }
 
 // Sweep removes what grade runs left behind. Without all, only runs whose

@@ -51,6 +51,11 @@ type Engine struct {
 	hmu       sync.Mutex
 	helperRef string        // the helper's image, once made (helperctr.go)
 	helperSrc *helperSource // the executable it is made from
+
+	builder string    // BuilderClassic or BuilderBuildKit (buildkit.go)
+	feOnce  sync.Once // looking for the Dockerfile frontend image
+	fe      string    // it, when the engine has it
+	bkCache []string  // BuildKit cache records this run's builds made
 }
 
 // Option configures an Engine.
@@ -105,14 +110,24 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		_, _ = rand.Read(b)
 		e.runID = hex.EncodeToString(b)
 	}
-	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
+	ping, err := cli.Ping(ctx, client.PingOptions{})
+	if err != nil {
 		_ = cli.Close()
 		return nil, fmt.Errorf("%w at %s: %w", ErrNoEngine, cli.DaemonHost(), err)
+	}
+	info, infoErr := cli.Info(ctx, client.InfoOptions{})
+	osType := "linux"
+	if infoErr == nil && info.Info.OSType != "" {
+		osType = info.Info.OSType
+	}
+	if e.builder, err = chooseBuilder(os.Getenv("GRADE_BUILDER"), ping, osType); err != nil {
+		_ = cli.Close()
+		return nil, err
 	}
 	if localSocket(cli.DaemonHost()) {
 		// A local socket whose engine names itself as this machine does:
 		// not Docker Desktop's VM, not a socket mounted into a CI container.
-		if info, err := cli.Info(ctx, client.InfoOptions{}); err == nil && self != "" && info.Info.Name == self {
+		if infoErr == nil && self != "" && info.Info.Name == self {
 			e.local = true
 			e.cgroups = detectBuildCgroups("/sys/fs/cgroup", info.Info.CgroupDriver)
 		}

@@ -1,0 +1,486 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/go-units"
+	controlapi "github.com/moby/buildkit/api/services/control"
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// BuildKit builds (the engine's builder since Docker 23; built into 20.10):
+// POST /build with version=2, the context served over a BuildKit session
+// (filesync, as the docker CLI serves `docker build`), progress read from
+// the moby.buildkit.trace messages and printed as `docker build
+// --progress=plain` prints it. grade's labels go through the build's
+// labels (no step of grade's shows in the log); the untagged images of the
+// classic builder do not exist, and the build cache records each build
+// makes are pruned at the run's end.
+
+// Which builder builds, from GRADE_BUILDER.
+const (
+	BuilderClassic  = "classic"
+	BuilderBuildKit = "buildkit"
+	BuilderAuto     = "auto"
+)
+
+// FrontendImage is the Dockerfile frontend `make images` builds from
+// moby/buildkit's module (frontend/dockerfile/cmd/dockerfile-frontend):
+// when the engine has it, every BuildKit build uses it (build-arg
+// BUILDKIT_SYNTAX, which also stands for a file's own `# syntax=` line), so
+// that files written for today's Dockerfile syntax (heredocs, RUN --mount,
+// COPY --chmod) build offline on an engine whose built-in frontend is older.
+const FrontendImage = "grade/dockerfile-frontend:1"
+
+// chooseBuilder says which builder builds on this engine, given what
+// GRADE_BUILDER asks: auto (BuildKit where the engine has it) and buildkit
+// take BuildKit when the engine is a Linux one of API 1.39 or later (20.10
+// sends no Builder-Version header unless configured to).
+func chooseBuilder(want string, ping client.PingResult, osType string) (string, error) {
+	switch want {
+	case "", BuilderClassic:
+		return BuilderClassic, nil
+	case BuilderAuto, BuilderBuildKit:
+	default:
+		return "", &SettingError{Msg: fmt.Sprintf("GRADE_BUILDER=%s: give %s, %s or %s", want, BuilderAuto, BuilderBuildKit, BuilderClassic)}
+	}
+	has := ping.BuilderVersion == build.BuilderBuildKit
+	if ping.BuilderVersion == "" && osType == "linux" && apiAtLeast(ping.APIVersion, 1, 39) {
+		has = true
+	}
+	if !has {
+		if want == BuilderBuildKit {
+			return "", &SettingError{Msg: fmt.Sprintf("GRADE_BUILDER=buildkit, and this engine (API %s, %s) has no BuildKit: unset it, or set it to auto", ping.APIVersion, osType)}
+		}
+		return BuilderClassic, nil
+	}
+	return BuilderBuildKit, nil
+}
+
+// SettingError is a setting of grade's (an environment variable) that
+// cannot be used: the user's to fix, not the engine's.
+type SettingError struct{ Msg string }
+
+func (e *SettingError) Error() string { return e.Msg }
+
+// apiAtLeast compares an API version "1.41" with major.minor.
+func apiAtLeast(v string, major, minor int) bool {
+	a, b, ok := strings.Cut(v, ".")
+	x, err1 := strconv.Atoi(a)
+	y, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil {
+		return false
+	}
+	return x > major || (x == major && y >= minor)
+}
+
+// Builder names the builder that builds the submissions.
+func (e *Engine) Builder() string { return e.builder }
+
+// frontend returns the Dockerfile frontend image BuildKit builds with when
+// the engine has it, else "" (the engine's built-in one).
+func (e *Engine) frontend(ctx context.Context) string {
+	e.feOnce.Do(func() {
+		if _, err := e.cli.ImageInspect(ctx, FrontendImage); err == nil {
+			e.fe = FrontendImage
+		}
+	})
+	return e.fe
+}
+
+// buildKitImage builds with BuildKit what buildImage prepared: the context's
+// entries, the Dockerfile df (at dfRel in them), the tag and labels. Like
+// buildImage, a failed build is the BuildInfo's, the error grade's.
+func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entries []entry, df []byte, tag string, start time.Time) (checks.BuildInfo, error) {
+	info := checks.BuildInfo{Dockerfile: spec.Shown}
+	dfRel := path.Clean(strings.ReplaceAll(spec.Dockerfile, "\\", "/"))
+	var dfEntry []entry
+	for _, e := range entries {
+		if e.rel == dfRel {
+			e.rel = path.Base(dfRel)
+			dfEntry = append(dfEntry, e)
+		}
+	}
+	sess, err := session.NewSession(bctx, "grade-"+j.slug)
+	if err != nil {
+		return info, fmt.Errorf("starting a BuildKit session for %s: %w", j.name, err)
+	}
+	sess.Allow(filesync.NewFSSyncProvider(filesync.StaticDirSource{
+		"context":    newEntryFS(entries),
+		"dockerfile": newEntryFS(dfEntry),
+	}))
+	dial := func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+		return j.e.cli.DialHijack(ctx, "/session", proto, meta)
+	}
+	go func() { _ = sess.Run(bctx, dial) }()
+	defer func() { _ = sess.Close() }()
+
+	args := map[string]*string{}
+	for k, v := range spec.Args {
+		args[k] = v
+	}
+	fe := j.e.frontend(ctx)
+	if fe != "" {
+		args["BUILDKIT_SYNTAX"] = &fe
+	}
+	before := j.e.cacheRecords(ctx)
+	defer func() { j.e.noteCache(before, j.e.cacheRecords(context.WithoutCancel(ctx))) }()
+	opts := client.ImageBuildOptions{
+		Version:       build.BuilderBuildKit,
+		SessionID:     sess.ID(),
+		RemoteContext: "client-session",
+		BuildID:       "grade-" + j.slug + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		Dockerfile:    path.Base(dfRel),
+		Tags:          []string{tag},
+		Labels:        j.e.labels(j.name),
+		BuildArgs:     args,
+		Target:        spec.Target,
+	}
+	res, err := j.e.cli.ImageBuild(bctx, nil, opts)
+	if err != nil {
+		if bctx.Err() != nil {
+			return j.buildTimedOut(ctx, info, spec.Timeout, "")
+		}
+		return info, fmt.Errorf("building %s with BuildKit: %w", j.name, err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	tr := newTrace()
+	var buildErr string
+	dec := json.NewDecoder(res.Body)
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			tr.close()
+			if bctx.Err() != nil {
+				return j.buildTimedOut(ctx, info, spec.Timeout, tr.log())
+			}
+			return info, fmt.Errorf("reading the build of %s: %w", j.name, err)
+		}
+		switch {
+		case m.Error != nil && m.Error.Message != "":
+			buildErr = m.Error.Message
+		case m.ID == "moby.buildkit.trace" && m.Aux != nil:
+			var dt []byte
+			var resp controlapi.StatusResponse
+			if json.Unmarshal(*m.Aux, &dt) == nil && proto.Unmarshal(dt, &resp) == nil {
+				tr.update(&resp)
+			}
+		}
+	}
+	tr.close()
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return info, ctx.Err() // interrupted: no verdict
+	}
+	if bctx.Err() != nil && buildErr != "" {
+		return j.buildTimedOut(ctx, info, spec.Timeout, tr.log())
+	}
+	info.Log = tr.log()
+	if fe != "" {
+		info.Log = "grade: built with BuildKit and the Dockerfile frontend " + fe + "\n" + info.Log
+	}
+	info.Steps = tr.steps()
+	if buildErr != "" {
+		info.Error = strings.TrimSpace(buildErr)
+		if m := parseErrRe.FindStringSubmatch(info.Error); m != nil && strings.Contains(info.Error, "parse error") {
+			info.Line, _ = strconv.Atoi(m[1])
+		} else {
+			info.Line = stepLine(df, tr.failed)
+		}
+		info.Excerpt = excerpt(df, info.Line, spec.Shown)
+		info.Duration = time.Since(start)
+		return info, nil
+	}
+	ictx, icancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer icancel()
+	ins, err := j.e.cli.ImageInspect(ictx, tag)
+	if err != nil {
+		return info, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
+	}
+	info.OK, info.ImageID, info.Size = true, ins.ID, ins.Size
+	info.Duration = time.Since(start)
+	if lim := int64(j.limits.Image); lim > 0 && ins.Size > lim {
+		info.OK = false
+		info.Error = fmt.Sprintf("the image is %s, over the %s limit on image size; grade does not run it "+
+			"(look for large files the build writes or copies)", units.HumanSize(float64(ins.Size)), checks.Size(lim))
+	}
+	return info, nil
+}
+
+// trace follows a BuildKit build's progress: the plain log a student knows
+// from `docker build --progress=plain` (progressui's plain mode, capped),
+// and, from the vertexes themselves (never from the log, which a RUN can
+// imitate), the step that failed and which steps came from the cache.
+type trace struct {
+	ch   chan *bkclient.SolveStatus
+	done chan struct{}
+	buf  cappedBuffer
+
+	mu     sync.Mutex
+	order  []string
+	vtx    map[string]*controlapi.Vertex
+	failed string // the name of the first vertex with an error
+}
+
+func newTrace() *trace {
+	t := &trace{ch: make(chan *bkclient.SolveStatus, 16), done: make(chan struct{}), vtx: map[string]*controlapi.Vertex{},
+		buf: cappedBuffer{limit: buildLogLimit}}
+	go func() {
+		defer close(t.done)
+		d, err := progressui.NewDisplay(&t.buf, progressui.PlainMode)
+		if err != nil {
+			for range t.ch {
+			}
+			return
+		}
+		_, _ = d.UpdateFrom(context.Background(), t.ch)
+		for range t.ch { // what the display stopped taking
+		}
+	}()
+	return t
+}
+
+func (t *trace) update(r *controlapi.StatusResponse) {
+	t.mu.Lock()
+	for _, v := range r.Vertexes {
+		if _, ok := t.vtx[v.Digest]; !ok {
+			t.order = append(t.order, v.Digest)
+		}
+		t.vtx[v.Digest] = v
+		if v.Error != "" && t.failed == "" {
+			t.failed = v.Name
+		}
+	}
+	t.mu.Unlock()
+	t.ch <- bkclient.NewSolveStatus(r)
+}
+
+// close ends the display; log is complete after it.
+func (t *trace) close() {
+	select {
+	case <-t.done:
+		return
+	default:
+	}
+	close(t.ch)
+	<-t.done
+}
+
+func (t *trace) log() string { return ansiRe.ReplaceAllString(t.buf.String(), "") }
+
+// stepRe matches a Dockerfile step's vertex: "[2/5] RUN …", "[build 1/3] …".
+var vertexStepRe = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$`)
+
+// steps lists the Dockerfile's steps the build ran, in order, each cached
+// when BuildKit took it from its cache (the FROM steps, which only name
+// the base, are left out).
+func (t *trace) steps() []checks.BuildStep {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	type step struct {
+		stage string
+		n     int
+		s     checks.BuildStep
+	}
+	var out []step
+	for _, d := range t.order {
+		v := t.vtx[d]
+		m := vertexStepRe.FindStringSubmatch(v.Name)
+		if m == nil || strings.HasPrefix(strings.ToUpper(m[4]), "FROM ") {
+			continue
+		}
+		n, _ := strconv.Atoi(m[2])
+		out = append(out, step{m[1], n, checks.BuildStep{Instruction: m[4], Cached: v.Cached}})
+	}
+	sort.SliceStable(out, func(i, k int) bool {
+		if out[i].stage != out[k].stage {
+			return false
+		}
+		return out[i].n < out[k].n
+	})
+	steps := make([]checks.BuildStep, len(out))
+	for i, s := range out {
+		steps[i] = s.s
+	}
+	return steps
+}
+
+// stepLine finds the Dockerfile line of a step's vertex name ("[stage-1
+// 3/3] RUN …"), 0 when it names none. BuildKit on older engines gives no
+// source location: its numbering is rebuilt from the file — per stage, the
+// FROM when its base is an image, then each ADD, COPY, RUN and WORKDIR.
+func stepLine(df []byte, name string) int {
+	m := vertexStepRe.FindStringSubmatch(name)
+	if m == nil {
+		return 0
+	}
+	k, _ := strconv.Atoi(m[2])
+	res, err := parser.Parse(bytes.NewReader(df))
+	if err != nil {
+		return 0
+	}
+	stages, _, err := instructions.Parse(res.AST, nil)
+	if err != nil || len(stages) == 0 {
+		return 0
+	}
+	idx := len(stages) - 1
+	switch st := m[1]; {
+	case st == "" && len(stages) > 1:
+		return 0
+	case strings.HasPrefix(st, "stage-"):
+		n, err := strconv.Atoi(strings.TrimPrefix(st, "stage-"))
+		if err != nil || n < 0 || n >= len(stages) {
+			return 0
+		}
+		idx = n
+	case st != "":
+		idx = -1
+		for i, s := range stages {
+			if strings.EqualFold(s.Name, st) {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return 0
+		}
+	}
+	s := stages[idx]
+	named := map[string]bool{}
+	for _, p := range stages[:idx] {
+		if p.Name != "" {
+			named[strings.ToLower(p.Name)] = true
+		}
+	}
+	base := strings.ToLower(s.BaseName)
+	fromCounted := base != "scratch" && !named[base]
+	if fromCounted {
+		if k == 1 {
+			return firstLine(s.Location)
+		}
+		k--
+	}
+	for _, c := range s.Commands {
+		switch c.(type) {
+		case *instructions.AddCommand, *instructions.CopyCommand, *instructions.RunCommand, *instructions.WorkdirCommand:
+			k--
+			if k == 0 {
+				return firstLine(c.Location())
+			}
+		}
+	}
+	return 0
+}
+
+func firstLine(r []parser.Range) int {
+	if len(r) == 0 {
+		return 0
+	}
+	return r[0].Start.Line
+}
+
+// cappedBuffer keeps the first limit bytes written to it.
+type cappedBuffer struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	limit int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if room := c.limit - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (c *cappedBuffer) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.String()
+}
+
+// cacheRecords lists the ids of the engine's BuildKit cache records (nil
+// when the engine cannot say).
+func (e *Engine) cacheRecords(ctx context.Context) map[string]bool {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	du, err := e.cli.DiskUsage(ctx, client.DiskUsageOptions{BuildCache: true, Verbose: true})
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, r := range du.BuildCache.Items {
+		out[r.ID] = true
+	}
+	return out
+}
+
+// noteCache records the cache records that appeared during a build, for
+// the run's end (pruneCache).
+func (e *Engine) noteCache(before, after map[string]bool) {
+	if before == nil || after == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id := range after {
+		if !before[id] {
+			e.bkCache = append(e.bkCache, id)
+		}
+	}
+}
+
+// pruneCache removes the BuildKit cache records this run's builds made (by
+// id: the engine ignores a label filter on the cache), as many as are no
+// longer in use.
+func (e *Engine) pruneCache(ctx context.Context) error {
+	e.mu.Lock()
+	ids := e.bkCache
+	e.bkCache = nil
+	e.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	sort.Strings(ids)
+	var errs []error
+	for len(ids) > 0 {
+		n := min(len(ids), 200) // a regular expression of bounded size
+		quoted := make([]string, n)
+		for i, id := range ids[:n] {
+			quoted[i] = regexp.QuoteMeta(id)
+		}
+		ids = ids[n:]
+		f := client.Filters{}.Add("id", "^("+strings.Join(quoted, "|")+")$")
+		if _, err := e.cli.BuildCachePrune(ctx, client.BuildCachePruneOptions{All: true, Filters: f}); err != nil {
+			errs = append(errs, fmt.Errorf("pruning the build cache: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

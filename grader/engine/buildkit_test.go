@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/gradeproject/grade/checks"
+)
+
+// TestStepLine: a BuildKit step's vertex name leads to its Dockerfile line,
+// counted as BuildKit counts (per stage: the FROM of an image, then ADD,
+// COPY, RUN and WORKDIR).
+func TestStepLine(t *testing.T) {
+	multi := "FROM busybox AS build\nRUN echo a > /a\n\nFROM scratch AS s0\nCOPY x /x\n" +
+		"FROM busybox\nENV A=1\nCOPY --from=build /a /a\nRUN echo one \\\n  two\nWORKDIR /w\nRUN exit 3\n"
+	single := "# a comment\nFROM busybox:latest\nARG X=1\nWORKDIR /app\nCOPY . .\nRUN false\n"
+	fromStage := "FROM busybox AS base\nRUN true\nFROM base\nRUN exit 5\n"
+	tests := []struct {
+		df, vertex string
+		line       int
+	}{
+		{single, "[1/4] FROM docker.io/library/busybox:latest", 2},
+		{single, "[2/4] WORKDIR /app", 4},
+		{single, "[4/4] RUN false", 6},
+		{multi, "[build 2/2] RUN echo a > /a", 2},
+		{multi, "[s0 1/1] COPY x /x", 5},
+		{multi, "[stage-2 2/5] COPY --from=build /a /a", 8},
+		{multi, "[stage-2 3/5] RUN echo one   two", 9},
+		{multi, "[stage-2 5/5] RUN exit 3", 12},
+		{fromStage, "[stage-1 1/1] RUN exit 5", 4}, // FROM a stage is no step
+		{multi, "[2/4] RUN x", 0},                  // no stage named in a multi-stage file
+		{single, "[internal] load build definition from Dockerfile", 0},
+		{single, "[9/9] RUN gone", 0},
+		{multi, "[nosuch 1/1] RUN x", 0},
+		{"FROM busybox\nRUN <<EOF\necho hi\nEOF\nRUN false\n", "[3/3] RUN false", 5},
+	}
+	for _, tt := range tests {
+		if got := stepLine([]byte(tt.df), tt.vertex); got != tt.line {
+			t.Errorf("%q: line %d, want %d", tt.vertex, got, tt.line)
+		}
+	}
+}
+
+// TestChooseBuilder: GRADE_BUILDER picks the builder; BuildKit only where
+// the engine has it.
+func TestChooseBuilder(t *testing.T) {
+	v2 := client.PingResult{APIVersion: "1.41"}
+	tests := []struct {
+		want   string
+		ping   client.PingResult
+		os     string
+		got    string
+		errMsg string
+	}{
+		{"", v2, "linux", BuilderClassic, ""},
+		{"classic", v2, "linux", BuilderClassic, ""},
+		{"auto", v2, "linux", BuilderBuildKit, ""},
+		{"buildkit", client.PingResult{APIVersion: "1.44", BuilderVersion: "2"}, "linux", BuilderBuildKit, ""},
+		{"auto", client.PingResult{APIVersion: "1.38"}, "linux", BuilderClassic, ""},
+		{"auto", v2, "windows", BuilderClassic, ""},
+		{"buildkit", v2, "windows", "", "has no BuildKit"},
+		{"fast", v2, "linux", "", "give auto, buildkit or classic"},
+	}
+	for _, tt := range tests {
+		got, err := chooseBuilder(tt.want, tt.ping, tt.os)
+		if tt.errMsg != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.errMsg) {
+				t.Errorf("%s on %+v %s: %q, %v; want an error saying %q", tt.want, tt.ping, tt.os, got, err, tt.errMsg)
+			}
+			continue
+		}
+		if err != nil || got != tt.got {
+			t.Errorf("%s on %+v %s: %q, %v; want %q", tt.want, tt.ping, tt.os, got, err, tt.got)
+		}
+	}
+}
+
+// TestBuildKit builds on the real engine with BuildKit: labels without a
+// step of grade's, the plain log, the failing step's line, a parse error's,
+// a rebuild's cached steps from the trace, files for today's Dockerfile
+// syntax through the frontend `make images` makes, and nothing left after
+// the run (objects, and the cache records its builds made).
+func TestBuildKit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	t.Setenv("GRADE_BUILDER", BuilderBuildKit)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	eng, err := New(ctx)
+	if err != nil {
+		t.Fatalf("integration tests need the Docker engine (with BuildKit): %v", err)
+	}
+	defer func() { _ = eng.Close() }()
+	if eng.frontend(ctx) == "" {
+		t.Fatalf("the engine has no %s: make images builds it", FrontendImage)
+	}
+	build := func(t *testing.T, name string, files map[string]string) (*ImageJob, BuildSpec) {
+		t.Helper()
+		dir := t.TempDir()
+		writeFiles(t, dir, files)
+		job := eng.NewImageJob("buildkit/"+name, JobOptions{})
+		t.Cleanup(func() {
+			if err := job.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return job, BuildSpec{Dir: dir, Dockerfile: "Dockerfile", Shown: "Dockerfile", Timeout: 2 * time.Minute}
+	}
+	t.Run("labels and log", func(t *testing.T) {
+		job, spec := build(t, "ok", map[string]string{
+			"Dockerfile": "FROM busybox:latest\nCOPY hello.txt /hello.txt\nRUN echo from-run && cat /hello.txt\nLABEL student=yes\n",
+			"hello.txt":  "hello file\n",
+		})
+		info, err := job.Build(ctx, spec)
+		if err != nil || !info.OK {
+			t.Fatalf("build: %+v, %v", info, err)
+		}
+		ins, err := eng.cli.ImageInspect(ctx, job.tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := ins.Config.Labels
+		if l[LabelJob] != "buildkit/ok" || l[LabelRun] != eng.runID || l["student"] != "yes" {
+			t.Errorf("labels %v", l)
+		}
+		for _, want := range []string{"[2/3] COPY hello.txt /hello.txt", "from-run", "hello file", "grade: built with BuildKit"} {
+			if !strings.Contains(info.Log, want) {
+				t.Errorf("the log lacks %q:\n%s", want, info.Log)
+			}
+		}
+		if strings.Contains(info.Log, "LABEL grade.") || strings.Contains(info.Log, "\x1b[") {
+			t.Errorf("the log shows grade's steps or terminal codes:\n%s", info.Log)
+		}
+	})
+	t.Run("failing step", func(t *testing.T) {
+		job, spec := build(t, "fail", map[string]string{
+			"Dockerfile": "FROM busybox:latest AS build\nRUN echo building > /out\nFROM busybox:latest\nCOPY --from=build /out /out\n" +
+				"RUN echo about-to-fail; \\\n    exit 3\nCMD [\"true\"]\n",
+		})
+		info, err := job.Build(ctx, spec)
+		if err != nil || info.OK {
+			t.Fatalf("build: %+v, %v", info, err)
+		}
+		if info.Line != 5 || !strings.Contains(info.Excerpt, ">    5 | RUN echo about-to-fail") || !strings.Contains(info.Log, "about-to-fail") {
+			t.Errorf("line %d, excerpt:\n%s\nlog:\n%s\nerror %s", info.Line, info.Excerpt, info.Log, info.Error)
+		}
+	})
+	t.Run("parse error", func(t *testing.T) {
+		job, spec := build(t, "parse", map[string]string{"Dockerfile": "FROM busybox:latest\n\nECHOO hi\n"})
+		info, err := job.Build(ctx, spec)
+		if err != nil || info.OK || info.Line != 3 {
+			t.Fatalf("build: %+v, %v", info, err)
+		}
+	})
+	t.Run("rebuild", func(t *testing.T) {
+		job, spec := build(t, "rebuild", map[string]string{
+			"Dockerfile": "FROM busybox:latest\nWORKDIR /app\nCOPY deps.txt .\nRUN cat deps.txt > /deps\nCOPY app.sh .\nRUN sh app.sh\n",
+			"deps.txt":   "a\n", "app.sh": "echo app\n",
+		})
+		if info, err := job.Build(ctx, spec); err != nil || !info.OK {
+			t.Fatalf("build: %+v, %v", info, err)
+		}
+		info, err := job.Rebuild(ctx, map[string][]byte{"app.sh": []byte("# changed\n")})
+		if err != nil || !info.OK {
+			t.Fatalf("rebuild: %+v, %v", info, err)
+		}
+		var got []string
+		for _, s := range info.Steps {
+			got = append(got, s.Instruction+map[bool]string{true: " (cached)", false: ""}[s.Cached])
+		}
+		want := []string{"WORKDIR /app (cached)", "COPY deps.txt . (cached)", "RUN cat deps.txt > /deps (cached)", "COPY app.sh .", "RUN sh app.sh"}
+		if strings.Join(got, "; ") != strings.Join(want, "; ") {
+			t.Errorf("steps\n got %q\nwant %q", got, want)
+		}
+	})
+	t.Run("today's syntax", func(t *testing.T) {
+		job, spec := build(t, "syntax", map[string]string{
+			"Dockerfile": "# syntax=docker/dockerfile:1.4\nFROM busybox:latest\nCOPY --chmod=755 run.sh /run.sh\n" +
+				"RUN --mount=type=cache,target=/cache echo cached > /cache/x\nRUN <<EOF\necho heredoc > /h\nEOF\nCMD [\"/run.sh\"]\n",
+			"run.sh": "#!/bin/sh\ncat /h\n",
+		})
+		info, err := job.Build(ctx, spec)
+		if err != nil || !info.OK {
+			t.Fatalf("build: %+v, %v", info, err)
+		}
+		out, err := job.RunImage(ctx, checks.RunSpec{Args: []string{"/run.sh"}})
+		if err != nil || strings.TrimSpace(out.Stdout) != "heredoc" {
+			t.Errorf("the image runs: %+v, %v", out, err)
+		}
+	})
+	eng.mu.Lock()
+	made := slices.Clone(eng.bkCache)
+	eng.mu.Unlock()
+	if len(made) == 0 {
+		t.Error("the builds made no cache records that grade noted")
+	}
+	_, _ = eng.CleanRun()
+	assertNothingLabelled(ctx, t, eng)
+	now := eng.cacheRecords(ctx)
+	for _, id := range made {
+		if now[id] {
+			t.Errorf("cache record %s is left", id)
+		}
+	}
+}
