@@ -59,6 +59,11 @@ CFG
 build() {
 	local image=$1 recipe=$2
 	local ctx=$here/$recipe
+	if [ -x "$ctx/make.sh" ]; then # not a Dockerfile: a script that makes the image
+		say "$image: making it with images/$recipe/make.sh"
+		"$ctx/make.sh" "$image" || die "$image: images/$recipe/make.sh failed"
+		return
+	fi
 	[ -f "$ctx/Dockerfile" ] || die "$image: no recipe at images/$recipe/Dockerfile"
 	if [ "$recipe" = debian ]; then rootfs; fi
 	say "$image: building offline stand-in from images/$recipe"
@@ -80,7 +85,8 @@ while read -r image recipe; do
 		continue
 	fi
 	missing=$((missing + 1))
-	if [ "$pull" = 1 ] && timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
+	# An image a script makes (grade's own) is never pulled.
+	if [ "$pull" = 1 ] && [ ! -x "$here/$recipe/make.sh" ] && timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
 		say "$image: pulled"
 		continue
 	fi
