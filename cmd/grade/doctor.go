@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -25,7 +26,8 @@ type finding struct {
 // doctorText is the doctor's wording in one language.
 type doctorText struct {
 	noEngine, engine, local, remote, storage, slowStorage, sandbox, buildPIDs, noBuildPIDs, tried,
-	tryFailed, imagesOK, imagesMissing, summaryOK, summaryBad string
+	tryFailed, imagesOK, imagesMissing, summaryOK, summaryBad,
+	classic, buildkit, buildkitBuiltin, buildkitLimits string
 }
 
 var doctorTexts = map[string]doctorText{
@@ -45,6 +47,11 @@ var doctorTexts = map[string]doctorText{
 		imagesMissing: "base images: %d of %d missing: %s|run 'make images' (pulls where a registry answers, else builds stand-ins) or docker pull them",
 		summaryOK:     "All good: grade can grade here.",
 		summaryBad:    "%d problem(s): see the lines marked ✗.",
+		classic:       "builder: the classic builder (GRADE_BUILDER=auto builds with BuildKit where the engine has it)",
+		buildkit:      "builder: BuildKit, with the Dockerfile frontend %s (heredocs, RUN --mount and COPY --chmod build offline)",
+		buildkitBuiltin: "builder: BuildKit, with the engine's built-in Dockerfile frontend|make images builds " + engine.FrontendImage +
+			", so that files written for today's Dockerfile syntax build offline",
+		buildkitLimits: "build steps get the build's time limit, but no memory, CPU or pids limit under BuildKit on this engine",
 	},
 	"zh": {
 		noEngine:      "没有可用的 Docker 引擎：%v|请启动它（Linux：sudo systemctl start docker；Docker Desktop：打开应用），或用 DOCKER_HOST 指向远程引擎；然后运行 'docker info'",
@@ -62,6 +69,11 @@ var doctorTexts = map[string]doctorText{
 		imagesMissing: "基础镜像：%d/%d 个缺失：%s|运行 'make images'（能访问镜像仓库时拉取，否则构建替代镜像）或用 docker pull 获取",
 		summaryOK:     "一切正常：grade 可以在这里评分。",
 		summaryBad:    "%d 个问题：见标有 ✗ 的行。",
+		classic:       "构建器：经典构建器（GRADE_BUILDER=auto 在引擎支持时使用 BuildKit）",
+		buildkit:      "构建器：BuildKit，使用 Dockerfile 前端 %s（heredoc、RUN --mount 和 COPY --chmod 可离线构建）",
+		buildkitBuiltin: "构建器：BuildKit，使用引擎内置的 Dockerfile 前端|运行 make images 构建 " + engine.FrontendImage +
+			"，使按当今 Dockerfile 语法写的文件可离线构建",
+		buildkitLimits: "构建步骤有构建时间限制，但在此引擎上使用 BuildKit 时没有内存、CPU 和进程数限制",
 	},
 }
 
@@ -92,6 +104,9 @@ It exits 0 when everything works, 3 otherwise.`,
 			defer cancel()
 			var fs []finding
 			eng, err := engine.New(ctx)
+			if se := (*engine.SettingError)(nil); errors.As(err, &se) {
+				return printFindings(stdout, append(fs, finding{what: se.Msg}), t)
+			}
 			if err != nil {
 				what, fix := split(t.noEngine)
 				fs = append(fs, finding{what: fmt.Sprintf(what, err), fix: fix})
@@ -139,10 +154,16 @@ func engineFindings(ctx context.Context, eng *engine.Engine, t doctorText) []fin
 		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.storage, f.StorageDriver)})
 	}
 	fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.sandbox, f.CgroupVersion, f.CgroupDriver)})
-	if f.BuildPIDs {
-		fs = append(fs, finding{ok: true, what: t.buildPIDs})
-	} else {
-		fs = append(fs, finding{ok: true, what: t.noBuildPIDs})
+	switch {
+	case f.Builder == engine.BuilderBuildKit && f.Frontend != "":
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.buildkit, f.Frontend)}, finding{ok: true, what: t.buildkitLimits})
+	case f.Builder == engine.BuilderBuildKit:
+		what, fix := split(t.buildkitBuiltin)
+		fs = append(fs, finding{ok: true, what: what, fix: fix}, finding{ok: true, what: t.buildkitLimits})
+	case f.BuildPIDs:
+		fs = append(fs, finding{ok: true, what: t.classic}, finding{ok: true, what: t.buildPIDs})
+	default:
+		fs = append(fs, finding{ok: true, what: t.classic}, finding{ok: true, what: t.noBuildPIDs})
 	}
 	addr, err := eng.TryJob(ctx)
 	switch {

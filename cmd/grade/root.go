@@ -144,6 +144,9 @@ func loadScenarios(o *options) ([]*scenario.Scenario, error) {
 func connect(ctx context.Context, o *options, stderr io.Writer, sweep bool) (*engine.Engine, error) {
 	eng, err := engine.New(ctx)
 	if err != nil {
+		if se := (*engine.SettingError)(nil); errors.As(err, &se) {
+			return nil, envErr(err)
+		}
 		return nil, envErr(fmt.Errorf("%w\nIs the Docker engine running? Try 'docker info'; set DOCKER_HOST for a remote engine", err))
 	}
 	if !sweep {

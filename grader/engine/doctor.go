@@ -31,6 +31,10 @@ type Facts struct {
 	Name string
 	// BuildPIDs is true when build steps get the pids limit.
 	BuildPIDs bool
+	// Builder builds the submissions (BuilderClassic, BuilderBuildKit);
+	// Frontend is the Dockerfile frontend image BuildKit builds with, ""
+	// for the engine's built-in one.
+	Builder, Frontend string
 }
 
 // Facts reads the engine's version, drivers and resources.
@@ -47,7 +51,8 @@ func (e *Engine) Facts(ctx context.Context) (Facts, error) {
 	return Facts{
 		Version: v.Version, APIVersion: v.APIVersion, OS: i.OperatingSystem, Daemon: e.cli.DaemonHost(),
 		StorageDriver: i.Driver, CgroupDriver: i.CgroupDriver, CgroupVersion: i.CgroupVersion,
-		CPUs: i.NCPU, Memory: i.MemTotal, Local: e.local, Name: i.Name, BuildPIDs: e.cgroups != nil,
+		CPUs: i.NCPU, Memory: i.MemTotal, Local: e.local, Name: i.Name, BuildPIDs: e.cgroups != nil && e.builder == BuilderClassic,
+		Builder: e.builder, Frontend: e.frontend(ctx),
 	}, nil
 }
 
