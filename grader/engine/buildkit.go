@@ -160,6 +160,7 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 		BuildArgs:     args,
 		Target:        spec.Target,
 	}
+	defer j.e.steps.begin(j.limits)()
 	res, err := j.e.cli.ImageBuild(bctx, nil, opts)
 	if err != nil {
 		if bctx.Err() != nil {

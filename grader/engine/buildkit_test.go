@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -192,6 +193,27 @@ func TestBuildKit(t *testing.T) {
 		out, err := job.RunImage(ctx, checks.RunSpec{Args: []string{"/run.sh"}})
 		if err != nil || strings.TrimSpace(out.Stdout) != "heredoc" {
 			t.Errorf("the image runs: %+v, %v", out, err)
+		}
+	})
+	t.Run("step limits", func(t *testing.T) {
+		if eng.cgroups == nil {
+			t.Skip("grade makes no cgroups here (it needs root beside a local engine that uses cgroupfs)")
+		}
+		if eng.steps == nil {
+			t.Fatal("BuildKit's steps are not limited on a local engine with grade's cgroups")
+		}
+		// A fork bomb's worth of processes and a memory hog in RUN steps:
+		// stopped at the job's limits (256 processes, 512 MiB), not the host's.
+		job, spec := build(t, "limits", map[string]string{
+			"Dockerfile": "FROM busybox:latest\nRUN dd if=/dev/zero of=/dev/null bs=900M count=1; echo after-dd\n" +
+				"RUN i=0; while [ $i -lt 400 ]; do sleep 5 & i=$((i+1)); done; echo all-started; wait\n",
+		})
+		info, err := job.Build(ctx, spec)
+		if err != nil || info.OK {
+			t.Fatalf("build: %+v, %v", info, err)
+		}
+		if !strings.Contains(info.Log, "Killed") || !strings.Contains(info.Log, "can't fork") || regexp.MustCompile(`(?m)^#\d+ [0-9.]+ all-started$`).MatchString(info.Log) || info.Line != 3 {
+			t.Errorf("line %d, log:\n%s", info.Line, info.Log)
 		}
 	})
 	eng.mu.Lock()

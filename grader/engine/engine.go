@@ -52,10 +52,11 @@ type Engine struct {
 	helperRef string        // the helper's image, once made (helperctr.go)
 	helperSrc *helperSource // the executable it is made from
 
-	builder string    // BuilderClassic or BuilderBuildKit (buildkit.go)
-	feOnce  sync.Once // looking for the Dockerfile frontend image
-	fe      string    // it, when the engine has it
-	bkCache []string  // BuildKit cache records this run's builds made
+	builder string       // BuilderClassic or BuilderBuildKit (buildkit.go)
+	feOnce  sync.Once    // looking for the Dockerfile frontend image
+	fe      string       // it, when the engine has it
+	bkCache []string     // BuildKit cache records this run's builds made
+	steps   *stepLimiter // limits BuildKit's steps on a local engine (cgroup.go)
 }
 
 // Option configures an Engine.
@@ -130,6 +131,9 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		if infoErr == nil && self != "" && info.Info.Name == self {
 			e.local = true
 			e.cgroups = detectBuildCgroups("/sys/fs/cgroup", info.Info.CgroupDriver)
+			if e.cgroups != nil && e.builder == BuilderBuildKit {
+				e.steps = newStepLimiter(e.cgroups)
+			}
 		}
 	}
 	if d := journalDir(); d != "" {
