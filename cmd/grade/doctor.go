@@ -27,7 +27,7 @@ type finding struct {
 type doctorText struct {
 	noEngine, engine, local, remote, storage, slowStorage, sandbox, buildPIDs, noBuildPIDs, tried,
 	tryFailed, imagesOK, imagesMissing, summaryOK, summaryBad,
-	classic, buildkit, buildkitBuiltin, buildkitLimits string
+	classic, buildkit, buildkitBuiltin, buildkitLimits, buildkitNoLimits string
 }
 
 var doctorTexts = map[string]doctorText{
@@ -51,7 +51,8 @@ var doctorTexts = map[string]doctorText{
 		buildkit:      "builder: BuildKit, with the Dockerfile frontend %s (heredocs, RUN --mount and COPY --chmod build offline)",
 		buildkitBuiltin: "builder: BuildKit, with the engine's built-in Dockerfile frontend|make images builds " + engine.FrontendImage +
 			", so that files written for today's Dockerfile syntax build offline",
-		buildkitLimits: "build steps get the build's time limit, but no memory, CPU or pids limit under BuildKit on this engine",
+		buildkitLimits:   "build steps get memory, CPU and pids limits (grade limits each BuildKit step's cgroup as it starts)",
+		buildkitNoLimits: "build steps get the build's time limit, but no memory, CPU or pids limit under BuildKit on this engine (grade limits them only as root beside a local engine that uses cgroupfs)",
 	},
 	"zh": {
 		noEngine:      "没有可用的 Docker 引擎：%v|请启动它（Linux：sudo systemctl start docker；Docker Desktop：打开应用），或用 DOCKER_HOST 指向远程引擎；然后运行 'docker info'",
@@ -73,7 +74,8 @@ var doctorTexts = map[string]doctorText{
 		buildkit:      "构建器：BuildKit，使用 Dockerfile 前端 %s（heredoc、RUN --mount 和 COPY --chmod 可离线构建）",
 		buildkitBuiltin: "构建器：BuildKit，使用引擎内置的 Dockerfile 前端|运行 make images 构建 " + engine.FrontendImage +
 			"，使按当今 Dockerfile 语法写的文件可离线构建",
-		buildkitLimits: "构建步骤有构建时间限制，但在此引擎上使用 BuildKit 时没有内存、CPU 和进程数限制",
+		buildkitLimits:   "构建步骤有内存、CPU 和进程数限制（grade 在每个 BuildKit 步骤的 cgroup 启动时为其设置限制）",
+		buildkitNoLimits: "构建步骤有构建时间限制，但在此引擎上使用 BuildKit 时没有内存、CPU 和进程数限制（只有以 root 身份在使用 cgroupfs 的本地引擎旁运行时，grade 才能限制它们）",
 	},
 }
 
@@ -154,12 +156,16 @@ func engineFindings(ctx context.Context, eng *engine.Engine, t doctorText) []fin
 		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.storage, f.StorageDriver)})
 	}
 	fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.sandbox, f.CgroupVersion, f.CgroupDriver)})
+	limits := t.buildkitNoLimits
+	if f.StepLimits {
+		limits = t.buildkitLimits
+	}
 	switch {
 	case f.Builder == engine.BuilderBuildKit && f.Frontend != "":
-		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.buildkit, f.Frontend)}, finding{ok: true, what: t.buildkitLimits})
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf(t.buildkit, f.Frontend)}, finding{ok: true, what: limits})
 	case f.Builder == engine.BuilderBuildKit:
 		what, fix := split(t.buildkitBuiltin)
-		fs = append(fs, finding{ok: true, what: what, fix: fix}, finding{ok: true, what: t.buildkitLimits})
+		fs = append(fs, finding{ok: true, what: what, fix: fix}, finding{ok: true, what: limits})
 	case f.BuildPIDs:
 		fs = append(fs, finding{ok: true, what: t.classic}, finding{ok: true, what: t.buildPIDs})
 	default:

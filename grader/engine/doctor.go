@@ -35,6 +35,9 @@ type Facts struct {
 	// Frontend is the Dockerfile frontend image BuildKit builds with, ""
 	// for the engine's built-in one.
 	Builder, Frontend string
+	// StepLimits is true when BuildKit's build steps get the job's memory,
+	// CPU and pids limits (cgroup.go's stepLimiter).
+	StepLimits bool
 }
 
 // Facts reads the engine's version, drivers and resources.
@@ -52,7 +55,7 @@ func (e *Engine) Facts(ctx context.Context) (Facts, error) {
 		Version: v.Version, APIVersion: v.APIVersion, OS: i.OperatingSystem, Daemon: e.cli.DaemonHost(),
 		StorageDriver: i.Driver, CgroupDriver: i.CgroupDriver, CgroupVersion: i.CgroupVersion,
 		CPUs: i.NCPU, Memory: i.MemTotal, Local: e.local, Name: i.Name, BuildPIDs: e.cgroups != nil && e.builder == BuilderClassic,
-		Builder: e.builder, Frontend: e.frontend(ctx),
+		Builder: e.builder, Frontend: e.frontend(ctx), StepLimits: e.steps != nil,
 	}, nil
 }
 
