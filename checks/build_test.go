@@ -20,10 +20,18 @@ func TestBuild(t *testing.T) {
 		{"no line", &fake{build: BuildInfo{Error: "COPY failed: file not found in build context"}},
 			StatusFail, []string{"Dockerfile: COPY failed"}},
 		{"no capability", bare{}, StatusError, []string{"cannot report a build"}},
+		{"timed out", &fake{build: BuildInfo{Dockerfile: "Dockerfile", Line: 7, TimedOut: true, Running: "RUN go test ./...",
+			Error: "the build did not finish within 3m0s and was stopped while it ran `RUN go test ./...`"}},
+			StatusFail, []string{"ran out of time", "Dockerfile:7: the build did not finish within 3m0s", "RUN go test"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want(t, (&Build{}).Run(context.Background(), tt.target), tt.status, tt.frags...)
+			o := (&Build{}).Run(context.Background(), tt.target)
+			want(t, o, tt.status, tt.frags...)
+			// The hint is the timeout's own only for a timeout.
+			if timedOut := tt.name == "timed out"; timedOut != (o.Hint == timeoutHint) {
+				t.Errorf("hint %+v", o.Hint)
+			}
 		})
 	}
 }

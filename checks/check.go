@@ -90,6 +90,10 @@ type Outcome struct {
 	Message string
 	// Detail is longer supporting text: a log excerpt, a build log.
 	Detail string
+	// Hint, when set, is about this outcome's own cause and replaces the
+	// scenario's hint for the check (a build stopped at its time limit is
+	// not helped by a hint about the Dockerfile's lines).
+	Hint Text
 }
 
 // Pass returns a passing outcome.

@@ -38,6 +38,12 @@ type BuildInfo struct {
 	Duration time.Duration
 	// Steps are the rebuilt image's layers, oldest first (Rebuild only).
 	Steps []BuildStep
+	// TimedOut is true when the build was stopped at its time limit;
+	// Running is then the instruction it was running (Line is its line), and
+	// Others how many other builds grade was running on the engine.
+	TimedOut bool
+	Running  string
+	Others   int
 }
 
 // BuildStep is one entry of a rebuilt image's history: the instruction that

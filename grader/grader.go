@@ -302,11 +302,15 @@ func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target, def ti
 
 func result(c scenario.CheckSpec, o checks.Outcome) report.Result {
 	score := o.Score
+	hint := c.Hint
+	if o.Hint.EN != "" || o.Hint.ZH != "" {
+		hint = o.Hint
+	}
 	return report.Result{
 		Check: c.ID, Kind: c.Kind, Title: c.Title, Status: o.Status,
 		Points: round(c.Points * score), Max: c.Points,
 		Expected: o.Expected, Actual: o.Actual, Message: o.Message, Detail: o.Detail,
-		Hint: c.Hint, See: c.See, Hidden: c.Hidden(),
+		Hint: hint, See: c.See, Hidden: c.Hidden(),
 	}
 }
 

@@ -226,3 +226,17 @@ func TestDigestDirKept(t *testing.T) {
 		t.Errorf("digest %s (%v), want %s", got, err, want)
 	}
 }
+
+// TestResultHint: an outcome's own hint replaces the scenario's; without
+// one, the scenario's is shown.
+func TestResultHint(t *testing.T) {
+	c := scenario.CheckSpec{Common: scenario.Common{ID: "builds", Kind: "build", Points: 10, Hint: checks.Text{EN: "the scenario's", ZH: "场景的"}}}
+	if r := result(c, checks.Fail("e", "a", "m")); r.Hint.EN != "the scenario's" {
+		t.Errorf("hint %+v", r.Hint)
+	}
+	own := checks.Fail("e", "a", "m")
+	own.Hint = checks.Text{EN: "the outcome's", ZH: "结果的"}
+	if r := result(c, own); r.Hint != own.Hint {
+		t.Errorf("hint %+v", r.Hint)
+	}
+}
