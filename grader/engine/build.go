@@ -164,6 +164,8 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 	// commit an image later; Close looks again for those.
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spec.Timeout)
 	defer cancel()
+	j.e.builds.Add(1)
+	defer j.e.builds.Add(-1)
 	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(buildGrace, cancel) })
 	defer stopGrace()
 	defer func() {
@@ -216,7 +218,7 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 	res, err := j.e.cli.ImageBuild(bctx, pr, opts)
 	if err != nil {
 		if bctx.Err() != nil {
-			return j.buildTimedOut(ctx, info, spec.Timeout, "")
+			return j.buildTimedOut(ctx, info, spec.Timeout, "", "", 0, df)
 		}
 		if !cerrdefs.IsInvalidArgument(err) {
 			return info, fmt.Errorf("building %s: %w", j.name, err)
@@ -241,7 +243,7 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 				break
 			}
 			if bctx.Err() != nil {
-				return j.buildTimedOut(ctx, info, spec.Timeout, log.String())
+				return j.classicTimedOut(ctx, info, spec, log.String(), df)
 			}
 			return info, fmt.Errorf("reading the build of %s: %w", j.name, err)
 		}
@@ -290,17 +292,58 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 	return info, nil
 }
 
-func (j *builder) buildTimedOut(ctx context.Context, info checks.BuildInfo, limit time.Duration, log string) (checks.BuildInfo, error) {
+// buildTimedOut is the verdict on a build stopped at its time limit: how
+// long it ran, the instruction it was running (its line, from the Dockerfile
+// df) and how many other builds grade was running on the engine then.
+func (j *builder) buildTimedOut(ctx context.Context, info checks.BuildInfo, limit time.Duration, log, running string, line int, df []byte) (checks.BuildInfo, error) {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return info, ctx.Err() // the run was stopped, not the build
 	}
+	info.TimedOut, info.Running, info.Line = true, running, line
+	info.Others = max(0, int(j.e.builds.Load())-1)
 	info.Error = fmt.Sprintf("the build did not finish within %s and was stopped", limit)
 	if ctx.Err() != nil {
 		info.Error = "the build did not finish within the job's time limit and was stopped"
 	}
+	if running != "" {
+		info.Error += fmt.Sprintf(" while it ran `%s`", running)
+	}
+	switch info.Others {
+	case 0:
+		info.Error += "; grade was running no other build on this engine"
+	case 1:
+		info.Error += "; grade was running 1 other build on this engine at the time"
+	default:
+		info.Error += fmt.Sprintf("; grade was running %d other builds on this engine at the time", info.Others)
+	}
+	info.Excerpt = excerpt(df, line, info.Dockerfile)
 	info.Log = scrubLog(log, j.added)
 	info.Duration = limit
 	return info, nil
+}
+
+// classicTimedOut is buildTimedOut for the classic builder's log, whose
+// last step header names what was running.
+func (j *builder) classicTimedOut(ctx context.Context, info checks.BuildInfo, spec BuildSpec, log string, df []byte) (checks.BuildInfo, error) {
+	instr, _ := runningStep(ansiRe.ReplaceAllString(log, ""))
+	line := 0
+	if instr != "" {
+		line = blameLine("", log, filepath.Join(spec.Dir, spec.Dockerfile))
+	}
+	return j.buildTimedOut(ctx, info, spec.Timeout, log, instr, line, df)
+}
+
+// runningStep is the instruction a classic build's log shows last, and
+// its number.
+func runningStep(log string) (string, int) {
+	instr, n := "", 0
+	for _, l := range strings.Split(log, "\n") {
+		if m := stepRe.FindStringSubmatch(l); m != nil {
+			instr = m[3]
+			n, _ = strconv.Atoi(m[1])
+		}
+	}
+	return instr, n
 }
 
 var (

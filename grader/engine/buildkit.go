@@ -164,7 +164,7 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 	res, err := j.e.cli.ImageBuild(bctx, nil, opts)
 	if err != nil {
 		if bctx.Err() != nil {
-			return j.buildTimedOut(ctx, info, spec.Timeout, "")
+			return j.buildTimedOut(ctx, info, spec.Timeout, "", "", 0, df)
 		}
 		return info, fmt.Errorf("building %s with BuildKit: %w", j.name, err)
 	}
@@ -180,7 +180,7 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 			}
 			tr.close()
 			if bctx.Err() != nil {
-				return j.buildTimedOut(ctx, info, spec.Timeout, tr.log())
+				return j.kitTimedOut(ctx, info, spec, tr, df)
 			}
 			return info, fmt.Errorf("reading the build of %s: %w", j.name, err)
 		}
@@ -199,8 +199,8 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return info, ctx.Err() // interrupted: no verdict
 	}
-	if bctx.Err() != nil && buildErr != "" {
-		return j.buildTimedOut(ctx, info, spec.Timeout, tr.log())
+	if bctx.Err() != nil {
+		return j.kitTimedOut(ctx, info, spec, tr, df)
 	}
 	info.Log = tr.log()
 	if fe != "" {
@@ -232,6 +232,17 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 			"(look for large files the build writes or copies)", units.HumanSize(float64(ins.Size)), checks.Size(lim))
 	}
 	return info, nil
+}
+
+// kitTimedOut is buildTimedOut for a BuildKit build: the step running is
+// the last one started and not completed.
+func (j *builder) kitTimedOut(ctx context.Context, info checks.BuildInfo, spec BuildSpec, tr *trace, df []byte) (checks.BuildInfo, error) {
+	name := tr.running()
+	instr := name
+	if m := vertexStepRe.FindStringSubmatch(name); m != nil {
+		instr = m[4]
+	}
+	return j.buildTimedOut(ctx, info, spec.Timeout, tr.log(), instr, stepLine(df, name), df)
 }
 
 // trace follows a BuildKit build's progress: the plain log a student knows
@@ -291,6 +302,19 @@ func (t *trace) close() {
 	}
 	close(t.ch)
 	<-t.done
+}
+
+// running names the last Dockerfile step that started and did not end.
+func (t *trace) running() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := len(t.order) - 1; i >= 0; i-- {
+		v := t.vtx[t.order[i]]
+		if v.Started != nil && v.Completed == nil && vertexStepRe.MatchString(v.Name) {
+			return v.Name
+		}
+	}
+	return ""
 }
 
 func (t *trace) log() string { return ansiRe.ReplaceAllString(t.buf.String(), "") }

@@ -195,6 +195,20 @@ func TestBuildKit(t *testing.T) {
 			t.Errorf("the image runs: %+v, %v", out, err)
 		}
 	})
+	t.Run("time limit", func(t *testing.T) {
+		job, spec := build(t, "slow", map[string]string{"Dockerfile": "FROM busybox:latest\nRUN echo quick\nRUN sleep 60\n"})
+		spec.Timeout = 5 * time.Second
+		began := time.Now()
+		info, err := job.Build(ctx, spec)
+		if err != nil || info.OK || !info.TimedOut || info.Running != "RUN sleep 60" || info.Line != 3 ||
+			!strings.Contains(info.Error, "did not finish within 5s and was stopped while it ran `RUN sleep 60`") ||
+			!strings.Contains(info.Error, "no other build") {
+			t.Errorf("%+v, %v", info, err)
+		}
+		if d := time.Since(began); d > 30*time.Second {
+			t.Errorf("the build was stopped after %s", d)
+		}
+	})
 	t.Run("step limits", func(t *testing.T) {
 		if eng.cgroups == nil {
 			t.Skip("grade makes no cgroups here (it needs root beside a local engine that uses cgroupfs)")

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
@@ -57,6 +58,7 @@ type Engine struct {
 	fe      string       // it, when the engine has it
 	bkCache []string     // BuildKit cache records this run's builds made
 	steps   *stepLimiter // limits BuildKit's steps on a local engine (cgroup.go)
+	builds  atomic.Int32 // builds of this run in flight
 }
 
 // Option configures an Engine.
