@@ -57,14 +57,14 @@ const (
 const FrontendImage = "grade/dockerfile-frontend:1"
 
 // chooseBuilder says which builder builds on this engine, given what
-// GRADE_BUILDER asks: auto (BuildKit where the engine has it) and buildkit
-// take BuildKit when the engine is a Linux one of API 1.39 or later (20.10
+// GRADE_BUILDER asks: auto (the default: BuildKit where the engine has it)
+// and buildkit take BuildKit when the engine is a Linux one of API 1.39 or later (20.10
 // sends no Builder-Version header unless configured to).
 func chooseBuilder(want string, ping client.PingResult, osType string) (string, error) {
 	switch want {
-	case "", BuilderClassic:
+	case BuilderClassic:
 		return BuilderClassic, nil
-	case BuilderAuto, BuilderBuildKit:
+	case "", BuilderAuto, BuilderBuildKit:
 	default:
 		return "", &SettingError{Msg: fmt.Sprintf("GRADE_BUILDER=%s: give %s, %s or %s", want, BuilderAuto, BuilderBuildKit, BuilderClassic)}
 	}
@@ -208,7 +208,7 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 	}
 	info.Steps = tr.steps()
 	if buildErr != "" {
-		info.Error = strings.TrimSpace(buildErr)
+		info.Error = kitError(buildErr)
 		if m := parseErrRe.FindStringSubmatch(info.Error); m != nil && strings.Contains(info.Error, "parse error") {
 			info.Line, _ = strconv.Atoi(m[1])
 		} else {
@@ -232,6 +232,16 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 			"(look for large files the build writes or copies)", units.HumanSize(float64(ins.Size)), checks.Size(lim))
 	}
 	return info, nil
+}
+
+// kitWrapRe matches what BuildKit wraps an error in on its way out of the
+// frontend and the gateway ("failed to solve with frontend dockerfile.v0:
+// … rpc error: code = Unknown desc = "): not the student's business.
+var kitWrapRe = regexp.MustCompile(`^(?:failed to solve(?: with frontend [^:\s]+)?: |rpc error: code = \w+ desc = )+`)
+
+// kitError is a BuildKit build's error as the student reads it.
+func kitError(msg string) string {
+	return strings.TrimSpace(kitWrapRe.ReplaceAllString(strings.TrimSpace(msg), ""))
 }
 
 // kitTimedOut is buildTimedOut for a BuildKit build: the step running is

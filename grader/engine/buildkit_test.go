@@ -47,6 +47,21 @@ func TestStepLine(t *testing.T) {
 	}
 }
 
+// TestKitError: BuildKit's wrapping of an error goes, the engine's words
+// stay.
+func TestKitError(t *testing.T) {
+	for in, want := range map[string]string{
+		"failed to solve with frontend dockerfile.v0: failed to solve with frontend gateway.v0: rpc error: code = Unknown desc = dockerfile parse error on line 11: unknown instruction: EXPOSE: (did you mean EXPOSE?)": "dockerfile parse error on line 11: unknown instruction: EXPOSE: (did you mean EXPOSE?)",
+		"failed to solve with frontend dockerfile.v0: failed to create LLB definition: dockerfile parse error line 3: unknown instruction: ECHO":                                                                         "failed to create LLB definition: dockerfile parse error line 3: unknown instruction: ECHO",
+		"failed to solve: process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3":                                                                                                                     "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3",
+		"executor failed running [/bin/sh -c exit 3]: exit code: 3 ":                                                                                                                                                     "executor failed running [/bin/sh -c exit 3]: exit code: 3",
+	} {
+		if got := kitError(in); got != want {
+			t.Errorf("kitError(%q)\n = %q\nwant %q", in, got, want)
+		}
+	}
+}
+
 // TestChooseBuilder: GRADE_BUILDER picks the builder; BuildKit only where
 // the engine has it.
 func TestChooseBuilder(t *testing.T) {
@@ -58,7 +73,8 @@ func TestChooseBuilder(t *testing.T) {
 		got    string
 		errMsg string
 	}{
-		{"", v2, "linux", BuilderClassic, ""},
+		{"", v2, "linux", BuilderBuildKit, ""},
+		{"", v2, "windows", BuilderClassic, ""},
 		{"classic", v2, "linux", BuilderClassic, ""},
 		{"auto", v2, "linux", BuilderBuildKit, ""},
 		{"buildkit", client.PingResult{APIVersion: "1.44", BuilderVersion: "2"}, "linux", BuilderBuildKit, ""},
