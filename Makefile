@@ -86,14 +86,15 @@ bench: images build
 # asserting that nothing grade made is left on it.
 # The second engine (make engine2; it needs root) takes part: TestSamples
 # grades its subset there (every scenario, every check kind; see subset in
-# grader/integration_test.go), and the tests of ENGINE2_TESTS run there
-# again. `make test ENGINE2=` leaves it out (a CI job whose engine is
+# grader/integration_test.go) with the classic builder (the local engine
+# grades with BuildKit, the default), and the tests of ENGINE2_TESTS run
+# there again. `make test ENGINE2=` leaves it out (a CI job whose engine is
 # already a dind service, not on the job's machine).
 ENGINE2 ?= tcp://10.213.0.2:2375
-ENGINE2_TESTS := TestHostUnreachable|TestSandbox|TestCommands|TestRegistryStep|TestDoctor|TestEmbeddedHelper
+ENGINE2_TESTS := TestHostUnreachable|TestSandbox|TestCommands|TestRegistryStep|TestDoctor|TestEmbeddedHelper|TestBuildKit
 test: images tools $(if $(ENGINE2),engine2)
 	$(GO) test -count=1 -p 1 -timeout 60m ./...
-	$(if $(ENGINE2),DOCKER_HOST=$(ENGINE2) GRADE_TEST_SAMPLES=subset $(GO) test -count=1 -timeout 30m -run '^TestSamples$$' ./grader)
+	$(if $(ENGINE2),DOCKER_HOST=$(ENGINE2) GRADE_BUILDER=classic GRADE_TEST_SAMPLES=subset $(GO) test -count=1 -timeout 30m -run '^TestSamples$$' ./grader)
 	$(if $(ENGINE2),DOCKER_HOST=$(ENGINE2) $(GO) test -count=1 -p 1 -timeout 15m -run '^($(ENGINE2_TESTS))$$' ./grader/engine ./cmd/grade)
 
 # Unit tests only: no Docker.

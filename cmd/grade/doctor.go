@@ -47,7 +47,7 @@ var doctorTexts = map[string]doctorText{
 		imagesMissing: "base images: %d of %d missing: %s|run 'make images' (pulls where a registry answers, else builds stand-ins) or docker pull them",
 		summaryOK:     "All good: grade can grade here.",
 		summaryBad:    "%d problem(s): see the lines marked ✗.",
-		classic:       "builder: the classic builder (GRADE_BUILDER=auto builds with BuildKit where the engine has it)",
+		classic:       "builder: the classic builder (the engine has no BuildKit, or GRADE_BUILDER=classic asks for it)",
 		buildkit:      "builder: BuildKit, with the Dockerfile frontend %s (heredocs, RUN --mount and COPY --chmod build offline)",
 		buildkitBuiltin: "builder: BuildKit, with the engine's built-in Dockerfile frontend|make images builds " + engine.FrontendImage +
 			", so that files written for today's Dockerfile syntax build offline",
@@ -70,7 +70,7 @@ var doctorTexts = map[string]doctorText{
 		imagesMissing: "基础镜像：%d/%d 个缺失：%s|运行 'make images'（能访问镜像仓库时拉取，否则构建替代镜像）或用 docker pull 获取",
 		summaryOK:     "一切正常：grade 可以在这里评分。",
 		summaryBad:    "%d 个问题：见标有 ✗ 的行。",
-		classic:       "构建器：经典构建器（GRADE_BUILDER=auto 在引擎支持时使用 BuildKit）",
+		classic:       "构建器：经典构建器（引擎没有 BuildKit，或 GRADE_BUILDER=classic 要求使用它）",
 		buildkit:      "构建器：BuildKit，使用 Dockerfile 前端 %s（heredoc、RUN --mount 和 COPY --chmod 可离线构建）",
 		buildkitBuiltin: "构建器：BuildKit，使用引擎内置的 Dockerfile 前端|运行 make images 构建 " + engine.FrontendImage +
 			"，使按当今 Dockerfile 语法写的文件可离线构建",
