@@ -209,6 +209,10 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 	info.Steps = tr.steps()
 	if buildErr != "" {
 		info.Error = kitError(buildErr)
+		if m := secretRe.FindStringSubmatch(info.Error); m != nil {
+			info.Error += fmt.Sprintf(" (RUN --mount=type=secret,id=%s needs a secret, and grade builds with none: "+
+				"make the mount optional, required=false, or leave it out)", m[1])
+		}
 		if m := parseErrRe.FindStringSubmatch(info.Error); m != nil && strings.Contains(info.Error, "parse error") {
 			info.Line, _ = strconv.Atoi(m[1])
 		} else {
@@ -238,6 +242,10 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 // frontend and the gateway ("failed to solve with frontend dockerfile.v0:
 // … rpc error: code = Unknown desc = "): not the student's business.
 var kitWrapRe = regexp.MustCompile(`^(?:failed to solve(?: with frontend [^:\s]+)?: |rpc error: code = \w+ desc = )+`)
+
+// secretRe matches BuildKit's error for a secret mount it was given no
+// secret for.
+var secretRe = regexp.MustCompile(`^secret (\S+) not found`)
 
 // kitError is a BuildKit build's error as the student reads it.
 func kitError(msg string) string {

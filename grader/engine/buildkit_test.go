@@ -198,8 +198,11 @@ func TestBuildKit(t *testing.T) {
 	})
 	t.Run("today's syntax", func(t *testing.T) {
 		job, spec := build(t, "syntax", map[string]string{
-			"Dockerfile": "# syntax=docker/dockerfile:1.4\nFROM busybox:latest\nCOPY --chmod=755 run.sh /run.sh\n" +
-				"RUN --mount=type=cache,target=/cache echo cached > /cache/x\nRUN <<EOF\necho heredoc > /h\nEOF\nCMD [\"/run.sh\"]\n",
+			"Dockerfile": "# syntax=docker/dockerfile:1.4\nARG BASE=busybox:latest\nFROM --platform=$BUILDPLATFORM ${BASE}\nCOPY --chmod=755 run.sh /run.sh\n" +
+				"COPY --link a.txt /a.txt\nRUN --mount=type=cache,target=/cache echo cached > /cache/x\n" +
+				"RUN --mount=type=tmpfs,target=/t touch /t/x\nRUN --mount=type=secret,id=token cat /run/secrets/token || true\n" +
+				"RUN <<EOF\necho heredoc > /h\nEOF\nCMD [\"/run.sh\"]\n",
+			"a.txt":  "a\n",
 			"run.sh": "#!/bin/sh\ncat /h\n",
 		})
 		info, err := job.Build(ctx, spec)
@@ -209,6 +212,13 @@ func TestBuildKit(t *testing.T) {
 		out, err := job.RunImage(ctx, checks.RunSpec{Args: []string{"/run.sh"}})
 		if err != nil || strings.TrimSpace(out.Stdout) != "heredoc" {
 			t.Errorf("the image runs: %+v, %v", out, err)
+		}
+	})
+	t.Run("required secret", func(t *testing.T) {
+		job, spec := build(t, "secret", map[string]string{"Dockerfile": "FROM busybox:latest\nRUN --mount=type=secret,id=npmrc,required=true cat /run/secrets/npmrc\n"})
+		info, err := job.Build(ctx, spec)
+		if err != nil || info.OK || info.Line != 2 || !strings.Contains(info.Error, "id=npmrc needs a secret, and grade builds with none") {
+			t.Errorf("%+v, %v", info, err)
 		}
 	})
 	t.Run("time limit", func(t *testing.T) {
