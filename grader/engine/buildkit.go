@@ -125,6 +125,17 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 			dfEntry = append(dfEntry, e)
 		}
 	}
+	// The cache records the build makes, noted once its session is closed:
+	// BuildKit records the session's sources as the session ends.
+	j.e.baseCache(ctx)
+	before := j.e.cacheRecords(ctx)
+	defer func() {
+		if bctx.Err() != nil {
+			// A build cut off goes on being torn down a moment longer.
+			time.Sleep(lateCommit)
+		}
+		j.e.noteCache(before, j.e.cacheRecords(context.WithoutCancel(ctx)))
+	}()
 	sess, err := session.NewSession(bctx, "grade-"+j.slug)
 	if err != nil {
 		return info, fmt.Errorf("starting a BuildKit session for %s: %w", j.name, err)
@@ -147,8 +158,6 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 	if fe != "" {
 		args["BUILDKIT_SYNTAX"] = &fe
 	}
-	before := j.e.cacheRecords(ctx)
-	defer func() { j.e.noteCache(before, j.e.cacheRecords(context.WithoutCancel(ctx))) }()
 	opts := client.ImageBuildOptions{
 		Version:       build.BuilderBuildKit,
 		SessionID:     sess.ID(),
@@ -335,7 +344,23 @@ func (t *trace) running() string {
 	return ""
 }
 
-func (t *trace) log() string { return ansiRe.ReplaceAllString(t.buf.String(), "") }
+func (t *trace) log() string { return kitLog(t.buf.String()) }
+
+// kitLog is a BuildKit plain log as the student reads it: no terminal
+// codes, and not grade's own steps (fetching the Dockerfile frontend grade
+// builds with, which the log's first line names).
+func kitLog(log string) string {
+	blocks := strings.Split(ansiRe.ReplaceAllString(log, ""), "\n\n")
+	out := blocks[:0]
+	for _, b := range blocks {
+		first, _, _ := strings.Cut(b, "\n")
+		if strings.Contains(first, "/"+FrontendImage) && strings.HasPrefix(first, "#") {
+			continue
+		}
+		out = append(out, b)
+	}
+	return strings.Join(out, "\n\n")
+}
 
 // stepRe matches a Dockerfile step's vertex: "[2/5] RUN …", "[build 1/3] …".
 var vertexStepRe = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$`)
@@ -486,28 +511,60 @@ func (e *Engine) cacheRecords(ctx context.Context) map[string]bool {
 }
 
 // noteCache records the cache records that appeared during a build, for
-// the run's end (pruneCache).
+// the run's end (pruneCache) and, in the journal, for `grade clean` after a
+// run that was killed.
 func (e *Engine) noteCache(before, after map[string]bool) {
 	if before == nil || after == nil {
 		return
 	}
+	var ids []string
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for id := range after {
 		if !before[id] {
 			e.bkCache = append(e.bkCache, id)
+			ids = append(ids, cachePrefix+id)
 		}
 	}
+	e.mu.Unlock()
+	e.note(ids)
+}
+
+// baseCache notes, once, the cache records on the engine before this run's
+// first BuildKit build, and makes the run's journal (it is live).
+func (e *Engine) baseCache(ctx context.Context) {
+	e.cacheOnce.Do(func() {
+		e.note(nil)
+		e.cacheBase = e.cacheRecords(ctx)
+	})
 }
 
 // pruneCache removes the BuildKit cache records this run's builds made (by
 // id: the engine ignores a label filter on the cache), as many as are no
-// longer in use.
+// longer in use. BuildKit writes some records as a build's session ends,
+// after grade looked: when no other grade run of this machine is live,
+// every record that appeared since this run's first build goes too.
 func (e *Engine) pruneCache(ctx context.Context) error {
 	e.mu.Lock()
 	ids := e.bkCache
 	e.bkCache = nil
+	base := e.cacheBase
 	e.mu.Unlock()
+	if base != nil && !e.otherRunsLive() {
+		noted := map[string]bool{}
+		for _, id := range ids {
+			noted[id] = true
+		}
+		for id := range e.cacheRecords(ctx) {
+			if !base[id] && !noted[id] {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return e.pruneIDs(ctx, ids)
+}
+
+// pruneIDs prunes the cache records of ids that are not in use.
+func (e *Engine) pruneIDs(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}

@@ -117,6 +117,7 @@ func TestBuildKit(t *testing.T) {
 	if eng.frontend(ctx) == "" {
 		t.Fatalf("the engine has no %s: make images builds it", FrontendImage)
 	}
+	had := eng.cacheRecords(ctx)
 	build := func(t *testing.T, name string, files map[string]string) (*ImageJob, BuildSpec) {
 		t.Helper()
 		dir := t.TempDir()
@@ -151,7 +152,7 @@ func TestBuildKit(t *testing.T) {
 				t.Errorf("the log lacks %q:\n%s", want, info.Log)
 			}
 		}
-		if strings.Contains(info.Log, "LABEL grade.") || strings.Contains(info.Log, "\x1b[") {
+		if strings.Contains(info.Log, "LABEL grade.") || strings.Contains(info.Log, "\x1b[") || strings.Count(info.Log, FrontendImage) != 1 {
 			t.Errorf("the log shows grade's steps or terminal codes:\n%s", info.Log)
 		}
 	})
@@ -264,10 +265,21 @@ func TestBuildKit(t *testing.T) {
 	}
 	_, _ = eng.CleanRun()
 	assertNothingLabelled(ctx, t, eng)
-	now := eng.cacheRecords(ctx)
-	for _, id := range made {
-		if now[id] {
+	for id := range eng.cacheRecords(ctx) {
+		if !had[id] {
 			t.Errorf("cache record %s is left", id)
 		}
+	}
+}
+
+// TestKitLog: grade's own steps and terminal codes leave the log.
+func TestKitLog(t *testing.T) {
+	in := "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n" +
+		"#3 resolve image config for docker.io/" + FrontendImage + "\n#3 DONE 0.0s\n\n" +
+		"#4 docker-image://docker.io/" + FrontendImage + "\n#4 CACHED\n\n" +
+		"#8 [2/3] RUN echo \x1b[31mred\x1b[0m\n#8 0.2 red\n#8 DONE 0.2s\n"
+	want := "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#8 [2/3] RUN echo red\n#8 0.2 red\n#8 DONE 0.2s\n"
+	if got := kitLog(in); got != want {
+		t.Errorf("kitLog:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -53,12 +53,14 @@ type Engine struct {
 	helperRef string        // the helper's image, once made (helperctr.go)
 	helperSrc *helperSource // the executable it is made from
 
-	builder string       // BuilderClassic or BuilderBuildKit (buildkit.go)
-	feOnce  sync.Once    // looking for the Dockerfile frontend image
-	fe      string       // it, when the engine has it
-	bkCache []string     // BuildKit cache records this run's builds made
-	steps   *stepLimiter // limits BuildKit's steps on a local engine (cgroup.go)
-	builds  atomic.Int32 // builds of this run in flight
+	builder   string          // BuilderClassic or BuilderBuildKit (buildkit.go)
+	feOnce    sync.Once       // looking for the Dockerfile frontend image
+	fe        string          // it, when the engine has it
+	bkCache   []string        // BuildKit cache records this run's builds made
+	cacheOnce sync.Once       // noting cacheBase
+	cacheBase map[string]bool // the cache records before this run's first BuildKit build
+	steps     *stepLimiter    // limits BuildKit's steps on a local engine (cgroup.go)
+	builds    atomic.Int32    // builds of this run in flight
 }
 
 // Option configures an Engine.

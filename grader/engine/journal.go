@@ -29,9 +29,14 @@ func journalName(run string, o owner) string {
 	return run + "~" + strings.ReplaceAll(string(o), "/", "~") + ".ids"
 }
 
-// note appends image ids to this run's journal.
+// cachePrefix marks a BuildKit cache record's id in a journal (the other
+// lines are untagged images').
+const cachePrefix = "cache:"
+
+// note appends image ids to this run's journal; with no ids it makes the
+// journal, which tells other runs that this one is live (otherRunsLive).
 func (e *Engine) note(ids []string) {
-	if e.journal == "" || len(ids) == 0 {
+	if e.journal == "" {
 		return
 	}
 	e.jmu.Lock()
@@ -69,11 +74,39 @@ func (e *Engine) sweepJournals(ctx context.Context) int {
 			continue
 		}
 		path := filepath.Join(dir, ent.Name())
-		ids := readJournal(path)
-		n += e.removeUntagged(ctx, ids)
+		var images, cache []string
+		for _, id := range readJournal(path) {
+			if c, ok := strings.CutPrefix(id, cachePrefix); ok {
+				cache = append(cache, c)
+			} else {
+				images = append(images, id)
+			}
+		}
+		n += e.removeUntagged(ctx, images)
+		_ = e.pruneIDs(ctx, cache)
 		_ = os.Remove(path)
 	}
 	return n
+}
+
+// otherRunsLive reports whether another grade run of this machine is live:
+// its journal is there and its process is not gone.
+func (e *Engine) otherRunsLive() bool {
+	dir := journalDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, ent := range entries {
+		parts := strings.Split(strings.TrimSuffix(ent.Name(), ".ids"), "~")
+		if len(parts) != 3 || parts[0] == e.runID {
+			continue
+		}
+		if !e.dead(owner(parts[1] + "/" + parts[2])) {
+			return true
+		}
+	}
+	return false
 }
 
 func readJournal(path string) []string {
