@@ -351,7 +351,9 @@ func (j *CommandsJob) Recreate(ctx context.Context, name string) error {
 		nc.EndpointsConfig = map[string]*network.EndpointSettings{first: eps[first]}
 	}
 	engineName := strings.TrimPrefix(ins.Name, "/")
-	created, err := j.e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: nc, Name: engineName})
+	mctx, made := making(ctx)
+	defer made()
+	created, err := j.e.cli.ContainerCreate(mctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, NetworkingConfig: nc, Name: engineName})
 	if err != nil {
 		return &checks.StartError{Service: name, Err: fmt.Errorf("running it again: %w", startErr(err))}
 	}

@@ -219,7 +219,9 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 	for i, key := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[key]
 		name := fmt.Sprintf("grade-%s-n%d-%s", j.slug, i, slugRe.ReplaceAllString(strings.ToLower(key), "-"))
-		_, err := j.e.cli.NetworkCreate(ctx, name, networkCreate(j.base))
+		mctx, made := making(ctx)
+		_, err := j.e.cli.NetworkCreate(mctx, name, networkCreate(j.base))
+		made()
 		if err != nil {
 			return fmt.Errorf("creating network %s of %s: %w", key, j.name, err)
 		}

@@ -262,7 +262,9 @@ func (e *Engine) startHelper(ctx context.Context, spec helperSpec) (*helperCtr, 
 		Mounts:         spec.mounts,
 		LogConfig:      container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "64k", "max-file": "1"}},
 	}
-	res, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+	mctx, made := making(ctx)
+	defer made()
+	res, err := e.cli.ContainerCreate(mctx, client.ContainerCreateOptions{
 		Name:       spec.name,
 		Config:     &container.Config{Image: ref, Labels: spec.labels, User: "0:0"},
 		HostConfig: hc,

@@ -219,7 +219,9 @@ func (j *base) ensureNetwork(ctx context.Context) (string, error) {
 		return j.network, nil
 	}
 	name := "grade-" + j.slug
-	_, err := j.e.cli.NetworkCreate(ctx, name, networkCreate(j))
+	mctx, made := making(ctx)
+	defer made()
+	_, err := j.e.cli.NetworkCreate(mctx, name, networkCreate(j))
 	if err != nil {
 		return "", fmt.Errorf("creating the network of %s: %w", j.name, err)
 	}
@@ -230,7 +232,9 @@ func (j *base) ensureNetwork(ctx context.Context) (string, error) {
 // create creates a container of the job with the sandbox settings.
 func (j *base) create(ctx context.Context, cfg *container.Config, hc *container.HostConfig, name string) (string, error) {
 	cfg.Labels = j.e.labels(j.name)
-	res, err := j.e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: name})
+	mctx, made := making(ctx)
+	defer made()
+	res, err := j.e.cli.ContainerCreate(mctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: name})
 	if err != nil {
 		return "", err
 	}

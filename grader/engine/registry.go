@@ -250,7 +250,9 @@ func startSession(ctx context.Context, j *base, cmds *CommandsOptions) (_ *regis
 	s.regSrv = &http.Server{Handler: s.gate.wrap(h), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.regSrv.Serve(ln) }()
 
-	if _, err := j.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: s.apiVolume, Labels: j.e.labels(j.name)}); err != nil {
+	mctx, made := making(ctx)
+	defer made()
+	if _, err := j.e.cli.VolumeCreate(mctx, client.VolumeCreateOptions{Name: s.apiVolume, Labels: j.e.labels(j.name)}); err != nil {
 		return nil, fmt.Errorf("making the guard's volume of %s: %w", j.name, err)
 	}
 	// On the engine host's network for the registry step (its loopback is

@@ -24,7 +24,9 @@ func (j *ImageJob) makeRunVolume(ctx context.Context, v *checks.RunVolume) (moun
 	j.volumes++
 	name := fmt.Sprintf("grade-%s-v%d", j.slug, j.volumes)
 	j.mu.Unlock()
-	if _, err := j.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: j.e.labels(j.name)}); err != nil {
+	mctx, made := making(ctx)
+	defer made()
+	if _, err := j.e.cli.VolumeCreate(mctx, client.VolumeCreateOptions{Name: name, Labels: j.e.labels(j.name)}); err != nil {
 		return mount.Mount{}, fmt.Errorf("creating a volume for %s: %w", j.name, err)
 	}
 	// NoCopy: the volume starts empty, not seeded with what the image has

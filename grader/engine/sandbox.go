@@ -67,3 +67,14 @@ func (j *base) removeVolume(name string) {
 	defer cancel()
 	_, _ = j.e.cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
 }
+
+// making is the context an object of the job's is made in, and its
+// release: the caller's, never cut off by it (a creation interrupted
+// mid-way may still complete on the engine after the job's clean-up looked
+// for what to remove), bounded by makeTimeout.
+func making(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), makeTimeout)
+}
+
+// makeTimeout bounds the creation of one object.
+const makeTimeout = 30 * time.Second

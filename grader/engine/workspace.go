@@ -55,7 +55,9 @@ func (j *base) folderVolume(ctx context.Context, dir, rel string) (string, error
 	}
 	labels := j.e.labels(j.name)
 	labels[folderLabel] = rel
-	if _, err := j.e.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels}); err != nil {
+	mctx, made := making(ctx)
+	defer made()
+	if _, err := j.e.cli.VolumeCreate(mctx, client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels}); err != nil {
 		return "", fmt.Errorf("making the volume of the folder %s of %s: %w", rel, j.name, err)
 	}
 	if j.folders == nil {
@@ -104,7 +106,9 @@ func (j *base) intoVolume(ctx context.Context, volume string, tarball io.Reader)
 	if err != nil {
 		return err
 	}
-	res, err := j.e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+	mctx, made := making(ctx)
+	defer made()
+	res, err := j.e.cli.ContainerCreate(mctx, client.ContainerCreateOptions{
 		Config: &container.Config{Image: ref, Labels: j.e.labels(j.name)},
 		HostConfig: &container.HostConfig{NetworkMode: "none",
 			Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: "/ws"}}},

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/moby/moby/api/types/container"
@@ -1457,7 +1458,9 @@ func (c *Commands) makeNetwork(ctx context.Context, name string) error {
 	case made >= maxCmdNetworks:
 		return &capError{what: fmt.Sprintf("%d networks", maxCmdNetworks)}
 	}
-	if _, err := c.eng.NetworkCreate(ctx, c.engineName(name), c.sb.NetworkOptions()); err != nil {
+	mctx, release := making(ctx)
+	defer release()
+	if _, err := c.eng.NetworkCreate(mctx, c.engineName(name), c.sb.NetworkOptions()); err != nil {
 		return fmt.Errorf("creating the network %s of %s: %w", name, c.sb.Name(), err)
 	}
 	c.mu.Lock()
@@ -1481,7 +1484,9 @@ func (c *Commands) ensureVolume(ctx context.Context, name string) error {
 	case made >= maxCmdVolumes:
 		return &capError{what: fmt.Sprintf("%d volumes", maxCmdVolumes)}
 	}
-	if _, err := c.eng.VolumeCreate(ctx, c.sb.VolumeOptions(c.engineName(name))); err != nil {
+	mctx, release := making(ctx)
+	defer release()
+	if _, err := c.eng.VolumeCreate(mctx, c.sb.VolumeOptions(c.engineName(name))); err != nil {
 		return fmt.Errorf("creating the volume %s of %s: %w", name, c.sb.Name(), err)
 	}
 	c.mu.Lock()
@@ -1725,6 +1730,13 @@ func (c *Commands) errNoObject(what, name string) error {
 		}
 	}
 	return e
+}
+
+// making is the context a network or volume is made in: never cut off by
+// the call's (a creation interrupted mid-way may still complete on the
+// engine after the job's clean-up looked), bounded by a minute.
+func making(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 }
 
 var (
