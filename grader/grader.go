@@ -256,6 +256,7 @@ func prepare(ctx context.Context, job Job, s Submission, lim checks.Limits, res 
 		Dockerfile: filepath.FromSlash(sc.Dockerfile()),
 		Shown:      filepath.ToSlash(filepath.Join(sc.Context(), sc.Dockerfile())),
 		Timeout:    lim.Build.Std(),
+		Target:     sc.Stack.Image.Target,
 		Plant:      plants(sc),
 	})
 	if err != nil {

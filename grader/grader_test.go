@@ -33,6 +33,9 @@ type fakeJob struct {
 	info checks.BuildInfo
 }
 
+// built is the spec the fake engine's last build got.
+var built engine.BuildSpec
+
 func (j *fakeJob) Job() string                 { return j.name }
 func (j *fakeJob) BuildInfo() checks.BuildInfo { return j.info }
 func (j *fakeJob) Close() error {
@@ -40,7 +43,8 @@ func (j *fakeJob) Close() error {
 	return nil
 }
 
-func (j *fakeJob) Build(context.Context, engine.BuildSpec) (checks.BuildInfo, error) {
+func (j *fakeJob) Build(_ context.Context, spec engine.BuildSpec) (checks.BuildInfo, error) {
+	built = spec
 	if j.e.buildErr != nil {
 		return checks.BuildInfo{}, j.e.buildErr
 	}
@@ -224,6 +228,22 @@ func TestDigestDirKept(t *testing.T) {
 	const want = "sha256:fa274b169bfb17d6882c796af142223cc51d73bbc57e17749f96e7ecd70773b0"
 	if got, err := digestDir(dir); err != nil || got != want {
 		t.Errorf("digest %s (%v), want %s", got, err, want)
+	}
+}
+
+// TestBuildTarget: a scenario's stack.image.target is the stage built.
+func TestBuildTarget(t *testing.T) {
+	s, err := scenario.Parse("demo.yaml", []byte(strings.Replace(scenarioYAML, "{image: {build: .}}", "{image: {build: ., target: release}}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox AS release\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Run(context.Background(), &fakeEngine{}, []Submission{{Student: "alice", Scenario: s, Dir: dir}}, Options{Parallel: 1})
+	if built.Target != "release" {
+		t.Errorf("built target %q", built.Target)
 	}
 }
 

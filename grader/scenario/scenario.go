@@ -60,8 +60,11 @@ type ImageStack struct {
 	// Build is the build context inside the submission; default ".".
 	Build string `yaml:"build"`
 	// Dockerfile is its path inside the context; default "Dockerfile".
-	Dockerfile string     `yaml:"dockerfile"`
-	Run        RunOptions `yaml:"run"`
+	Dockerfile string `yaml:"dockerfile"`
+	// Target is the stage to build (docker build --target); default the
+	// last. With BuildKit only the stages it needs are built.
+	Target string     `yaml:"target"`
+	Run    RunOptions `yaml:"run"`
 }
 
 // RunOptions says how the app container is started.
