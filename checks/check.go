@@ -135,6 +135,16 @@ func (e *LimitError) Error() string { return e.Err.Error() }
 // Unwrap returns the cause.
 func (e *LimitError) Unwrap() error { return e.Err }
 
+// RefusedError is returned by a capability when the submission holds a file
+// grade does not take (a hard link, which may be another name of a file
+// outside the submission): the submission's result, not grade's.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *RefusedError) Unwrap() error { return e.Err }
+
 // StartError is returned by a capability when the container under test could
 // not be started. It is the submission's fault (a missing executable, a bad
 // entrypoint), so checks report it as a failure, not an error.
@@ -165,6 +175,10 @@ func engineOutcome(expected string, err error) Outcome {
 	var le *LimitError
 	if errors.As(err, &le) {
 		return Fail(expected, le.Error(), "")
+	}
+	var re *RefusedError
+	if errors.As(err, &re) {
+		return Fail(expected, re.Error(), "")
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Fail(expected, "no result within the check's time limit", "")

@@ -171,12 +171,16 @@ func (c *Script) Run(ctx context.Context, t Target) Outcome {
 	}
 	run, err := sr.RunScript(ctx, ScriptSpec{File: c.File, ImageName: c.ImageName, Registry: c.Registry})
 	var le *LimitError
+	var re *RefusedError
 	switch {
 	case errors.Is(err, ErrNotExist):
 		return missing
 	case errors.As(err, &le):
 		// The submission is too big to copy for the script: its fault.
 		return Fail(expected, "the script was not run", le.Error())
+	case errors.As(err, &re):
+		// It holds a file grade does not copy: its fault.
+		return Fail(expected, "the script was not run", re.Error())
 	case err != nil:
 		return engineOutcome(expected, err)
 	}

@@ -132,6 +132,8 @@ func TestScript(t *testing.T) {
 			StatusError, []string{"grade/docker-cli:bookworm"}, nil},
 		{"submission too big to copy", nil, registryTarget{runErr: &LimitError{Err: errors.New("the script was not run: the submission is larger than 1MiB")}},
 			StatusFail, []string{"the script was not run", "larger than 1MiB"}, nil},
+		{"a hard link in the submission", nil, registryTarget{runErr: &RefusedError{Err: errors.New("hl.txt is a hard link (it has 2 names); grade takes only plain files of the submission: copy the file instead")}},
+			StatusFail, []string{"the script was not run", "hl.txt is a hard link"}, nil},
 		{"a long refused command", nil, registryTarget{run: ScriptRun{Output: Output{ExitCode: 1},
 			Refused: []Refusal{{Command: "POST /" + strings.Repeat("x", 5000), Why: "not allowed"}, ps}}},
 			StatusFail, []string{"the script ran `POST /xxx", "more characters)`, which grade refused: not allowed"}, []string{strings.Repeat("x", 401)}},

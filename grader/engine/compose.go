@@ -93,8 +93,13 @@ func (j *ComposeJob) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo
 	}
 	if err := j.sandboxProject(ctx, p); err != nil {
 		var le *checks.LimitError
+		var re *checks.RefusedError
 		if errors.As(err, &le) {
 			st.info.Error = le.Error() // a bound folder too big: the submission's
+			return st.info, nil
+		}
+		if errors.As(err, &re) {
+			st.info.Error = re.Error() // a hard link in a bound folder: the submission's
 			return st.info, nil
 		}
 		return st.info, err

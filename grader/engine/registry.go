@@ -291,8 +291,12 @@ func startSession(ctx context.Context, j *base, cmds *CommandsOptions) (_ *regis
 		s.work = filepath.Join(s.dir, "work")
 		if err := workspace(j.dir, s.work, int64(j.limits.Context), maxScriptEntries); err != nil {
 			var le *checks.LimitError
+			var re *checks.RefusedError
 			if errors.As(err, &le) {
 				return nil, le
+			}
+			if errors.As(err, &re) {
+				return nil, re
 			}
 			return nil, fmt.Errorf("copying the submission of %s for its script: %w", j.name, err)
 		}

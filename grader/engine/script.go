@@ -106,9 +106,12 @@ func (j *base) copySubmission(ctx context.Context, id string, u scriptUser, dir 
 	_ = pr.CloseWithError(io.ErrClosedPipe) // a copy that stopped early stops the packing
 	perr := <-packed
 	var le *checks.LimitError
+	var re *checks.RefusedError
 	switch {
 	case errors.As(perr, &le):
 		return le
+	case errors.As(perr, &re):
+		return re
 	case err != nil:
 		return fmt.Errorf("copying the submission into the script's container: %w", err)
 	case perr != nil:
@@ -120,7 +123,7 @@ func (j *base) copySubmission(ctx context.Context, id string, u scriptUser, dir 
 // submissionTar writes the submission's folder dir to w as a tar of root/
 // (work/ for the script's container): regular files and folders, links as
 // links (never followed: they point inside the container), no special
-// files, every entry u's. Past limit bytes of files (0: no limit) or
+// files, every entry u's; a hard link is refused (a *checks.RefusedError). Past limit bytes of files (0: no limit) or
 // maxEntries entries it stops with a *checks.LimitError: the submission's
 // fault.
 func submissionTar(w io.Writer, dir, root string, limit int64, maxEntries int, u scriptUser) error {
@@ -139,8 +142,9 @@ func submissionTar(w io.Writer, dir, root string, limit int64, maxEntries int, u
 			// here, where a build context refuses it.
 			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, e.Target, 0o777
 		case submission.File:
-			// A hard link is copied as the file it is (only the build
-			// context refuses it so far).
+			if e.HardLink() {
+				return hardLinkError(e)
+			}
 			hdr.Typeflag, hdr.Size, hdr.Mode = tar.TypeReg, e.Info.Size(), int64(e.Info.Mode().Perm()|0o644)
 		default:
 			return nil // a device, socket or FIFO: not copied
@@ -163,6 +167,13 @@ func submissionTar(w io.Writer, dir, root string, limit int64, maxEntries int, u
 		return scriptCopyLimit(err)
 	}
 	return tw.Close()
+}
+
+// hardLinkError refuses a hard link in a copy of the submission, as the
+// build context does: another name of a file the walk cannot place, which
+// may be one outside the submission (/etc/hostname).
+func hardLinkError(e submission.Entry) error {
+	return &checks.RefusedError{Err: fmt.Errorf("%s is a hard link (it has %d names); grade takes only plain files of the submission: copy the file instead", e.Rel, e.Nlink)}
 }
 
 // scriptCopyLimit words a limit the walk of the submission stopped at, for

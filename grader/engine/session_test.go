@@ -142,6 +142,22 @@ func TestSubmissionTar(t *testing.T) {
 	if err := submissionTar(io.Discard, dir, "work", 1<<20, 3, u); !errors.As(err, &le) || !strings.Contains(err.Error(), "more than 3 files and folders") {
 		t.Errorf("a submission over the entry limit: %v", err)
 	}
+	// A hard link to a file outside the submission (ln /etc/hostname
+	// hl.txt) is refused, in the tar of /work and in the workspace alike.
+	outside := filepath.Join(t.TempDir(), "host-file")
+	if err := os.WriteFile(outside, []byte("the host's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(outside, filepath.Join(dir, "hl.txt")); err != nil {
+		t.Skipf("no hard link here: %v", err)
+	}
+	var re *checks.RefusedError
+	if err := submissionTar(io.Discard, dir, "work", 1<<20, 10, u); !errors.As(err, &re) || !strings.Contains(err.Error(), "hl.txt is a hard link (it has 2 names)") {
+		t.Errorf("a hard link in the tar of /work: %v", err)
+	}
+	if err := workspace(dir, filepath.Join(t.TempDir(), "w"), 1<<20, 10); !errors.As(err, &re) || !strings.Contains(err.Error(), "hl.txt is a hard link") {
+		t.Errorf("a hard link in the workspace: %v", err)
+	}
 }
 
 // TestSessionStartedOnce: checks asking for the job's registry at once

@@ -151,8 +151,7 @@ func (j *base) editFolders(ctx context.Context, p string, content []byte) error 
 // (links, wherever they lead, and special files are left out: nothing in
 // the workspace leads out of it, so no bind mount made from it can), at
 // most limit bytes and maxEntries entries (a *checks.LimitError past them).
-// A hard link is copied as the file it is (only the build context refuses
-// it so far).
+// A hard link is refused (a *checks.RefusedError), as in a build context.
 func workspace(src, dir string, limit int64, maxEntries int) error {
 	err := submission.Walk(src, submission.Options{Limits: submission.Limits{Bytes: limit, Entries: maxEntries}}, func(e submission.Entry) error {
 		dst := filepath.Join(dir, filepath.FromSlash(e.Rel))
@@ -160,6 +159,9 @@ func workspace(src, dir string, limit int64, maxEntries int) error {
 		case submission.Dir:
 			return os.MkdirAll(dst, 0o755)
 		case submission.File:
+			if e.HardLink() {
+				return hardLinkError(e)
+			}
 			return copyFile(e.Path, dst, e.Info.Mode().Perm()|0o644)
 		}
 		return nil
