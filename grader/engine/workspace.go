@@ -20,6 +20,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
+	"github.com/gradeproject/grade/checks"
 	"github.com/gradeproject/grade/grader/submission"
 )
 
@@ -65,12 +66,24 @@ func (j *base) folderVolume(ctx context.Context, dir, rel string) (string, error
 	}
 	j.folders[name] = rel
 	pr, pw := io.Pipe()
+	packed := make(chan error, 1)
 	go func() {
 		err := submissionTar(pw, dir, "ws", int64(j.limits.Context), maxScriptEntries, scriptUser{})
 		_ = pw.CloseWithError(err)
+		packed <- err
 	}()
 	err := j.fillFolder(ctx, name, pr)
 	_ = pr.CloseWithError(io.ErrClosedPipe)
+	// The submission's own fault (too big, a hard link) as it is, however
+	// the copy into the volume words the pipe that stopped.
+	var le *checks.LimitError
+	var re *checks.RefusedError
+	switch perr := <-packed; {
+	case errors.As(perr, &re) && rel != ".":
+		err = &checks.RefusedError{Err: fmt.Errorf("in the folder %s: %w", rel, re.Err)}
+	case errors.As(perr, &le) || errors.As(perr, &re):
+		err = perr
+	}
 	if err != nil {
 		// Not made, then: a later bind of the folder tries again rather
 		// than mount a half-filled volume.

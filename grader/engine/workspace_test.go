@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gradeproject/grade/checks"
 )
@@ -65,4 +67,42 @@ func TestWorkspace(t *testing.T) {
 	if err := workspace(src, filepath.Join(t.TempDir(), "w"), 1<<20, 3); !errors.As(err, &le) || !strings.Contains(err.Error(), "more than 3 files and folders") {
 		t.Errorf("a submission over the entry limit: %v", err)
 	}
+}
+
+// TestBoundFolderHardLink: a compose file binding a folder of the
+// submission that holds a hard link gets the submission's verdict, naming
+// the link, not grade's error.
+func TestBoundFolderHardLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs the Docker engine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	eng, err := New(ctx)
+	if err != nil {
+		t.Fatalf("integration tests need the Docker engine: %v", err)
+	}
+	defer func() { _ = eng.Close() }()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "site"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"compose.yaml": "services:\n  web:\n    image: busybox:latest\n    command: [\"sleep\", \"60\"]\n    volumes:\n      - ./site:/site\n"})
+	outside := filepath.Join(t.TempDir(), "host-file")
+	if err := os.WriteFile(outside, []byte("the host's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(outside, filepath.Join(dir, "site", "hl.txt")); err != nil {
+		t.Skipf("no hard link here: %v", err)
+	}
+	job := eng.NewComposeJob("hardlink/compose", JobOptions{Dir: dir})
+	info, err := job.Up(ctx, ComposeSpec{Dir: dir, File: "compose.yaml", BuildTimeout: time.Minute})
+	if err != nil || info.OK || !strings.Contains(info.Error, "in the folder site: hl.txt is a hard link") {
+		t.Errorf("up: %+v, %v", info, err)
+	}
+	if err := job.Close(); err != nil {
+		t.Error(err)
+	}
+	_, _ = eng.CleanRun()
+	assertNothingLabelled(ctx, t, eng)
 }
