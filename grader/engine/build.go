@@ -276,9 +276,15 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 		info.Duration = time.Since(start)
 		return info, nil
 	}
+	return j.builtImage(ctx, info, opts.Tags[0], start)
+}
+
+// builtImage completes the verdict on a build that succeeded (either
+// builder's): the image's id and size, refused when over the limit.
+func (j *builder) builtImage(ctx context.Context, info checks.BuildInfo, tag string, start time.Time) (checks.BuildInfo, error) {
 	ictx, icancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer icancel()
-	ins, err := j.e.cli.ImageInspect(ictx, opts.Tags[0])
+	ins, err := j.e.cli.ImageInspect(ictx, tag)
 	if err != nil {
 		return info, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
 	}
@@ -326,10 +332,7 @@ func (j *builder) buildTimedOut(ctx context.Context, info checks.BuildInfo, limi
 // last step header names what was running.
 func (j *builder) classicTimedOut(ctx context.Context, info checks.BuildInfo, spec BuildSpec, log string, df []byte) (checks.BuildInfo, error) {
 	instr, _ := runningStep(ansiRe.ReplaceAllString(log, ""))
-	line := 0
-	if instr != "" {
-		line = blameLine("", log, filepath.Join(spec.Dir, spec.Dockerfile))
-	}
+	line := blameLine("", log, filepath.Join(spec.Dir, spec.Dockerfile))
 	return j.buildTimedOut(ctx, info, spec.Timeout, log, instr, line, df)
 }
 
@@ -435,18 +438,10 @@ func isHexID(s string) bool {
 // blameLine finds the Dockerfile line a build error is about: the line a
 // parse error names, else the line of the step that failed.
 func blameLine(errMsg, log, dockerfile string) int {
-	if strings.Contains(errMsg, "parse error") || strings.Contains(errMsg, "unknown instruction") {
-		if m := parseErrRe.FindStringSubmatch(errMsg); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			return n
-		}
+	if n := parseErrorLine(errMsg); n > 0 {
+		return n
 	}
-	step := 0
-	for _, l := range strings.Split(log, "\n") {
-		if m := stepRe.FindStringSubmatch(l); m != nil {
-			step, _ = strconv.Atoi(m[1])
-		}
-	}
+	_, step := runningStep(log)
 	if step == 0 {
 		return 0
 	}
@@ -460,6 +455,20 @@ func blameLine(errMsg, log, dockerfile string) int {
 		return 0
 	}
 	return res.AST.Children[step-1].StartLine
+}
+
+// parseErrorLine is the line a Dockerfile parse error names (either
+// builder's wording), 0 for another error.
+func parseErrorLine(errMsg string) int {
+	if !strings.Contains(errMsg, "parse error") && !strings.Contains(errMsg, "unknown instruction") {
+		return 0
+	}
+	m := parseErrRe.FindStringSubmatch(errMsg)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // excerpt shows the Dockerfile lines up to line (two before it), numbered,

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/go-units"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -222,29 +221,14 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 			info.Error += fmt.Sprintf(" (RUN --mount=type=secret,id=%s needs a secret, and grade builds with none: "+
 				"make the mount optional, required=false, or leave it out)", m[1])
 		}
-		if m := parseErrRe.FindStringSubmatch(info.Error); m != nil && strings.Contains(info.Error, "parse error") {
-			info.Line, _ = strconv.Atoi(m[1])
-		} else {
+		if info.Line = parseErrorLine(info.Error); info.Line == 0 {
 			info.Line = stepLine(df, tr.failed)
 		}
 		info.Excerpt = excerpt(df, info.Line, spec.Shown)
 		info.Duration = time.Since(start)
 		return info, nil
 	}
-	ictx, icancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer icancel()
-	ins, err := j.e.cli.ImageInspect(ictx, tag)
-	if err != nil {
-		return info, fmt.Errorf("inspecting the image of %s: %w", j.name, err)
-	}
-	info.OK, info.ImageID, info.Size = true, ins.ID, ins.Size
-	info.Duration = time.Since(start)
-	if lim := int64(j.limits.Image); lim > 0 && ins.Size > lim {
-		info.OK = false
-		info.Error = fmt.Sprintf("the image is %s, over the %s limit on image size; grade does not run it "+
-			"(look for large files the build writes or copies)", units.HumanSize(float64(ins.Size)), checks.Size(lim))
-	}
-	return info, nil
+	return j.builtImage(ctx, info, tag, start)
 }
 
 // kitWrapRe matches what BuildKit wraps an error in on its way out of the
@@ -386,9 +370,16 @@ func (t *trace) steps() []checks.BuildStep {
 		n, _ := strconv.Atoi(m[2])
 		out = append(out, step{m[1], n, checks.BuildStep{Instruction: m[4], Cached: v.Cached}})
 	}
+	// In step order within each stage, the stages as they first appear.
+	stages := map[string]int{}
+	for _, st := range out {
+		if _, ok := stages[st.stage]; !ok {
+			stages[st.stage] = len(stages)
+		}
+	}
 	sort.SliceStable(out, func(i, k int) bool {
-		if out[i].stage != out[k].stage {
-			return false
+		if a, b := stages[out[i].stage], stages[out[k].stage]; a != b {
+			return a < b
 		}
 		return out[i].n < out[k].n
 	})
