@@ -242,7 +242,9 @@ var secretRe = regexp.MustCompile(`^secret (\S+) not found`)
 
 // kitError is a BuildKit build's error as the student reads it.
 func kitError(msg string) string {
-	return strings.TrimSpace(kitWrapRe.ReplaceAllString(strings.TrimSpace(msg), ""))
+	msg = kitWrapRe.ReplaceAllString(strings.TrimSpace(msg), "")
+	// A heredoc's command runs over several lines: one line in a cause.
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 // kitTimedOut is buildTimedOut for a BuildKit build: the step running is

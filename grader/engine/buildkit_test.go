@@ -54,6 +54,7 @@ func TestKitError(t *testing.T) {
 		"failed to solve with frontend dockerfile.v0: failed to solve with frontend gateway.v0: rpc error: code = Unknown desc = dockerfile parse error on line 11: unknown instruction: EXPOSE: (did you mean EXPOSE?)": "dockerfile parse error on line 11: unknown instruction: EXPOSE: (did you mean EXPOSE?)",
 		"failed to solve with frontend dockerfile.v0: failed to create LLB definition: dockerfile parse error line 3: unknown instruction: ECHO":                                                                         "failed to create LLB definition: dockerfile parse error line 3: unknown instruction: ECHO",
 		"failed to solve: process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3":                                                                                                                     "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3",
+		"executor failed running [/bin/sh -c npm install\n]: exit code: 127":                                                                                                                                             "executor failed running [/bin/sh -c npm install ]: exit code: 127",
 		"executor failed running [/bin/sh -c exit 3]: exit code: 3 ":                                                                                                                                                     "executor failed running [/bin/sh -c exit 3]: exit code: 3",
 	} {
 		if got := kitError(in); got != want {
