@@ -64,7 +64,7 @@ type buildMessage struct {
 // the outcome for the build check. A failed build is not an error: it is the
 // student's result. The error is for grade's own failures (engine gone).
 func (j *builder) Build(ctx context.Context, spec BuildSpec) (checks.BuildInfo, error) {
-	info, err := j.buildImage(ctx, spec, nil)
+	info, err := j.buildOnce(ctx, spec, nil)
 	if err == nil {
 		j.setBuild(info)
 	}
@@ -85,7 +85,7 @@ func (j *builder) Rebuild(ctx context.Context, change map[string][]byte) (checks
 		return checks.BuildInfo{}, errors.New("the image was not built, so it cannot be rebuilt")
 	}
 	spec.Tag = strings.TrimSuffix(j.tag, ":latest") + ":rebuild"
-	info, err := j.buildImage(ctx, spec, change)
+	info, err := j.buildOnce(ctx, spec, change)
 	if err != nil || !info.OK || j.e.builder == BuilderBuildKit {
 		return info, err // BuildKit's steps come from its trace
 	}
@@ -130,6 +130,53 @@ func cacheSteps(first, again []image.HistoryResponseItem) []checks.BuildStep {
 		out = append(out, checks.BuildStep{Instruction: instr, Cached: h.ID == "<missing>" || ids[h.ID]})
 	}
 	return out
+}
+
+// engineFaults are the causes of a failed build that are the engine's, not
+// the Dockerfile's: its store lost a layer or a parent image the build was
+// using (another process removed it mid-build, or the disk failed).
+var engineFaults = []string{
+	"failed to export image", "unknown parent image", "failed to set parent", "failed to register layer",
+	"layer does not exist", "failed to get layer", "error committing", "no such image: sha256:",
+}
+
+// engineFault reports whether a build's cause is one of engineFaults. A
+// failed RUN step's cause quotes its command, which the student wrote: that
+// is the Dockerfile's failure whatever the command says.
+func engineFault(cause string) bool {
+	lo := strings.ToLower(cause)
+	if strings.Contains(lo, "did not complete successfully") || strings.Contains(lo, "returned a non-zero code") {
+		return false
+	}
+	for _, f := range engineFaults {
+		if strings.Contains(lo, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// EngineBuildError is a build that failed twice for the engine's reasons:
+// the job is not graded, and the engine's words say why.
+type EngineBuildError struct{ Cause string }
+
+func (e *EngineBuildError) Error() string {
+	return "the engine failed while building (tried twice; this is not the submission's fault): " + e.Cause
+}
+
+// buildOnce builds spec and, when the build failed for the engine's
+// reasons (engineFault), builds it once more; a second such failure is
+// an EngineBuildError, never the student's verdict.
+func (j *builder) buildOnce(ctx context.Context, spec BuildSpec, change map[string][]byte) (checks.BuildInfo, error) {
+	info, err := j.buildImage(ctx, spec, change)
+	if err != nil || info.OK || !engineFault(info.Error) {
+		return info, err
+	}
+	info, err = j.buildImage(ctx, spec, change)
+	if err != nil || info.OK || !engineFault(info.Error) {
+		return info, err
+	}
+	return info, &EngineBuildError{Cause: info.Error}
 }
 
 // buildImage builds spec, with bytes appended to the context's files named

@@ -375,3 +375,24 @@ func TestFindHelper(t *testing.T) {
 		t.Errorf("an architecture nothing is built for: %v", err)
 	}
 }
+
+func TestEngineFault(t *testing.T) {
+	for _, tc := range []struct {
+		cause string
+		want  bool
+	}{
+		{"failed to export image: failed to set parent sha256:e149aa: unknown parent image ID sha256:e149aa", true},
+		{"failed to register layer: layer does not exist", true},
+		{"No such image: sha256:0123456789ab", true},
+		{"Dockerfile:3: COPY failed: file not found in build context or excluded by .dockerignore: stat app.js: file does not exist", false},
+		{"dockerfile parse error on line 2: unknown instruction: FORM", false},
+		{"pull access denied for nosuchimage, repository does not exist", false},
+		// A student's RUN that prints an engine's words is still a failed RUN.
+		{`process "/bin/sh -c echo failed to export image; exit 1" did not complete successfully: exit code: 1`, false},
+		{"The command '/bin/sh -c echo unknown parent image; false' returned a non-zero code: 1", false},
+	} {
+		if got := engineFault(tc.cause); got != tc.want {
+			t.Errorf("engineFault(%q) = %v, want %v", tc.cause, got, tc.want)
+		}
+	}
+}
