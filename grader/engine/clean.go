@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,7 +93,6 @@ func (e *Engine) removeIntermediate(ctx context.Context) {
 	e.intermediate = nil
 	e.mu.Unlock()
 	e.removeUntagged(ctx, ids)
-	e.dropJournal()
 }
 
 // removeUntagged removes the images of ids that are still untagged, newest
@@ -122,16 +122,28 @@ func (e *Engine) removeUntagged(ctx context.Context, ids []string) int {
 }
 
 // CleanRun removes everything labelled with this run, whatever job made it.
+// What the run's builds share with other runs' (untagged parent images,
+// BuildKit's cache records) goes only when no other run on this engine is
+// live; else it stays in the journal, marked ended, for the last run to
+// end (or `grade clean`).
 func (e *Engine) CleanRun() (Removed, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+e.runID), true)
-	e.removeIntermediate(ctx)
+	e.endJournal()
+	last := !e.otherRunsLive()
+	r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+e.runID), last)
 	e.removeHelperImage(ctx)
 	if e.cgroups != nil {
 		e.cgroups.sweep(e.runID + "-")
 	}
-	return r, errors.Join(err, e.pruneCache(ctx))
+	if !last {
+		return r, err
+	}
+	e.removeIntermediate(ctx)
+	err = errors.Join(err, e.pruneCache(ctx))
+	r.Images += e.sweepJournals(ctx)
+	e.dropJournal()
+	return r, err
 }
 
 // Sweep removes what grade runs left behind. Without all, only runs whose
@@ -148,11 +160,13 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 	if e.cgroups != nil {
 		e.cgroups.sweep("") // only empty ones go: a live build's stays
 	}
+	// What live runs' builds may share stays while they are live.
+	shared := !e.otherRunsLive()
 	for run, owner := range runs {
 		if run == e.runID || (!all && !e.dead(owner)) {
 			continue
 		}
-		r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+run), true)
+		r, err := e.removeLabelled(ctx, client.Filters{}.Add("label", LabelRun+"="+run), shared)
 		total.Containers += r.Containers
 		total.Networks += r.Networks
 		total.Volumes += r.Volumes
@@ -160,7 +174,9 @@ func (e *Engine) Sweep(ctx context.Context, all bool) (Removed, error) {
 		errs = append(errs, err)
 	}
 	// After the labelled images: the untagged ones are their parents.
-	total.Images += e.sweepJournals(ctx)
+	if shared {
+		total.Images += e.sweepJournals(ctx)
+	}
 	total.Images += e.sweepHelperImages(ctx)
 	// The registry step's folders of dead runs (a grade killed mid-job).
 	errs = append(errs, e.sweepSessionDirs())
@@ -292,12 +308,15 @@ func (e *Engine) removeLabelled(ctx context.Context, f client.Filters, prune boo
 	return r, errors.Join(errs...)
 }
 
-// Leftovers lists the objects labelled grade.managed on the engine; tests
-// use it to assert that nothing is left.
-func (e *Engine) Leftovers(ctx context.Context) ([]string, error) {
+// Leftovers lists the objects labelled grade.managed on the engine (with
+// runs, only those of these runs: other grade processes may be grading on
+// the same engine); tests use it to assert that nothing is left.
+func (e *Engine) Leftovers(ctx context.Context, runs ...string) ([]string, error) {
 	var out []string
 	err := e.eachManaged(ctx, func(kind, name string, l map[string]string) {
-		out = append(out, kind+" "+name+" "+l[LabelJob])
+		if len(runs) == 0 || slices.Contains(runs, l[LabelRun]) {
+			out = append(out, kind+" "+name+" "+l[LabelJob])
+		}
 	})
 	return out, err
 }

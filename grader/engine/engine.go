@@ -47,6 +47,8 @@ type Engine struct {
 	mu           sync.Mutex
 	intermediate []string // untagged images builds of this run created
 	journal      string   // file noting them, for the sweep after a SIGKILL
+	journalDir   string   // where the journals of this engine's runs are
+	liveOnce     sync.Once
 	jmu          sync.Mutex
 
 	hmu       sync.Mutex
@@ -140,7 +142,8 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 			}
 		}
 	}
-	if d := journalDir(); d != "" {
+	if d := journalDir(engineKey(info.Info.ID, cli.DaemonHost())); d != "" {
+		e.journalDir = d
 		e.journal = filepath.Join(d, journalName(e.runID, owner(e.self+"/"+strconv.Itoa(os.Getpid()))))
 	}
 	return e, nil

@@ -136,6 +136,7 @@ func (e *Engine) newJob(name string, opts JobOptions) *base {
 	// The slug is cut and folded (a/b-c and a-b/c read alike): a hash of
 	// the whole name keeps two jobs' objects apart.
 	sum := sha256.Sum256([]byte(name))
+	e.liveOnce.Do(func() { e.note(nil) }) // other runs see this one is live
 	slug = e.runID + "-" + slug + "-" + hex.EncodeToString(sum[:3])
 	return &base{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest",
 		limits: opts.Limits.Over(e.limits), outbound: opts.Outbound, dir: opts.Dir}

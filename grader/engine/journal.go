@@ -13,16 +13,46 @@ import (
 // A run removes them at its end; so that a run killed with SIGKILL does not
 // leave them behind, each run also notes their ids in a journal file named
 // after its owner, and the sweep of dead runs removes what the journals of
-// dead owners list. Only a local engine's runs keep a journal.
+// dead owners list.
+//
+// The journals are also how runs of this machine on one engine know of
+// each other: a build may take a step from the cache another run's build
+// made, so what builds share (untagged images, BuildKit's cache records)
+// is removed only by the last run to end, with the shares of the runs that
+// ended before it (whose journals say "ended"), or by `grade clean`.
+// Runs on other machines do not see these journals; a build that fails
+// because the engine lost what it was using is built again (buildOnce).
 
-// journalDir is where the journals are kept ("" when there is none).
-func journalDir() string {
+// journalDir is where the journals of runs on the engine known as key are
+// kept ("" when there is none).
+func journalDir(key string) string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return ""
 	}
-	return filepath.Join(dir, "grade", "intermediate")
+	return filepath.Join(dir, "grade", "intermediate", key)
 }
+
+// engineKey names an engine in a folder name: its id, or its address
+// when it gave none.
+func engineKey(id, host string) string {
+	if id == "" {
+		id = host
+	}
+	var b strings.Builder
+	for _, r := range id {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// endedMark is the journal's last line once its run has ended: what the
+// run's builds share with other runs' stays for the last one.
+const endedMark = "ended"
 
 // journalName encodes a run and its owner (host/pid) as a file name.
 func journalName(run string, o owner) string {
@@ -59,9 +89,18 @@ func (e *Engine) dropJournal() {
 	}
 }
 
-// sweepJournals removes the images listed by the journals of dead runs.
+// endJournal marks this run's journal ended (it makes no more builds).
+func (e *Engine) endJournal() {
+	e.note([]string{endedMark})
+}
+
+// sweepJournals removes the images and cache records listed by the
+// journals of other runs that are dead or ended.
 func (e *Engine) sweepJournals(ctx context.Context) int {
-	dir := journalDir()
+	dir := e.journalDir
+	if dir == "" {
+		return 0
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return 0
@@ -70,10 +109,10 @@ func (e *Engine) sweepJournals(ctx context.Context) int {
 	for _, ent := range entries {
 		name := strings.TrimSuffix(ent.Name(), ".ids")
 		parts := strings.Split(name, "~")
-		if len(parts) != 3 || !e.dead(owner(parts[1]+"/"+parts[2])) {
+		path := filepath.Join(dir, ent.Name())
+		if len(parts) != 3 || parts[0] == e.runID || (!e.dead(owner(parts[1]+"/"+parts[2])) && !ended(path)) {
 			continue
 		}
-		path := filepath.Join(dir, ent.Name())
 		var images, cache []string
 		for _, id := range readJournal(path) {
 			if c, ok := strings.CutPrefix(id, cachePrefix); ok {
@@ -89,10 +128,14 @@ func (e *Engine) sweepJournals(ctx context.Context) int {
 	return n
 }
 
-// otherRunsLive reports whether another grade run of this machine is live:
-// its journal is there and its process is not gone.
+// otherRunsLive reports whether another grade run of this machine on
+// this engine is live: its journal is there, not ended, and its process is
+// not gone.
 func (e *Engine) otherRunsLive() bool {
-	dir := journalDir()
+	dir := e.journalDir
+	if dir == "" {
+		return false
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false
@@ -102,11 +145,33 @@ func (e *Engine) otherRunsLive() bool {
 		if len(parts) != 3 || parts[0] == e.runID {
 			continue
 		}
-		if !e.dead(owner(parts[1] + "/" + parts[2])) {
+		if !e.dead(owner(parts[1]+"/"+parts[2])) && !ended(filepath.Join(dir, ent.Name())) {
 			return true
 		}
 	}
 	return false
+}
+
+// ended reports whether a journal's last line is endedMark.
+func ended(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = f.Close() }()
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	n := int64(len(endedMark) + 1)
+	if st.Size() < n {
+		return false
+	}
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, st.Size()-n); err != nil {
+		return false
+	}
+	return string(b) == endedMark+"\n"
 }
 
 func readJournal(path string) []string {
