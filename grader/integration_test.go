@@ -94,10 +94,11 @@ func connectEngine(t *testing.T) *engine.Engine {
 	return eng
 }
 
-// assertNothingLeft fails when anything labelled grade.managed is on the engine.
-func assertNothingLeft(t *testing.T, eng *engine.Engine) {
+// assertNothingLeft fails when anything labelled grade.managed is on the
+// engine (with runs, anything of these runs).
+func assertNothingLeft(t *testing.T, eng *engine.Engine, runs ...string) {
 	t.Helper()
-	left, err := eng.Leftovers(context.Background())
+	left, err := eng.Leftovers(context.Background(), runs...)
 	if err != nil {
 		t.Fatalf("listing leftovers: %v", err)
 	}
@@ -133,6 +134,9 @@ var passes = flag.Int("passes", 2, "how many times TestSamples grades the sample
 
 // TestSamples grades every sample submission on the real engine
 // (DOCKER_HOST's) and compares each verdict with the one kept beside it.
+// In pass 1 a second grade process grades the same samples on the same
+// engine at the same time, and its verdicts must be the expected ones too
+// (concurrent runs do not disturb each other).
 // Later passes grade a third of the samples again (which third turns with
 // the day), and must give the same scores and statuses (no flaky check).
 // With GRADE_TEST_SAMPLES=subset it grades once the subset that covers
@@ -161,10 +165,21 @@ func TestSamples(t *testing.T) {
 		if pass >= 2 {
 			list = third(subs, time.Now().YearDay()+pass)
 		}
+		var other *otherRun
+		if pass == 1 && concurrent() {
+			other = startOtherRun(t, list)
+		}
 		run := gradePass(t, list)
 		if pass == 1 {
 			for _, j := range run.Jobs {
 				t.Run(j.Name(), func(t *testing.T) { compare(t, j) })
+			}
+			if other != nil {
+				// The other process graded the same samples on the same
+				// engine at the same time: the same verdicts.
+				for _, j := range other.wait(t, list) {
+					t.Run("concurrent/"+j.Name(), func(t *testing.T) { compare(t, j) })
+				}
 			}
 			first = verdicts(run)
 			if len(list) == len(subs) && os.Getenv("GRADE_TEST_SAMPLES") != "subset" {
@@ -257,7 +272,7 @@ func gradePass(t *testing.T, subs []grader.Submission) *report.Run {
 		t.Fatalf("graded %d of %d jobs", len(run.Jobs), len(subs))
 	}
 	t.Logf("graded %d jobs in %s", len(run.Jobs), time.Since(start).Round(time.Second))
-	assertNothingLeft(t, eng)
+	assertNothingLeft(t, eng, eng.RunID())
 	// Anonymous volumes (an image's VOLUME) carry no label: none may be
 	// left unused either.
 	after, err := eng.DanglingVolumes(context.Background())

@@ -1,0 +1,100 @@
+package grader_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gradeproject/grade/grader"
+	"github.com/gradeproject/grade/grader/report"
+)
+
+// concurrent reports whether TestSamples' first pass has a second grade
+// process grade the samples at once: not for the subset, nor -update.
+// GRADE_TEST_CONCURRENT=0 turns it off (writing a scenario's samples).
+func concurrent() bool {
+	return !updating() && os.Getenv("GRADE_TEST_SAMPLES") != "subset" && os.Getenv("GRADE_TEST_CONCURRENT") != "0"
+}
+
+// otherRun is a grade process (the real command, built for the test)
+// grading samples beside the test's own run.
+type otherRun struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan error
+}
+
+// startOtherRun builds grade and starts `grade --all` over the jobs of
+// subs, printing JSON.
+func startOtherRun(t *testing.T, subs []grader.Submission) *otherRun {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "grade")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/grade")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // the executable is also its helper, on the engine
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building grade: %v\n%s", err, out)
+	}
+	args := []string{"--all", "--submissions", submissionsDir, "-o", "json", "--quiet", "--jobs", "2", "--lang", "en"}
+	for _, s := range subs {
+		args = append(args, "--job", s.Student+"/"+s.Scenario.ID)
+	}
+	o := &otherRun{done: make(chan error, 1)}
+	o.cmd = exec.Command(bin, args...)
+	o.cmd.Stdout, o.cmd.Stderr = &o.stdout, &o.stderr
+	if err := o.cmd.Start(); err != nil {
+		t.Fatalf("starting the other grade process: %v", err)
+	}
+	go func() { o.done <- o.cmd.Wait() }()
+	t.Cleanup(func() {
+		if o.cmd.ProcessState == nil {
+			_ = o.cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-o.done:
+			case <-time.After(time.Minute):
+				_ = o.cmd.Process.Kill()
+			}
+		}
+	})
+	return o
+}
+
+// wait waits for the other run, checks it graded every job of subs and left
+// nothing, and returns its jobs.
+func (o *otherRun) wait(t *testing.T, subs []grader.Submission) []*report.Job {
+	t.Helper()
+	err := <-o.done
+	var run report.Run
+	if jerr := json.Unmarshal(o.stdout.Bytes(), &run); jerr != nil {
+		t.Fatalf("the other grade process (%v) printed no JSON run: %v\n%s", err, jerr, tail(o.stderr.String()))
+	}
+	var ee *exec.ExitError
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 1) { // 1: some submission failed
+		t.Errorf("the other grade process: %v\n%s", err, tail(o.stderr.String()))
+	}
+	if len(run.Jobs) != len(subs) || run.Interrupted {
+		t.Errorf("the other grade process graded %d of %d jobs", len(run.Jobs), len(subs))
+	}
+	t.Logf("the other grade process graded %d jobs in %.0fs", len(run.Jobs), run.DurationSec)
+	eng := connectEngine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if left, err := eng.Leftovers(ctx, run.RunID); err != nil || len(left) > 0 {
+		t.Errorf("the other grade process left on the engine (%v):\n%s", err, strings.Join(left, "\n"))
+	}
+	return run.Jobs
+}
+
+// tail is the end of a long output.
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "…" + s[len(s)-4000:]
+	}
+	return s
+}
