@@ -104,7 +104,7 @@ func (j *ComposeJob) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo
 		}
 		return st.info, err
 	}
-	file, cleanup, err := writeProject(p)
+	file, cleanup, err := writeProject(p, func() (string, error) { return j.e.makeTempDir(composeDirPrefix) })
 	if err != nil {
 		return st.info, err
 	}
@@ -311,7 +311,7 @@ func merge(a, b map[string]string) map[string]string {
 // writeProject writes the vetted, sandboxed project for the compose engine.
 // Dollar signs are escaped so that loading it again interpolates nothing
 // (in particular nothing of grade's own environment).
-func writeProject(p *types.Project) (string, func(), error) {
+func writeProject(p *types.Project, mkdir func() (string, error)) (string, func(), error) {
 	b, err := p.MarshalYAML()
 	if err != nil {
 		return "", nil, fmt.Errorf("writing the compose project: %w", err)
@@ -319,7 +319,7 @@ func writeProject(p *types.Project) (string, func(), error) {
 	if bytes.Contains(b, []byte("!!binary")) {
 		return "", nil, errors.New("writing the compose project: a value is not text (!!binary)")
 	}
-	dir, err := os.MkdirTemp("", "grade-compose-")
+	dir, err := mkdir()
 	if err != nil {
 		return "", nil, err
 	}

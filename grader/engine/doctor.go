@@ -64,7 +64,7 @@ func (e *Engine) Facts(ctx context.Context) (Facts, error) {
 // http check does (through grade's helper container on the job's network),
 // then removes everything. It returns where the page was fetched from.
 func (e *Engine) TryJob(ctx context.Context) (string, error) {
-	dir, err := os.MkdirTemp("", "grade-doctor-")
+	dir, err := e.makeTempDir(doctorDirPrefix)
 	if err != nil {
 		return "", err
 	}

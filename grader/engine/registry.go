@@ -121,11 +121,27 @@ func scriptUserFor(euid, egid int) scriptUser {
 	return scriptUser{uid: euid, gid: egid}
 }
 
+// The other folders grade makes in the temp dir, named as a session's
+// folder is (prefix, run, owner) so that the sweep finds them too.
+const (
+	composeDirPrefix = "grade-compose-" // the sandboxed compose project, for the compose engine
+	doctorDirPrefix  = "grade-doctor-"  // grade doctor's tiny build
+)
+
+// tempDirPrefixes are every kind of folder grade makes in the temp dir.
+var tempDirPrefixes = []string{sessionDirPrefix, composeDirPrefix, doctorDirPrefix}
+
+// makeTempDir makes a folder of the temp dir (0700, grade's) named after
+// prefix, this run and its owner: `grade clean` removes it if the run dies.
+func (e *Engine) makeTempDir(prefix string) (string, error) {
+	o := strings.ReplaceAll(e.self+"/"+strconv.Itoa(os.Getpid()), "/", "~")
+	return os.MkdirTemp("", prefix+e.runID+"~"+o+"~")
+}
+
 // makeSessionDir makes a session's folder in the temp dir (0700, grade's)
 // with blobs/ in it, the registry's store.
 func (e *Engine) makeSessionDir() (dir, blobs string, err error) {
-	o := strings.ReplaceAll(e.self+"/"+strconv.Itoa(os.Getpid()), "/", "~")
-	dir, err = os.MkdirTemp("", sessionDirPrefix+e.runID+"~"+o+"~")
+	dir, err = e.makeTempDir(sessionDirPrefix)
 	if err != nil {
 		return "", "", err
 	}
@@ -137,8 +153,9 @@ func (e *Engine) makeSessionDir() (dir, blobs string, err error) {
 	return dir, blobs, nil
 }
 
-// sweepSessionDirs removes the session folders of runs whose process is
-// gone (see dead): what a grade killed mid-job leaves in the temp dir.
+// sweepSessionDirs removes the folders of the temp dir (every kind in
+// tempDirPrefixes) of runs whose process is gone (see dead): what a grade
+// killed mid-job leaves there.
 func (e *Engine) sweepSessionDirs() error {
 	tmp := os.TempDir()
 	entries, err := os.ReadDir(tmp)
@@ -147,7 +164,14 @@ func (e *Engine) sweepSessionDirs() error {
 	}
 	var errs []error
 	for _, ent := range entries {
-		rest, ok := strings.CutPrefix(ent.Name(), sessionDirPrefix)
+		var rest string
+		ok := false
+		for _, prefix := range tempDirPrefixes {
+			if r, found := strings.CutPrefix(ent.Name(), prefix); found {
+				rest, ok = r, true
+				break
+			}
+		}
 		if !ok || !ent.IsDir() {
 			continue
 		}

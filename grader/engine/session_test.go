@@ -208,8 +208,8 @@ func TestSessionStartedOnce(t *testing.T) {
 	}
 }
 
-// TestSweepSessionDirs: a dead run's session folder goes, a live one's
-// and this run's stay.
+// TestSweepSessionDirs: a dead run's folders of the temp dir (sessions,
+// compose projects, doctor's) go, a live one's and this run's stay.
 func TestSweepSessionDirs(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -227,6 +227,9 @@ func TestSweepSessionDirs(t *testing.T) {
 		sessionDirPrefix + "far~otherhost~" + gone + "~12": false, // another machine's
 		sessionDirPrefix + "odd":                           false,
 		"grade-other~thishost~" + gone + "~1":              false,
+		composeDirPrefix + "old~thishost~" + gone + "~7":   true, // a compose project of a dead run
+		doctorDirPrefix + "old~thishost~" + gone + "~8":    true,
+		composeDirPrefix + "live~thishost~" + me + "~9":    false,
 	}
 	for d := range dirs {
 		if err := os.MkdirAll(filepath.Join(tmp, d, "api"), 0o700); err != nil {

@@ -119,7 +119,7 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 		t.Fatalf("%v %v", refused, err)
 	}
 	dropInherited(p)
-	path, cleanup, err := writeProject(p)
+	path, cleanup, err := writeProject(p, func() (string, error) { return os.MkdirTemp("", composeDirPrefix) })
 	if err != nil {
 		t.Fatal(err)
 	}
