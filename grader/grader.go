@@ -64,6 +64,10 @@ type Options struct {
 	// Limits are the configured limits (over checks.DefaultLimits); each
 	// scenario may override them.
 	Limits checks.Limits
+	// Missing are base images the engine lacks: a job whose scenario
+	// names one is not graded (an error verdict naming them), never the
+	// student's failure.
+	Missing map[string]bool
 }
 
 // Run grades every submission and returns the results. When ctx is
@@ -135,6 +139,17 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		res.SubmissionDigest = d
 	}
 
+	if imgs := missingImages(sc, o.Missing); len(imgs) > 0 {
+		why := fmt.Sprintf("not graded: the engine lacks the base image %s that the assignment uses "+
+			"(run 'make images' or docker pull it, then grade again)", strings.Join(imgs, ", "))
+		res.Error = why
+		for _, c := range sc.Checks {
+			if !c.Hidden() || o.Hidden {
+				res.Checks = append(res.Checks, errored(c, why))
+			}
+		}
+		return res
+	}
 	if missing := missingFiles(s.Dir, sc.Requires); len(missing) > 0 {
 		why := fmt.Sprintf("the submission has no %s (the assignment needs it)", strings.Join(missing, ", "))
 		for _, c := range sc.Checks {
@@ -321,6 +336,17 @@ func skipped(c scenario.CheckSpec, why string) report.Result {
 
 func errored(c scenario.CheckSpec, why string) report.Result {
 	return result(c, checks.Errored("", errors.New(why)))
+}
+
+// missingImages lists the scenario's images that are in missing.
+func missingImages(sc *scenario.Scenario, missing map[string]bool) []string {
+	var out []string
+	for _, img := range sc.Images {
+		if missing[img] {
+			out = append(out, img)
+		}
+	}
+	return out
 }
 
 // missingFiles lists the required paths absent from dir.

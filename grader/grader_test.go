@@ -73,6 +73,7 @@ id: demo
 chapter: 4
 title: Demo
 requires: [Dockerfile]
+images: ["busybox:latest"]
 stack: {image: {build: .}}
 checks:
   - {id: builds, kind: build, points: 10}
@@ -107,16 +108,21 @@ func TestRunScoresAndSkips(t *testing.T) {
 		statuses  string
 		jobError  bool
 		messageIn string
+		missing   map[string]bool
 	}{
-		{"built", &fakeEngine{}, true, false, 30, 60, "pass pass fail", false, "USER is root"},
-		{"instructor sees hidden", &fakeEngine{}, true, true, 70, 100, "pass pass fail pass", false, ""},
-		{"build failed", &fakeEngine{failBuild: true}, true, false, 0, 60, "fail skipped skipped", false, "the image did not build (see check builds)"},
-		{"missing file", &fakeEngine{}, false, false, 0, 60, "skipped skipped skipped", false, "the submission has no Dockerfile"},
-		{"engine failed", &fakeEngine{buildErr: errors.New("engine gone")}, true, false, 0, 60, "error error error", true, "engine gone"},
+		{"built", &fakeEngine{}, true, false, 30, 60, "pass pass fail", false, "USER is root", nil},
+		{"instructor sees hidden", &fakeEngine{}, true, true, 70, 100, "pass pass fail pass", false, "", nil},
+		{"build failed", &fakeEngine{failBuild: true}, true, false, 0, 60, "fail skipped skipped", false, "the image did not build (see check builds)", nil},
+		{"missing file", &fakeEngine{}, false, false, 0, 60, "skipped skipped skipped", false, "the submission has no Dockerfile", nil},
+		{"engine failed", &fakeEngine{buildErr: errors.New("engine gone")}, true, false, 0, 60, "error error error", true, "engine gone", nil},
+		// Never the student's 0: nothing is built, the job is grade's error.
+		{"base image missing", &fakeEngine{}, true, false, 0, 60, "error error error", true,
+			"not graded: the engine lacks the base image busybox:latest", map[string]bool{"busybox:latest": true}},
+		{"another image missing", &fakeEngine{}, true, false, 30, 60, "pass pass fail", false, "", map[string]bool{"node:18": true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := Run(context.Background(), tt.eng, []Submission{submission(t, tt.file)}, Options{Parallel: 1, Hidden: tt.hidden})
+			run := Run(context.Background(), tt.eng, []Submission{submission(t, tt.file)}, Options{Parallel: 1, Hidden: tt.hidden, Missing: tt.missing})
 			if len(run.Jobs) != 1 {
 				t.Fatalf("%d jobs", len(run.Jobs))
 			}
@@ -139,7 +145,10 @@ func TestRunScoresAndSkips(t *testing.T) {
 			if !strings.Contains(all, tt.messageIn) {
 				t.Errorf("messages lack %q:\n%s", tt.messageIn, all)
 			}
-			if tt.file && len(tt.eng.closed) != 1 {
+			if tt.file && tt.jobError && len(tt.missing) > 0 && len(tt.eng.closed) != 0 {
+				t.Errorf("a job was made although its base image is missing")
+			}
+			if tt.file && len(tt.missing) == 0 && len(tt.eng.closed) != 1 {
 				t.Errorf("job closed %d times, want once", len(tt.eng.closed))
 			}
 		})

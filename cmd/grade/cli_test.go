@@ -184,6 +184,45 @@ func TestCheckSyntaxError(t *testing.T) {
 	nothingLeft(t, eng)
 }
 
+// TestMissingBaseImage: a base image the engine lacks is grade's error,
+// named before anything starts (exit 3), never the student's 0; in --all
+// only the jobs that need it are not graded.
+func TestMissingBaseImage(t *testing.T) {
+	eng := integration(t)
+	dir := t.TempDir()
+	for _, id := range []string{"ch04-first-dockerfile", "ch04-cmd-entrypoint"} {
+		b, err := os.ReadFile(filepath.Join("../../scenarios", id+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "ch04-first-dockerfile" {
+			b = []byte(strings.Replace(string(b), "images: [node:18-alpine]", `images: [node:18-alpine, "grade/no-such-base:1"]`, 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, id+".yaml"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code, out, errOut := runGrade(t, ctx, "check", "submissions/alice/ch04-first-dockerfile", "--scenarios", dir, "--scenario", "ch04-first-dockerfile")
+	if code != 3 || !strings.Contains(errOut, "grade/no-such-base:1") || !strings.Contains(errOut, "nothing was graded") || strings.Contains(out, "0/100") {
+		t.Errorf("check: exit %d, want 3 naming the image before anything starts\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runGrade(t, ctx, "--all", "--student", "alice", "--scenarios", dir, "--quiet")
+	if code != 3 {
+		t.Errorf("--all: exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"not graded", "100/100"} { // the other scenario is graded
+		if !strings.Contains(out, want) {
+			t.Errorf("--all: the table lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "lacks the base images grade/no-such-base:1: the job that uses them is not graded") {
+		t.Errorf("--all: stderr does not name the image:\n%s", errOut)
+	}
+	nothingLeft(t, eng)
+}
+
 // TestCtrlC interrupts `grade --all` as a user would and requires a clean
 // engine and the interrupted exit code.
 func TestCtrlC(t *testing.T) {

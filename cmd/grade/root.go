@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -170,6 +172,29 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 		f, ok := stderr.(*os.File)
 		progress = grader.NewProgress(stderr, ok && isTerminal(f) && !o.NoColor, len(subs))
 	}
+	missing, err := missingImages(ctx, eng, subs)
+	if err != nil {
+		return envErr(err)
+	}
+	if len(missing) > 0 {
+		names := slices.Sorted(maps.Keys(missing))
+		affected := 0
+		for _, s := range subs {
+			if slices.ContainsFunc(s.Scenario.Images, func(i string) bool { return missing[i] }) {
+				affected++
+			}
+		}
+		if affected == len(subs) {
+			return envErr(fmt.Errorf("the engine lacks the base images the assignment uses: %s; nothing was graded. "+
+				"Run 'make images' (or docker pull them), then grade again ('grade images' lists them)", strings.Join(names, ", ")))
+		}
+		jobs := fmt.Sprintf("the %d jobs that use them are", affected)
+		if affected == 1 {
+			jobs = "the job that uses them is"
+		}
+		fmt.Fprintf(stderr, "grade: the engine lacks the base images %s: %s not graded "+
+			"(run 'make images' or docker pull them)\n", strings.Join(names, ", "), jobs)
+	}
 	if o.Jobs == 0 {
 		o.Jobs = defaultJobs(runtime.NumCPU(), eng.CPUs(ctx))
 	}
@@ -182,7 +207,7 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 	}
 	res := grader.Run(rctx, grader.EngineJobs{Engine: eng}, subs, grader.Options{
 		Parallel: o.Jobs, Hidden: hidden, Progress: progress, Version: gradeVersion(), Limits: o.Limits,
-		RunTimeout: o.Timeout,
+		RunTimeout: o.Timeout, Missing: missing,
 	})
 	vctx, vcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer vcancel()
@@ -209,6 +234,28 @@ func grade(ctx context.Context, o *options, subs []grader.Submission, hidden boo
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// missingImages lists the base images of the jobs' scenarios that the
+// engine lacks (grade pulls none).
+func missingImages(ctx context.Context, eng *engine.Engine, subs []grader.Submission) (map[string]bool, error) {
+	seen, missing := map[string]bool{}, map[string]bool{}
+	for _, s := range subs {
+		for _, img := range s.Scenario.Images {
+			if seen[img] {
+				continue
+			}
+			seen[img] = true
+			ok, err := eng.ImagePresent(ctx, img)
+			if err != nil {
+				return nil, fmt.Errorf("looking for the base image %s: %w", img, err)
+			}
+			if !ok {
+				missing[img] = true
+			}
+		}
+	}
+	return missing, nil
 }
 
 // defaultJobs is how many jobs run at once by default: one per CPU of this

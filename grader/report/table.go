@@ -45,6 +45,9 @@ func Table(w io.Writer, r *Run, o TableOptions) error {
 	colMax := make([]float64, len(scenarios))
 	for _, s := range students {
 		cells, score, maxp := g.row(s, "—", func(j *Job) string {
+			if j.Error != "" && ungraded(j) {
+				return "not graded"
+			}
 			if j.Error != "" {
 				return scoreCell(j) + " (error)"
 			}
@@ -254,4 +257,15 @@ func printable(s string) string {
 		}
 		return '\uFFFD'
 	}, s)
+}
+
+// ungraded reports whether grade could run none of a job's checks (every
+// one is an error): its score says nothing of the submission.
+func ungraded(j *Job) bool {
+	for _, c := range j.Checks {
+		if c.Status != checks.StatusError {
+			return false
+		}
+	}
+	return true
 }
