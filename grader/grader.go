@@ -168,7 +168,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 		sort.Strings(env)
 	}
 	lim := sc.Effective(o.Limits.Over(checks.DefaultLimits))
-	opts := engine.JobOptions{Env: env, Outbound: sc.Stack.Outbound, Dir: s.Dir, Limits: lim, Compose: sc.IsCompose()}
+	opts := engine.JobOptions{Env: env, Outbound: sc.Stack.Outbound, OfflineBuild: sc.Stack.OfflineBuild(), Dir: s.Dir, Limits: lim, Compose: sc.IsCompose()}
 	if sc.IsCommands() {
 		opts.Commands = &engine.CommandsOptions{Images: sc.Images}
 	}

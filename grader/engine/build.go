@@ -262,6 +262,9 @@ func (j *builder) buildImage(ctx context.Context, spec BuildSpec, change map[str
 		}
 	}
 	opts.Target, opts.BuildArgs = spec.Target, spec.Args
+	if j.offline {
+		opts.NetworkMode = "none"
+	}
 	res, err := j.e.cli.ImageBuild(bctx, pr, opts)
 	if err != nil {
 		if bctx.Err() != nil {

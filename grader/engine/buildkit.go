@@ -168,6 +168,9 @@ func (j *builder) buildKitImage(ctx, bctx context.Context, spec BuildSpec, entri
 		BuildArgs:     args,
 		Target:        spec.Target,
 	}
+	if j.offline {
+		opts.NetworkMode = "none" // the frontend's force-network-mode: every RUN
+	}
 	defer j.e.steps.begin(j.limits)()
 	res, err := j.e.cli.ImageBuild(bctx, nil, opts)
 	if err != nil {

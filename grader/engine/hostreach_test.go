@@ -49,7 +49,7 @@ func TestHostUnreachable(t *testing.T) {
 	labels := map[string]string{engine.LabelManaged: "true", engine.LabelRun: eng.RunID(), engine.LabelJob: "hostreach/test"}
 	defer func() {
 		_, _ = eng.CleanRun()
-		if left, _ := eng.Leftovers(context.Background()); len(left) > 0 {
+		if left, _ := eng.Leftovers(context.Background(), eng.RunID()); len(left) > 0 {
 			t.Errorf("left on the engine: %v", left)
 		}
 	}()
@@ -158,6 +158,38 @@ func TestHostUnreachable(t *testing.T) {
 		t.Errorf("a job's container reached the engine's host or grade's machine:\n%s(tried %v on ports %d and %d)", out.Stdout, targets, port, port+1)
 	}
 	t.Logf("unreachable from the job's network: %v on ports %d, %d (the default bridge reached: %s)", targets, port, port+1, strings.Join(strings.Fields(control), " "))
+
+	// Builds: a RUN step that tries the same addresses writes what it
+	// reached into the image. Offline (stack.build_network: false) it
+	// reaches nothing; with the builder's network it may reach the
+	// engine's host (docs/security.md says so), which is logged.
+	for _, offline := range []bool{true, false} {
+		bdir := t.TempDir()
+		script := strings.Join(probe(targets)[2:], " ")
+		df := fmt.Sprintf("FROM busybox:latest\nRUN (%s) > /reached.txt 2>&1; true\n", script)
+		if err := os.WriteFile(filepath.Join(bdir, "Dockerfile"), []byte(df), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		bjob := eng.NewImageJob(fmt.Sprintf("hostreach/build-offline-%v", offline), engine.JobOptions{OfflineBuild: offline})
+		b, err := bjob.Build(ctx, engine.BuildSpec{Dir: bdir, Dockerfile: "Dockerfile", Shown: "Dockerfile", Timeout: 2 * time.Minute})
+		if err != nil || !b.OK {
+			_ = bjob.Close()
+			t.Fatalf("build (offline %v): %+v %v", offline, b, err)
+		}
+		got, err := bjob.RunImage(ctx, checks.RunSpec{Args: []string{"cat", "/reached.txt"}})
+		_ = bjob.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case got.ExitCode != 0:
+			t.Errorf("the build's probe wrote nothing (offline %v): %+v", offline, got)
+		case offline && strings.Contains(got.Stdout, "OPEN"):
+			t.Errorf("an offline build's RUN reached the engine's host or grade's machine:\n%s", got.Stdout)
+		case !offline:
+			t.Logf("a build with network reached: %q", strings.Join(strings.Fields(got.Stdout), " "))
+		}
+	}
 }
 
 var inetRe = regexp.MustCompile(`inet (\d+\.\d+\.\d+\.\d+)/`)

@@ -38,6 +38,7 @@ type base struct {
 	network  string
 	limits   checks.Limits
 	outbound bool
+	offline  bool // builds get no network (JobOptions.OfflineBuild)
 	memo     map[string]any
 	dir      string         // the submission's folder on grade's filesystem
 	closers  []func() error // run first by Close (a registry, an API guard)
@@ -89,6 +90,10 @@ type JobOptions struct {
 	Limits checks.Limits
 	// Outbound lets the job's containers reach beyond the job's network.
 	Outbound bool
+	// OfflineBuild gives the job's builds no network at all (docker build
+	// --network none): a RUN step reaches nothing, the engine's host
+	// included.
+	OfflineBuild bool
 	// Dir is the submission's folder on grade's filesystem, for checks that
 	// read the submission itself (the Dockerfile as written, a script).
 	Dir string
@@ -139,7 +144,7 @@ func (e *Engine) newJob(name string, opts JobOptions) *base {
 	e.liveOnce.Do(func() { e.note(nil) }) // other runs see this one is live
 	slug = e.runID + "-" + slug + "-" + hex.EncodeToString(sum[:3])
 	return &base{e: e, name: name, slug: slug, tag: "grade-" + slug + ":latest",
-		limits: opts.Limits.Over(e.limits), outbound: opts.Outbound, dir: opts.Dir}
+		limits: opts.Limits.Over(e.limits), outbound: opts.Outbound, offline: opts.OfflineBuild, dir: opts.Dir}
 }
 
 // Job names the job, "student/scenario".

@@ -50,9 +50,17 @@ type Stack struct {
 	// they make. The images they may run are the scenario's images.
 	Commands *CommandsStack `yaml:"commands"`
 	// Outbound lets the running containers reach the internet; without it
-	// they reach only the job's own network (builds always have network).
+	// they reach only the job's own network.
 	Outbound bool `yaml:"outbound"`
+	// BuildNetwork: false gives the submission's builds no network at all
+	// (docker build --network none): no RUN step reaches the internet or
+	// the engine's host. Default true, for Dockerfiles that install
+	// packages (apt-get, pip, npm).
+	BuildNetwork *bool `yaml:"build_network"`
 }
+
+// OfflineBuild reports whether the stack's builds get no network.
+func (s Stack) OfflineBuild() bool { return s.BuildNetwork != nil && !*s.BuildNetwork }
 
 // ImageStack is a submission built from a Dockerfile into one image, started
 // as one container.
