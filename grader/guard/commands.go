@@ -921,14 +921,8 @@ func (c *Commands) createContainer(w http.ResponseWriter, r *http.Request, prefi
 			}
 		}
 	}
-	labels := map[string]any{}
-	if l, ok := body["Labels"].(map[string]any); ok {
-		for k, val := range l {
-			if !strings.HasPrefix(k, "grade.") {
-				labels[k] = val
-			}
-		}
-	}
+	l, _ := body["Labels"].(map[string]any)
+	labels := studentLabels(l)
 	for k, val := range c.sb.Labels() {
 		labels[k] = val
 	}
@@ -1241,6 +1235,19 @@ func asList(v any) []any {
 	return l
 }
 
+// studentLabels are a student's labels less grade's and the compose
+// engine's (ReservedLabel): a container labelled with another job's compose
+// project would be taken for one of that job's services.
+func studentLabels(l map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, val := range l {
+		if !ReservedLabel(k) {
+			out[k] = val
+		}
+	}
+	return out
+}
+
 // mapContainer gives the id of a job's container by the student's name or id.
 func (v *vetting) mapContainer(ref string) (string, bool) {
 	_, k := v.c.container(ref)
@@ -1484,6 +1491,11 @@ func (v *vetting) mounts(hc map[string]any) {
 				}
 				v.volumes = append(v.volumes, src)
 				m["Source"] = v.c.engineName(src)
+			}
+			if vo, _ := m["VolumeOptions"].(map[string]any); vo != nil {
+				if l, ok := vo["Labels"].(map[string]any); ok {
+					vo["Labels"] = studentLabels(l)
+				}
 			}
 		case "tmpfs":
 			v.tmpfsMount(m, dst)

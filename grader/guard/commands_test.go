@@ -613,6 +613,9 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 		if strings.HasPrefix(k, "grade.") && k != labelOwner && (k != labelManaged || v != "true") && (k != labelRun || v != "run1") && (k != labelJob || v != cmdJob) {
 			t.Errorf("the container has the label %s=%s", k, v)
 		}
+		if strings.HasPrefix(strings.ToLower(k), "com.docker.compose.") {
+			t.Errorf("the container has the compose engine's label %s=%s", k, v)
+		}
 	}
 	if cr.Labels[labelManaged] != "true" || cr.Labels[labelRun] != "run1" || cr.Labels[labelJob] != cmdJob {
 		t.Errorf("the container lacks the job's labels: %v", cr.Labels)
@@ -694,7 +697,7 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 // assertKernel checks what a container the engine makes asks of the host's
 // kernel (kernel.go): no negative OOM score, ulimits within the policy,
 // /dev/shm and every tmpfs no larger than the memory limit, tmpfs nosuid
-// and nodev.
+// and nodev, no reserved label on an anonymous volume.
 func (h *cmdGuard) assertKernel(t *testing.T, hc *container.HostConfig) {
 	t.Helper()
 	mem := int64(cmdLimits.Memory)
@@ -738,6 +741,13 @@ func (h *cmdGuard) assertKernel(t *testing.T, hc *container.HostConfig) {
 					if len(o) != 1 || (o[0] != "exec" && o[0] != "noexec" && o[0] != "ro") {
 						t.Errorf("the tmpfs %s is mounted with %v", m.Target, o)
 					}
+				}
+			}
+		}
+		if m.VolumeOptions != nil {
+			for k := range m.VolumeOptions.Labels {
+				if ReservedLabel(k) {
+					t.Errorf("the volume %s is labelled %s", m.Target, k)
 				}
 			}
 		}
@@ -867,11 +877,20 @@ func TestCommandsGuardRun(t *testing.T) {
 				}
 			}},
 		{name: "the student's labels", query: "?name=app", image: "busybox",
-			top:   `{"Labels":{"app":"web","grade.job":"bob/ch05","grade.managed":"false","grade.mine":"x"}}`,
+			top:   `{"Labels":{"app":"web","grade.job":"bob/ch05","grade.managed":"false","grade.mine":"x","com.docker.compose.project":"grade-run1-bob-ch07-compose-counter","com.docker.compose.service":"web","com.docker.compose.oneoff":"False","Com.Docker.Compose.Project":"x"}}`,
 			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
-				if cr.Labels["app"] != "web" || cr.Labels["grade.mine"] != "" {
-					t.Errorf("labels %v", cr.Labels)
+				want := map[string]string{"app": "web", labelManaged: "true", labelRun: "run1", labelJob: cmdJob, labelOwner: "testhost/1"}
+				if !reflect.DeepEqual(cr.Labels, want) {
+					t.Errorf("labels %v, want %v", cr.Labels, want)
+				}
+			}},
+		{name: "an anonymous volume's labels", query: "?name=app", image: "busybox",
+			hc:    `{"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":{"Labels":{"com.docker.compose.project":"grade-run1-bob-ch07","grade.job":"bob/ch05","mine":"y"}}}]}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				if ms := cr.HostConfig.Mounts; len(ms) != 1 || ms[0].VolumeOptions == nil || !reflect.DeepEqual(ms[0].VolumeOptions.Labels, map[string]string{"mine": "y"}) {
+					t.Errorf("Mounts %+v", ms)
 				}
 			}},
 		{name: "a positive OOM score kept", query: "?name=app", image: "busybox", hc: `{"OomScoreAdj":500}`,

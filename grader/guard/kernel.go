@@ -20,7 +20,9 @@ import (
 //   - /dev/shm (shm size) is clamped to the job's memory limit;
 //   - a tmpfs gets nosuid and nodev whatever it asks, and a size no larger
 //     than the job's memory limit (its own when smaller); exec may stay;
-//     options beyond those TmpfsOptions keeps are refused.
+//     options beyond those TmpfsOptions keeps are refused;
+//   - labels of grade's (grade.*) and of the compose engine's
+//     (com.docker.compose.*) are never the student's (ReservedLabel).
 
 // MaxNofile caps a container's open files (--ulimit nofile): the kernel's
 // default fs.nr_open, what a container gets from Docker where nothing is
@@ -173,4 +175,13 @@ func parseTmpfsSize(s string) (int64, bool) {
 		return 0, false
 	}
 	return n << shift, true
+}
+
+// ReservedLabel reports whether a label is grade's (grade.*: which job an
+// object is, what the clean-up removes) or the compose engine's
+// (com.docker.compose.*: which project and service a container is), which
+// a student's objects never carry as the student sets them.
+func ReservedLabel(key string) bool {
+	k := strings.ToLower(key)
+	return strings.HasPrefix(k, "grade.") || strings.HasPrefix(k, "com.docker.compose.")
 }

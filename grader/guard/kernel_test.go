@@ -83,3 +83,15 @@ func TestVetUlimit(t *testing.T) {
 		t.Errorf("String %q", s)
 	}
 }
+
+// TestReservedLabel: grade's and the compose engine's labels.
+func TestReservedLabel(t *testing.T) {
+	for k, want := range map[string]bool{
+		"grade.job": true, "com.docker.compose.project": true, "COM.DOCKER.COMPOSE.SERVICE": true, "Grade.run": true,
+		"app": false, "com.docker.composer": false, "com.example.grade.job": false, "gradebook": false,
+	} {
+		if got := ReservedLabel(k); got != want {
+			t.Errorf("ReservedLabel(%q) = %v", k, got)
+		}
+	}
+}
