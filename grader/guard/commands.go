@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"math"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -1196,14 +1195,12 @@ func (v *vetting) tmpfsMount(m map[string]any, dst string) {
 	if to == nil {
 		to = map[string]any{}
 	}
-	size := int64(math.MaxInt64)
-	if n, ok := to["SizeBytes"].(json.Number); ok {
-		if s, err := n.Int64(); err == nil && s > 0 {
-			size = s
+	if mem > 0 {
+		// No size is half the host's memory.
+		n, _ := to["SizeBytes"].(json.Number)
+		if s, err := n.Int64(); err != nil || s <= 0 || s != ClampSize(s, mem) {
+			to["SizeBytes"] = mem
 		}
-	}
-	if s := ClampSize(size, mem); s != math.MaxInt64 {
-		to["SizeBytes"] = s
 	}
 	var opts []any
 	for _, item := range asList(to["Options"]) {
