@@ -19,6 +19,7 @@ import (
 	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
 
 	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/guard"
 )
 
 // ComposeSpec says which compose stack to bring up.
@@ -244,6 +245,7 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 		s.Labels = merge(s.Labels, labels)
 		s.MemLimit, s.MemSwapLimit = types.UnitBytes(int64(j.limits.Memory)), types.UnitBytes(int64(j.limits.Memory))
 		s.PidsLimit = j.limits.PIDs
+		sandboxKernel(&s, j.limits)
 		s.CPUS = float32(j.limits.NanoCPUs()) / 1e9
 		if s.Deploy != nil {
 			s.Deploy.Resources = types.Resources{}
@@ -285,6 +287,45 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 		p.Services[name] = s
 	}
 	return nil
+}
+
+// sandboxKernel clamps what a vetted service asks of the host's kernel
+// beyond its cgroup, as the guard does a script's docker run (guard's
+// kernel.go; VetCompose refused the rest): ulimits nofile and nproc, shm
+// size and tmpfs sizes no larger than the limits, every tmpfs nosuid and
+// nodev.
+func sandboxKernel(s *types.ServiceConfig, l checks.Limits) {
+	mem := int64(l.Memory)
+	s.OomScoreAdj = max(s.OomScoreAdj, 0)
+	for name, u := range s.Ulimits {
+		c, why := guard.VetUlimit(composeUlimit(name, u), l.PIDs)
+		if why != "" {
+			delete(s.Ulimits, name)
+			continue
+		}
+		s.Ulimits[name] = &types.UlimitsConfig{Soft: int(c.Soft), Hard: int(c.Hard)}
+	}
+	s.ShmSize = types.UnitBytes(guard.ClampSize(int64(s.ShmSize), mem))
+	var tmpfs types.StringList
+	for _, t := range s.Tmpfs {
+		path, opts, _ := strings.Cut(t, ":")
+		if o, bad := guard.TmpfsOptions(opts, mem); bad == "" {
+			tmpfs = append(tmpfs, path+":"+o)
+		}
+	}
+	s.Tmpfs = tmpfs
+	for i, v := range s.Volumes {
+		if v.Type == types.VolumeTypeTmpfs {
+			t := types.ServiceVolumeTmpfs{}
+			if v.Tmpfs != nil {
+				t = *v.Tmpfs
+			}
+			if mem > 0 && (t.Size <= 0 || int64(t.Size) > mem) {
+				t.Size = types.UnitBytes(mem) // no size is half the host's memory
+			}
+			s.Volumes[i].Tmpfs = &t
+		}
+	}
 }
 
 // dropInherited removes environment entries without a value ("- NAME"):

@@ -13,6 +13,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gradeproject/grade/grader/guard"
 )
 
 // maxComposeFile caps the compose file grade reads.
@@ -281,6 +283,21 @@ func vetService(s types.ServiceConfig, dir string) []string {
 	if s.OomKillDisable {
 		add("oom_kill_disable: true: the memory limit must be able to stop the container")
 	}
+	if why := guard.OOMScoreAdjRefused(s.OomScoreAdj); why != "" {
+		add("oom_score_adj: %d %s", s.OomScoreAdj, why)
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Ulimits)) {
+		if _, why := guard.VetUlimit(composeUlimit(name, s.Ulimits[name]), 0); why != "" {
+			add("ulimits: %s %s", composeUlimit(name, s.Ulimits[name]), why)
+		}
+	}
+	for _, t := range s.Tmpfs {
+		if _, opts, _ := strings.Cut(t, ":"); opts != "" {
+			if _, bad := guard.TmpfsOptions(opts, 0); bad != "" {
+				add("tmpfs: %s sets %s, which grade does not allow on a tmpfs (only size, mode, uid, gid, nr_inodes and flags such as ro, exec or noatime)", t, bad)
+			}
+		}
+	}
 	for _, v := range s.Volumes {
 		switch v.Type {
 		case types.VolumeTypeBind:
@@ -326,6 +343,22 @@ func vetService(s types.ServiceConfig, dir string) []string {
 		if b.Privileged || len(b.Entitlements) > 0 {
 			add("build: privileged builds are not allowed")
 		}
+	}
+	return out
+}
+
+// composeUlimit is a compose file's ulimit as the compose engine gives it
+// to the container: single sets both, soft and hard (when not 0) win.
+func composeUlimit(name string, u *types.UlimitsConfig) guard.Ulimit {
+	if u == nil {
+		return guard.Ulimit{Name: name}
+	}
+	out := guard.Ulimit{Name: name, Soft: int64(u.Single), Hard: int64(u.Single)}
+	if u.Soft != 0 {
+		out.Soft = int64(u.Soft)
+	}
+	if u.Hard != 0 {
+		out.Hard = int64(u.Hard)
 	}
 	return out
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/guard"
 )
 
 const goodCompose = `services:
@@ -70,6 +74,17 @@ func TestVetCompose(t *testing.T) {
 		{"not YAML", "services:\n  web:\n   image: x\n  - oops\n", []string{"not valid YAML"}},
 		{"not compose", "services: [web]\n", []string{"does not load"}},
 		{"self alias", "services: &a\n  web: *a\n", []string{"aliases"}},
+		{"negative oom score", "services:\n  web:\n    image: x\n    oom_score_adj: -1000\n", []string{"service web: oom_score_adj: -1000 would make the host's kernel kill other processes"}},
+		{"positive oom score", "services:\n  web:\n    image: x\n    oom_score_adj: 500\n", nil},
+		{"ulimit core", "services:\n  web:\n    image: x\n    ulimits:\n      core: -1\n", []string{"service web: ulimits: core=-1 would let the container dump its memory"}},
+		{"ulimit core hard", "services:\n  web:\n    image: x\n    ulimits:\n      core: {soft: 0, hard: 1000}\n", []string{"ulimits: core=0:1000"}},
+		{"ulimit memlock", "services:\n  web:\n    image: x\n    ulimits:\n      memlock: {soft: -1, hard: -1}\n", []string{"ulimits: memlock=-1 would let the container lock memory"}},
+		{"ulimit rtprio", "services:\n  web:\n    image: x\n    ulimits:\n      rtprio: 99\n", []string{"ulimits: rtprio=99 would let the container take the host's CPUs"}},
+		{"ulimit stack", "services:\n  web:\n    image: x\n    ulimits:\n      stack: 8192\n", []string{"ulimits: stack=8192 is not allowed in this exercise (only nofile, nproc and core=0 are)"}},
+		{"ulimits clamped later", "services:\n  web:\n    image: x\n    ulimits:\n      nofile: {soft: 1024, hard: 2000000}\n      nproc: 65535\n      core: 0\n", nil},
+		{"tmpfs with a memory policy", "services:\n  web:\n    image: x\n    tmpfs: [\"/x:size=1m,mpol=bind:0\"]\n", []string{"service web: tmpfs: /x:size=1m,mpol=bind:0 sets mpol=bind:0, which grade does not allow"}},
+		{"tmpfs as a bind", "services:\n  web:\n    image: x\n    tmpfs: /x:bind\n", []string{"tmpfs: /x:bind sets bind"}},
+		{"tmpfs clamped later", "services:\n  web:\n    image: x\n    tmpfs: [\"/x:size=100g,exec,suid,dev\", /y]\n    shm_size: 8g\n    volumes: [{type: tmpfs, target: /z, tmpfs: {size: 100g}}]\n", nil},
 		{"several at once", "services:\n  web:\n    image: x\n    privileged: true\n    network_mode: host\n    volumes: [\"/:/host\"]\n",
 			[]string{"privileged", "network_mode: host", "/:/host"}},
 	}
@@ -144,5 +159,93 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 		if got := env[k]; got != nil && strings.Contains(*got, "grade-secret") {
 			t.Errorf("%s = %q: grade's environment leaked into the student's stack", k, *got)
 		}
+	}
+}
+
+// TestSandboxKernel: what VetCompose accepts of a service's OOM score,
+// ulimits, shm size and tmpfs is clamped as the guard clamps a
+// script's docker run.
+func TestSandboxKernel(t *testing.T) {
+	dir := t.TempDir()
+	file := `services:
+  web:
+    image: x
+    oom_score_adj: 500
+    shm_size: 8g
+    ulimits:
+      nofile: -1
+      nproc: {soft: 50, hard: 100000}
+      core: 0
+    tmpfs: ["/x:size=100g,exec,suid,dev", /y, "/z:size=1m,mode=1777"]
+    labels: {app: web}
+    volumes:
+      - {type: tmpfs, target: /t, tmpfs: {size: 100g}}
+      - {type: tmpfs, target: /u}
+      - {type: tmpfs, target: /v, tmpfs: {size: 1m}}
+      - {type: volume, target: /d, volume: {labels: {app: d}}}
+  small:
+    image: x
+    shm_size: 64m
+`
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+	if err != nil || len(refused) > 0 {
+		t.Fatalf("%v %v", refused, err)
+	}
+	l := checks.Limits{Memory: 256 << 20, PIDs: 100}
+	mem := "268435456"
+	web := p.Services["web"]
+	sandboxKernel(&web, l)
+	if web.OomScoreAdj != 500 || web.ShmSize != 256<<20 {
+		t.Errorf("oom_score_adj %d, shm_size %d", web.OomScoreAdj, web.ShmSize)
+	}
+	ul := map[string][2]int{}
+	for k, u := range web.Ulimits {
+		c := composeUlimit(k, u)
+		ul[k] = [2]int{int(c.Soft), int(c.Hard)}
+	}
+	if want := map[string][2]int{"nofile": {guard.MaxNofile, guard.MaxNofile}, "nproc": {50, 100}, "core": {0, 0}}; !reflect.DeepEqual(ul, want) {
+		t.Errorf("ulimits %v, want %v", ul, want)
+	}
+	if want := (types.StringList{"/x:exec,nosuid,nodev,size=" + mem, "/y:nosuid,nodev,size=" + mem, "/z:mode=1777,nosuid,nodev,size=1m"}); !reflect.DeepEqual(web.Tmpfs, want) {
+		t.Errorf("tmpfs %v, want %v", web.Tmpfs, want)
+	}
+	sizes := map[string]int64{}
+	for _, v := range web.Volumes {
+		if v.Type == types.VolumeTypeTmpfs && v.Tmpfs != nil {
+			sizes[v.Target] = int64(v.Tmpfs.Size)
+		}
+	}
+	if want := map[string]int64{"/t": 256 << 20, "/u": 256 << 20, "/v": 1 << 20}; !reflect.DeepEqual(sizes, want) {
+		t.Errorf("tmpfs volumes %v, want %v", sizes, want)
+	}
+	small := p.Services["small"]
+	sandboxKernel(&small, l)
+	if small.ShmSize != 64<<20 {
+		t.Errorf("a smaller shm_size became %d", small.ShmSize)
+	}
+	// The project as grade writes it for the compose engine loads again,
+	// with the clamped values.
+	p.Services["web"] = web
+	path, cleanup, err := writeProject(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	data, _ := os.ReadFile(path)
+	again, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  filepath.Dir(path),
+		ConfigFiles: []types.ConfigFile{{Filename: path, Content: data}},
+	}, func(o *loader.Options) { o.SetProjectName("grade-test", true) })
+	if err != nil {
+		t.Fatalf("the sandboxed project does not load again: %v\n%s", err, data)
+	}
+	if u := again.Services["web"].Ulimits["core"]; u == nil || composeUlimit("core", u) != (guard.Ulimit{Name: "core"}) {
+		t.Errorf("core %+v once written", u)
+	}
+	if u := again.Services["web"].Ulimits["nproc"]; u == nil || composeUlimit("nproc", u) != (guard.Ulimit{Name: "nproc", Soft: 50, Hard: 100}) {
+		t.Errorf("nproc %+v once written", u)
 	}
 }
