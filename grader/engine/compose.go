@@ -234,7 +234,7 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 		p.Networks[key] = types.NetworkConfig{Name: name, External: true, Extensions: n.Extensions}
 	}
 	for key, v := range p.Volumes {
-		v.Labels = merge(v.Labels, labels)
+		v.Labels = merge(studentLabels(v.Labels), labels)
 		v.Name = "" // compose names it after the project: never another job's or the host's volume
 		p.Volumes[key] = v
 	}
@@ -242,7 +242,7 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 	hc := j.hostConfig()
 	grace := types.Duration(2 * time.Second)
 	for name, s := range p.Services {
-		s.Labels = merge(s.Labels, labels)
+		s.Labels = merge(studentLabels(s.Labels), labels)
 		s.MemLimit, s.MemSwapLimit = types.UnitBytes(int64(j.limits.Memory)), types.UnitBytes(int64(j.limits.Memory))
 		s.PidsLimit = j.limits.PIDs
 		sandboxKernel(&s, j.limits)
@@ -293,7 +293,7 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 // beyond its cgroup, as the guard does a script's docker run (guard's
 // kernel.go; VetCompose refused the rest): ulimits nofile and nproc, shm
 // size and tmpfs sizes no larger than the limits, every tmpfs nosuid and
-// nodev.
+// nodev; no label of grade's or compose's on an anonymous volume.
 func sandboxKernel(s *types.ServiceConfig, l checks.Limits) {
 	mem := int64(l.Memory)
 	s.OomScoreAdj = max(s.OomScoreAdj, 0)
@@ -315,7 +315,8 @@ func sandboxKernel(s *types.ServiceConfig, l checks.Limits) {
 	}
 	s.Tmpfs = tmpfs
 	for i, v := range s.Volumes {
-		if v.Type == types.VolumeTypeTmpfs {
+		switch {
+		case v.Type == types.VolumeTypeTmpfs:
 			t := types.ServiceVolumeTmpfs{}
 			if v.Tmpfs != nil {
 				t = *v.Tmpfs
@@ -324,8 +325,24 @@ func sandboxKernel(s *types.ServiceConfig, l checks.Limits) {
 				t.Size = types.UnitBytes(mem) // no size is half the host's memory
 			}
 			s.Volumes[i].Tmpfs = &t
+		case v.Volume != nil:
+			vol := *v.Volume
+			vol.Labels = studentLabels(vol.Labels)
+			s.Volumes[i].Volume = &vol
 		}
 	}
+}
+
+// studentLabels are a compose file's labels less grade's and the compose
+// engine's (VetCompose refused them already).
+func studentLabels(l map[string]string) map[string]string {
+	out := make(map[string]string, len(l))
+	for k, v := range l {
+		if !guard.ReservedLabel(k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // dropInherited removes environment entries without a value ("- NAME"):

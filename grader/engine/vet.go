@@ -174,6 +174,9 @@ func vetProject(p *types.Project, dir string) []string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Volumes)) {
 		v := p.Volumes[name]
+		if r := reservedLabels(v.Labels); r != "" {
+			out = append(out, fmt.Sprintf("volume %s: %s", name, r))
+		}
 		switch {
 		case bool(v.External):
 			out = append(out, fmt.Sprintf("volume %s: external: true uses a volume this job did not create", name))
@@ -185,6 +188,9 @@ func vetProject(p *types.Project, dir string) []string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[name]
+		if r := reservedLabels(n.Labels); r != "" {
+			out = append(out, fmt.Sprintf("network %s: %s", name, r))
+		}
 		switch {
 		case bool(n.External):
 			out = append(out, fmt.Sprintf("network %s: external: true joins a network this job did not create", name))
@@ -210,6 +216,23 @@ func vetProject(p *types.Project, dir string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// reservedLabels says why a file's labels are refused ("" when they are
+// not): grade's (grade.*) and the compose engine's (com.docker.compose.*),
+// which say whose a container or volume is, are set by them only.
+func reservedLabels(l map[string]string) string {
+	var bad []string
+	for k := range l {
+		if guard.ReservedLabel(k) {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	sort.Strings(bad)
+	return fmt.Sprintf("labels: %s: grade.* and com.docker.compose.* labels are set by grade and by compose themselves", strings.Join(bad, ", "))
 }
 
 // fileObjects gives secrets and configs one type.
@@ -298,6 +321,11 @@ func vetService(s types.ServiceConfig, dir string) []string {
 			}
 		}
 	}
+	for _, l := range []map[string]string{s.Labels, buildLabels(s.Build), deployLabels(s.Deploy)} {
+		if r := reservedLabels(l); r != "" {
+			add("%s", r)
+		}
+	}
 	for _, v := range s.Volumes {
 		switch v.Type {
 		case types.VolumeTypeBind:
@@ -313,6 +341,11 @@ func vetService(s types.ServiceConfig, dir string) []string {
 				add("volumes: %s:%s binds a single file; grade binds only folders of your submission: bind the folder that holds it", shown(dir, v.Source), v.Target)
 			}
 		case types.VolumeTypeVolume, types.VolumeTypeTmpfs, "":
+			if v.Volume != nil {
+				if r := reservedLabels(v.Volume.Labels); r != "" {
+					add("volumes: %s: %s", v.Target, r)
+				}
+			}
 		default:
 			add("volumes: type %s is not allowed", v.Type)
 		}
@@ -361,6 +394,20 @@ func composeUlimit(name string, u *types.UlimitsConfig) guard.Ulimit {
 		out.Hard = int64(u.Hard)
 	}
 	return out
+}
+
+func buildLabels(b *types.BuildConfig) map[string]string {
+	if b == nil {
+		return nil
+	}
+	return b.Labels
+}
+
+func deployLabels(d *types.DeployConfig) map[string]string {
+	if d == nil {
+		return nil
+	}
+	return d.Labels
 }
 
 // insideReal reports whether path is dir or below it once links are

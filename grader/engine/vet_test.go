@@ -85,6 +85,15 @@ func TestVetCompose(t *testing.T) {
 		{"tmpfs with a memory policy", "services:\n  web:\n    image: x\n    tmpfs: [\"/x:size=1m,mpol=bind:0\"]\n", []string{"service web: tmpfs: /x:size=1m,mpol=bind:0 sets mpol=bind:0, which grade does not allow"}},
 		{"tmpfs as a bind", "services:\n  web:\n    image: x\n    tmpfs: /x:bind\n", []string{"tmpfs: /x:bind sets bind"}},
 		{"tmpfs clamped later", "services:\n  web:\n    image: x\n    tmpfs: [\"/x:size=100g,exec,suid,dev\", /y]\n    shm_size: 8g\n    volumes: [{type: tmpfs, target: /z, tmpfs: {size: 100g}}]\n", nil},
+		{"compose labels on a service", "services:\n  web:\n    image: x\n    labels:\n      com.docker.compose.project: grade-run1-bob-ch07\n      com.docker.compose.service: redis\n      app: web\n",
+			[]string{"service web: labels: com.docker.compose.project, com.docker.compose.service: grade.* and com.docker.compose.* labels are set by grade and by compose"}},
+		{"grade labels on a service, as a list", "services:\n  web:\n    image: x\n    labels: [grade.job=bob/ch07]\n", []string{"service web: labels: grade.job"}},
+		{"labels of the image built", "services:\n  web:\n    build: {context: ., labels: {com.docker.compose.project: other}}\n", []string{"service web: labels: com.docker.compose.project"}},
+		{"deploy labels", "services:\n  web:\n    image: x\n    deploy: {labels: {grade.run: r0}}\n", []string{"service web: labels: grade.run"}},
+		{"labels of a volume", "services:\n  web:\n    image: x\nvolumes:\n  d:\n    labels: {com.docker.compose.volume: other}\n", []string{"volume d: labels: com.docker.compose.volume"}},
+		{"labels of a network", "services:\n  web:\n    image: x\nnetworks:\n  n:\n    labels: {grade.job: bob/ch07, com.docker.compose.network: n}\n", []string{"network n: labels: com.docker.compose.network, grade.job"}},
+		{"labels of an anonymous volume", "services:\n  web:\n    image: x\n    volumes: [{type: volume, target: /d, volume: {labels: {grade.job: bob/ch07}}}]\n", []string{"service web: volumes: /d: labels: grade.job"}},
+		{"plain labels", "services:\n  web:\n    image: x\n    labels: {app: web, com.example.grade.job: x}\nvolumes:\n  d: {labels: {app: web}}\n", nil},
 		{"several at once", "services:\n  web:\n    image: x\n    privileged: true\n    network_mode: host\n    volumes: [\"/:/host\"]\n",
 			[]string{"privileged", "network_mode: host", "/:/host"}},
 	}
@@ -100,6 +109,17 @@ func TestVetCompose(t *testing.T) {
 			p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
 			if err != nil {
 				t.Fatal(err)
+			}
+			if p != nil {
+				// What is accepted never keeps a label of grade's or of compose's,
+				// nor a negative OOM score.
+				for name, svc := range p.Services {
+					for k := range svc.Labels {
+						if guard.ReservedLabel(k) && len(refused) == 0 {
+							t.Errorf("service %s keeps the label %s", name, k)
+						}
+					}
+				}
 			}
 			all := strings.Join(refused, "\n")
 			if len(tt.want) == 0 {
@@ -163,7 +183,7 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 }
 
 // TestSandboxKernel: what VetCompose accepts of a service's OOM score,
-// ulimits, shm size and tmpfs is clamped as the guard clamps a
+// ulimits, shm size, tmpfs and labels is clamped as the guard clamps a
 // script's docker run.
 func TestSandboxKernel(t *testing.T) {
 	dir := t.TempDir()
