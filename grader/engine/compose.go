@@ -28,6 +28,9 @@ type ComposeSpec struct {
 	Dir, File string
 	// BuildTimeout bounds each service's build.
 	BuildTimeout time.Duration
+	// Images are the exercise's (its scenario's images:): a service not
+	// built from the submission must run one of them.
+	Images []string
 }
 
 // stack is a job's compose stack once it is up (or refused, or failed).
@@ -63,7 +66,7 @@ func (j *ComposeJob) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo
 		j.mu.Unlock()
 	}()
 	project := "grade-" + j.slug
-	p, refused, err := VetCompose(ctx, spec.Dir, spec.File, project)
+	p, refused, err := VetCompose(ctx, spec.Dir, spec.File, project, spec.Images)
 	if err != nil {
 		return st.info, err
 	}
@@ -73,8 +76,14 @@ func (j *ComposeJob) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo
 	}
 	st.info.Services = declared(p)
 	var logs strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
-		ok, err := j.prepareService(ctx, p, name, spec, &logs)
+	// The services built first: another may run the image one builds.
+	names := slices.Sorted(maps.Keys(p.Services))
+	slices.SortStableFunc(names, func(a, b string) int {
+		return bool2int(p.Services[a].Build == nil) - bool2int(p.Services[b].Build == nil)
+	})
+	built := map[string]string{} // a built service's name → grade's tag of its image
+	for _, name := range names {
+		ok, err := j.prepareService(ctx, p, name, spec, built, &logs)
 		if err != nil {
 			return st.info, err
 		}
@@ -166,12 +175,26 @@ func declared(p *types.Project) []checks.ServiceInfo {
 	return out
 }
 
+func bool2int(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // prepareService builds a service's image (when it has a build section) or
-// makes sure its image is on the engine. ok is false when the student's
-// service cannot be prepared; logs then starts with the reason.
-func (j *ComposeJob) prepareService(ctx context.Context, p *types.Project, name string, spec ComposeSpec, logs *strings.Builder) (bool, error) {
+// makes sure its image is on the engine: the exercise's (VetCompose), or
+// the image a service built before it builds (built, by service, grade's
+// tags). ok is false when the student's service cannot be prepared; logs
+// then starts with the reason.
+func (j *ComposeJob) prepareService(ctx context.Context, p *types.Project, name string, spec ComposeSpec, built map[string]string, logs *strings.Builder) (bool, error) {
 	s := p.Services[name]
 	if s.Build == nil {
+		if tag, ok := built[builtImage(p, s.Image)]; ok {
+			s.Image, s.PullPolicy = tag, types.PullPolicyNever
+			p.Services[name] = s
+			return true, nil
+		}
 		present, err := j.e.ImagePresent(ctx, s.Image)
 		if err != nil {
 			return false, err
@@ -212,6 +235,7 @@ func (j *ComposeJob) prepareService(ctx context.Context, p *types.Project, name 
 		return false, nil
 	}
 	fmt.Fprintf(logs, "service %s built (%s)\n", name, filepath.ToSlash(rel))
+	built[name] = tag
 	s.Image, s.Build, s.PullPolicy = tag, nil, types.PullPolicyNever
 	p.Services[name] = s
 	return true, nil

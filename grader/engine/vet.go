@@ -26,7 +26,11 @@ const maxComposeFile = 256 << 10
 // included or extended files, no environment of grade's own. refused lists
 // why the file cannot be run, in the student's terms (empty when it may);
 // err is grade's own failure.
-func VetCompose(ctx context.Context, dir, file, project string) (p *types.Project, refused []string, err error) {
+//
+// images are those the exercise lists: a service that is not built from
+// the submission (no build:) must run one of them, or the image another
+// service builds.
+func VetCompose(ctx context.Context, dir, file, project string, images []string) (p *types.Project, refused []string, err error) {
 	quietTestcontainers()
 	dir, err = filepath.Abs(dir)
 	if err != nil {
@@ -67,7 +71,7 @@ func VetCompose(ctx context.Context, dir, file, project string) (p *types.Projec
 	if err != nil {
 		return nil, []string{"it does not load: " + cleanComposeErr(err, dir, file)}, nil
 	}
-	return p, vetProject(p, dir), nil
+	return p, vetProject(p, dir, images), nil
 }
 
 // vetRaw refuses what must be caught before the loader reads the file:
@@ -165,10 +169,13 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 }
 
 // vetProject applies the sandbox rules to a loaded project.
-func vetProject(p *types.Project, dir string) []string {
+func vetProject(p *types.Project, dir string, images []string) []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		for _, r := range vetService(p.Services[name], dir) {
+			out = append(out, "service "+name+": "+r)
+		}
+		if r := vetImage(p, name, images); r != "" {
 			out = append(out, "service "+name+": "+r)
 		}
 	}
@@ -216,6 +223,39 @@ func vetProject(p *types.Project, dir string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// vetImage says why a service's image is refused ("" when it is not): a
+// service not built from the submission runs an image the exercise lists,
+// or one another service builds (its image: names it), nothing else of the
+// engine's (another job's image, grade's own).
+func vetImage(p *types.Project, name string, images []string) string {
+	s := p.Services[name]
+	if s.Build != nil {
+		return ""
+	}
+	if slices.ContainsFunc(images, func(a string) bool { return guard.SameImage(a, s.Image) }) || builtImage(p, s.Image) != "" {
+		return ""
+	}
+	if s.Image == "" {
+		return "it has neither image: nor build:"
+	}
+	allowed := "none"
+	if len(images) > 0 {
+		allowed = strings.Join(images, ", ")
+	}
+	return fmt.Sprintf("image: %s is not an image of this exercise (%s); use one of those, or build: from your Dockerfile", s.Image, allowed)
+}
+
+// builtImage names the service built as image (its image: names the image
+// it builds), "" when none is.
+func builtImage(p *types.Project, image string) string {
+	for _, n := range slices.Sorted(maps.Keys(p.Services)) {
+		if o := p.Services[n]; o.Build != nil && o.Image != "" && guard.SameImage(o.Image, image) {
+			return n
+		}
+	}
+	return ""
 }
 
 // reservedLabels says why a file's labels are refused ("" when they are

@@ -15,6 +15,9 @@ import (
 	"github.com/gradeproject/grade/grader/guard"
 )
 
+// testImages are the exercise's images in these tests.
+var testImages = []string{"x", "redis:alpine"}
+
 const goodCompose = `services:
   web:
     build: .
@@ -94,6 +97,11 @@ func TestVetCompose(t *testing.T) {
 		{"labels of a network", "services:\n  web:\n    image: x\nnetworks:\n  n:\n    labels: {grade.job: bob/ch07, com.docker.compose.network: n}\n", []string{"network n: labels: com.docker.compose.network, grade.job"}},
 		{"labels of an anonymous volume", "services:\n  web:\n    image: x\n    volumes: [{type: volume, target: /d, volume: {labels: {grade.job: bob/ch07}}}]\n", []string{"service web: volumes: /d: labels: grade.job"}},
 		{"plain labels", "services:\n  web:\n    image: x\n    labels: {app: web, com.example.grade.job: x}\nvolumes:\n  d: {labels: {app: web}}\n", nil},
+		{"an image not the exercise's", "services:\n  web:\n    image: postgres:16\n", []string{"service web: image: postgres:16 is not an image of this exercise (x, redis:alpine); use one of those, or build: from your Dockerfile"}},
+		{"another job's image", "services:\n  web:\n    image: grade-run1-bob-ch07-compose-counter-s1-web:latest\n", []string{"image: grade-run1-bob-ch07-compose-counter-s1-web:latest is not an image of this exercise"}},
+		{"the exercise's image by digest", "services:\n  web:\n    image: redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", []string{"is not an image of this exercise"}},
+		{"the exercise's image in full", "services:\n  web:\n    image: docker.io/library/redis:alpine\n", nil},
+		{"the image another service builds", "services:\n  web:\n    build: .\n    image: myapp\n  worker:\n    image: myapp:latest\n", nil},
 		{"several at once", "services:\n  web:\n    image: x\n    privileged: true\n    network_mode: host\n    volumes: [\"/:/host\"]\n",
 			[]string{"privileged", "network_mode: host", "/:/host"}},
 	}
@@ -106,7 +114,7 @@ func TestVetCompose(t *testing.T) {
 			if err := os.Symlink("/", filepath.Join(dir, "h")); err != nil {
 				t.Fatal(err)
 			}
-			p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+			p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test", testImages)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +157,7 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test", testImages)
 	if err != nil || len(refused) > 0 {
 		t.Fatalf("%v %v", refused, err)
 	}
@@ -210,7 +218,7 @@ func TestSandboxKernel(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test", testImages)
 	if err != nil || len(refused) > 0 {
 		t.Fatalf("%v %v", refused, err)
 	}

@@ -185,3 +185,14 @@ func ReservedLabel(key string) bool {
 	k := strings.ToLower(key)
 	return strings.HasPrefix(k, "grade.") || strings.HasPrefix(k, "com.docker.compose.")
 }
+
+// SameImage reports whether two image references name the same image
+// (redis:alpine is docker.io/library/redis:alpine).
+func SameImage(a, b string) bool {
+	na, err := parseName(a)
+	if err != nil {
+		return false
+	}
+	nb, err := parseName(b)
+	return err == nil && na.String() == nb.String()
+}

@@ -95,3 +95,23 @@ func TestReservedLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestSameImage: references as the engine reads them.
+func TestSameImage(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"redis:alpine", "docker.io/library/redis:alpine", true},
+		{"busybox", "busybox:latest", true},
+		{"redis:alpine", "redis:latest", false},
+		{"redis", "myregistry:5000/redis", false},
+		{"redis:alpine", "redis@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false},
+		{"", "", false},
+		{"Redis", "Redis", false},
+	} {
+		if got := SameImage(tt.a, tt.b); got != tt.want {
+			t.Errorf("SameImage(%q, %q) = %v", tt.a, tt.b, got)
+		}
+	}
+}
