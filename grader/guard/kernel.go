@@ -25,8 +25,9 @@ import (
 //     (com.docker.compose.*) are never the student's (ReservedLabel).
 
 // MaxNofile caps a container's open files (--ulimit nofile): the kernel's
-// default fs.nr_open, what a container gets from Docker where nothing is
-// asked.
+// default fs.nr_open, the most a process may ever have. An engine whose own
+// limit is lower refuses to start a container asking for more, as it would
+// without grade.
 const MaxNofile = 1 << 20
 
 // Ulimit is one --ulimit (or a compose file's ulimits: entry); a negative
