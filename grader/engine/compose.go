@@ -415,7 +415,7 @@ func writeProject(p *types.Project) (string, func(), error) {
 
 // readServices records each service's container and state.
 func (j *ComposeJob) readServices(ctx context.Context, p *types.Project, st *stack) {
-	f := client.Filters{}.Add("label", "com.docker.compose.project="+p.Name)
+	f := j.projectFilter(p.Name)
 	list, err := j.e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return
@@ -440,6 +440,14 @@ func (j *ComposeJob) readServices(ctx context.Context, p *types.Project, st *sta
 		}
 		st.info.Services[i] = si
 	}
+}
+
+// projectFilter finds the objects of the job's compose project: by the
+// compose engine's label, and grade's label of the job, which no one but
+// grade sets (a container of another job's labelled with this project's
+// name is not one of its services).
+func (j *ComposeJob) projectFilter(project string) client.Filters {
+	return client.Filters{}.Add("label", "com.docker.compose.project="+project).Add("label", LabelJob+"="+j.name)
 }
 
 // serviceLogs returns the end of every service's log, for a stack that did
@@ -522,7 +530,7 @@ func (j *ComposeJob) Down(ctx context.Context) (checks.DownInfo, error) {
 	st.down, st.services = true, map[string]string{}
 	j.mu.Unlock()
 	info := checks.DownInfo{Duration: time.Since(start)}
-	f := client.Filters{}.Add("label", "com.docker.compose.project="+st.project.Name)
+	f := j.projectFilter(st.project.Name)
 	cs, err := j.e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return info, err
