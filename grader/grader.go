@@ -251,7 +251,7 @@ func prepare(ctx context.Context, job Job, s Submission, lim checks.Limits, res 
 		if !ok {
 			return false, fmt.Errorf("grade's job for %s cannot bring a compose stack up (grade's bug)", s.Name())
 		}
-		info, err := up.Up(ctx, engine.ComposeSpec{Dir: s.Dir, File: sc.Stack.Compose, BuildTimeout: lim.Build.Std()})
+		info, err := up.Up(ctx, engine.ComposeSpec{Dir: s.Dir, File: sc.Stack.Compose, BuildTimeout: lim.Build.Std(), Images: sc.Images})
 		if err != nil {
 			return false, err
 		}

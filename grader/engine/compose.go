@@ -19,6 +19,7 @@ import (
 	tccompose "github.com/testcontainers/testcontainers-go/modules/compose"
 
 	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/guard"
 )
 
 // ComposeSpec says which compose stack to bring up.
@@ -27,6 +28,9 @@ type ComposeSpec struct {
 	Dir, File string
 	// BuildTimeout bounds each service's build.
 	BuildTimeout time.Duration
+	// Images are the exercise's (its scenario's images:): a service not
+	// built from the submission must run one of them.
+	Images []string
 }
 
 // stack is a job's compose stack once it is up (or refused, or failed).
@@ -62,7 +66,7 @@ func (j *ComposeJob) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo
 		j.mu.Unlock()
 	}()
 	project := "grade-" + j.slug
-	p, refused, err := VetCompose(ctx, spec.Dir, spec.File, project)
+	p, refused, err := VetCompose(ctx, spec.Dir, spec.File, project, spec.Images)
 	if err != nil {
 		return st.info, err
 	}
@@ -72,8 +76,14 @@ func (j *ComposeJob) Up(ctx context.Context, spec ComposeSpec) (checks.StackInfo
 	}
 	st.info.Services = declared(p)
 	var logs strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
-		ok, err := j.prepareService(ctx, p, name, spec, &logs)
+	// The services built first: another may run the image one builds.
+	names := slices.Sorted(maps.Keys(p.Services))
+	slices.SortStableFunc(names, func(a, b string) int {
+		return bool2int(p.Services[a].Build == nil) - bool2int(p.Services[b].Build == nil)
+	})
+	built := map[string]string{} // a built service's name → grade's tag of its image
+	for _, name := range names {
+		ok, err := j.prepareService(ctx, p, name, spec, built, &logs)
 		if err != nil {
 			return st.info, err
 		}
@@ -165,12 +175,26 @@ func declared(p *types.Project) []checks.ServiceInfo {
 	return out
 }
 
+func bool2int(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // prepareService builds a service's image (when it has a build section) or
-// makes sure its image is on the engine. ok is false when the student's
-// service cannot be prepared; logs then starts with the reason.
-func (j *ComposeJob) prepareService(ctx context.Context, p *types.Project, name string, spec ComposeSpec, logs *strings.Builder) (bool, error) {
+// makes sure its image is on the engine: the exercise's (VetCompose), or
+// the image a service built before it builds (built, by service, grade's
+// tags). ok is false when the student's service cannot be prepared; logs
+// then starts with the reason.
+func (j *ComposeJob) prepareService(ctx context.Context, p *types.Project, name string, spec ComposeSpec, built map[string]string, logs *strings.Builder) (bool, error) {
 	s := p.Services[name]
 	if s.Build == nil {
+		if tag, ok := built[builtImage(p, s.Image)]; ok {
+			s.Image, s.PullPolicy = tag, types.PullPolicyNever
+			p.Services[name] = s
+			return true, nil
+		}
 		present, err := j.e.ImagePresent(ctx, s.Image)
 		if err != nil {
 			return false, err
@@ -211,6 +235,7 @@ func (j *ComposeJob) prepareService(ctx context.Context, p *types.Project, name 
 		return false, nil
 	}
 	fmt.Fprintf(logs, "service %s built (%s)\n", name, filepath.ToSlash(rel))
+	built[name] = tag
 	s.Image, s.Build, s.PullPolicy = tag, nil, types.PullPolicyNever
 	p.Services[name] = s
 	return true, nil
@@ -233,7 +258,7 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 		p.Networks[key] = types.NetworkConfig{Name: name, External: true, Extensions: n.Extensions}
 	}
 	for key, v := range p.Volumes {
-		v.Labels = merge(v.Labels, labels)
+		v.Labels = merge(studentLabels(v.Labels), labels)
 		v.Name = "" // compose names it after the project: never another job's or the host's volume
 		p.Volumes[key] = v
 	}
@@ -241,9 +266,10 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 	hc := j.hostConfig()
 	grace := types.Duration(2 * time.Second)
 	for name, s := range p.Services {
-		s.Labels = merge(s.Labels, labels)
+		s.Labels = merge(studentLabels(s.Labels), labels)
 		s.MemLimit, s.MemSwapLimit = types.UnitBytes(int64(j.limits.Memory)), types.UnitBytes(int64(j.limits.Memory))
 		s.PidsLimit = j.limits.PIDs
+		sandboxKernel(&s, j.limits)
 		s.CPUS = float32(j.limits.NanoCPUs()) / 1e9
 		if s.Deploy != nil {
 			s.Deploy.Resources = types.Resources{}
@@ -285,6 +311,62 @@ func (j *ComposeJob) sandboxProject(ctx context.Context, p *types.Project) error
 		p.Services[name] = s
 	}
 	return nil
+}
+
+// sandboxKernel clamps what a vetted service asks of the host's kernel
+// beyond its cgroup, as the guard does a script's docker run (guard's
+// kernel.go; VetCompose refused the rest): ulimits nofile and nproc, shm
+// size and tmpfs sizes no larger than the limits, every tmpfs nosuid and
+// nodev; no label of grade's or compose's on an anonymous volume.
+func sandboxKernel(s *types.ServiceConfig, l checks.Limits) {
+	mem := int64(l.Memory)
+	s.OomScoreAdj = max(s.OomScoreAdj, 0)
+	for name, u := range s.Ulimits {
+		c, why := guard.VetUlimit(composeUlimit(name, u), l.PIDs)
+		if why != "" {
+			delete(s.Ulimits, name)
+			continue
+		}
+		s.Ulimits[name] = &types.UlimitsConfig{Soft: int(c.Soft), Hard: int(c.Hard)}
+	}
+	s.ShmSize = types.UnitBytes(guard.ClampSize(int64(s.ShmSize), mem))
+	var tmpfs types.StringList
+	for _, t := range s.Tmpfs {
+		path, opts, _ := strings.Cut(t, ":")
+		if o, bad := guard.TmpfsOptions(opts, mem); bad == "" {
+			tmpfs = append(tmpfs, path+":"+o)
+		}
+	}
+	s.Tmpfs = tmpfs
+	for i, v := range s.Volumes {
+		switch {
+		case v.Type == types.VolumeTypeTmpfs:
+			t := types.ServiceVolumeTmpfs{}
+			if v.Tmpfs != nil {
+				t = *v.Tmpfs
+			}
+			if mem > 0 && (t.Size <= 0 || int64(t.Size) > mem) {
+				t.Size = types.UnitBytes(mem) // no size is half the host's memory
+			}
+			s.Volumes[i].Tmpfs = &t
+		case v.Volume != nil:
+			vol := *v.Volume
+			vol.Labels = studentLabels(vol.Labels)
+			s.Volumes[i].Volume = &vol
+		}
+	}
+}
+
+// studentLabels are a compose file's labels less grade's and the compose
+// engine's (VetCompose refused them already).
+func studentLabels(l map[string]string) map[string]string {
+	out := make(map[string]string, len(l))
+	for k, v := range l {
+		if !guard.ReservedLabel(k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // dropInherited removes environment entries without a value ("- NAME"):
@@ -333,7 +415,7 @@ func writeProject(p *types.Project, mkdir func() (string, error)) (string, func(
 
 // readServices records each service's container and state.
 func (j *ComposeJob) readServices(ctx context.Context, p *types.Project, st *stack) {
-	f := client.Filters{}.Add("label", "com.docker.compose.project="+p.Name)
+	f := j.projectFilter(p.Name)
 	list, err := j.e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return
@@ -358,6 +440,14 @@ func (j *ComposeJob) readServices(ctx context.Context, p *types.Project, st *sta
 		}
 		st.info.Services[i] = si
 	}
+}
+
+// projectFilter finds the objects of the job's compose project: by the
+// compose engine's label, and grade's label of the job, which no one but
+// grade sets (a container of another job's labelled with this project's
+// name is not one of its services).
+func (j *ComposeJob) projectFilter(project string) client.Filters {
+	return client.Filters{}.Add("label", "com.docker.compose.project="+project).Add("label", LabelJob+"="+j.name)
 }
 
 // serviceLogs returns the end of every service's log, for a stack that did
@@ -440,7 +530,7 @@ func (j *ComposeJob) Down(ctx context.Context) (checks.DownInfo, error) {
 	st.down, st.services = true, map[string]string{}
 	j.mu.Unlock()
 	info := checks.DownInfo{Duration: time.Since(start)}
-	f := client.Filters{}.Add("label", "com.docker.compose.project="+st.project.Name)
+	f := j.projectFilter(st.project.Name)
 	cs, err := j.e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return info, err

@@ -85,7 +85,7 @@ func FuzzVetCompose(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-fuzz")
+		p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-fuzz", testImages)
 		if err != nil {
 			t.Fatalf("grade's own error on a student's file: %v", err)
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gradeproject/grade/grader/guard"
 )
 
 // maxComposeFile caps the compose file grade reads.
@@ -24,7 +26,11 @@ const maxComposeFile = 256 << 10
 // included or extended files, no environment of grade's own. refused lists
 // why the file cannot be run, in the student's terms (empty when it may);
 // err is grade's own failure.
-func VetCompose(ctx context.Context, dir, file, project string) (p *types.Project, refused []string, err error) {
+//
+// images are those the exercise lists: a service that is not built from
+// the submission (no build:) must run one of them, or the image another
+// service builds.
+func VetCompose(ctx context.Context, dir, file, project string, images []string) (p *types.Project, refused []string, err error) {
 	quietTestcontainers()
 	dir, err = filepath.Abs(dir)
 	if err != nil {
@@ -65,7 +71,7 @@ func VetCompose(ctx context.Context, dir, file, project string) (p *types.Projec
 	if err != nil {
 		return nil, []string{"it does not load: " + cleanComposeErr(err, dir, file)}, nil
 	}
-	return p, vetProject(p, dir), nil
+	return p, vetProject(p, dir, images), nil
 }
 
 // vetRaw refuses what must be caught before the loader reads the file:
@@ -163,15 +169,21 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 }
 
 // vetProject applies the sandbox rules to a loaded project.
-func vetProject(p *types.Project, dir string) []string {
+func vetProject(p *types.Project, dir string, images []string) []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 		for _, r := range vetService(p.Services[name], dir) {
 			out = append(out, "service "+name+": "+r)
 		}
+		if r := vetImage(p, name, images); r != "" {
+			out = append(out, "service "+name+": "+r)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Volumes)) {
 		v := p.Volumes[name]
+		if r := reservedLabels(v.Labels); r != "" {
+			out = append(out, fmt.Sprintf("volume %s: %s", name, r))
+		}
 		switch {
 		case bool(v.External):
 			out = append(out, fmt.Sprintf("volume %s: external: true uses a volume this job did not create", name))
@@ -183,6 +195,9 @@ func vetProject(p *types.Project, dir string) []string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Networks)) {
 		n := p.Networks[name]
+		if r := reservedLabels(n.Labels); r != "" {
+			out = append(out, fmt.Sprintf("network %s: %s", name, r))
+		}
 		switch {
 		case bool(n.External):
 			out = append(out, fmt.Sprintf("network %s: external: true joins a network this job did not create", name))
@@ -208,6 +223,56 @@ func vetProject(p *types.Project, dir string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// vetImage says why a service's image is refused ("" when it is not): a
+// service not built from the submission runs an image the exercise lists,
+// or one another service builds (its image: names it), nothing else of the
+// engine's (another job's image, grade's own).
+func vetImage(p *types.Project, name string, images []string) string {
+	s := p.Services[name]
+	if s.Build != nil {
+		return ""
+	}
+	if slices.ContainsFunc(images, func(a string) bool { return guard.SameImage(a, s.Image) }) || builtImage(p, s.Image) != "" {
+		return ""
+	}
+	if s.Image == "" {
+		return "it has neither image: nor build:"
+	}
+	allowed := "none"
+	if len(images) > 0 {
+		allowed = strings.Join(images, ", ")
+	}
+	return fmt.Sprintf("image: %s is not an image of this exercise (%s); use one of those, or build: from your Dockerfile", s.Image, allowed)
+}
+
+// builtImage names the service built as image (its image: names the image
+// it builds), "" when none is.
+func builtImage(p *types.Project, image string) string {
+	for _, n := range slices.Sorted(maps.Keys(p.Services)) {
+		if o := p.Services[n]; o.Build != nil && o.Image != "" && guard.SameImage(o.Image, image) {
+			return n
+		}
+	}
+	return ""
+}
+
+// reservedLabels says why a file's labels are refused ("" when they are
+// not): grade's (grade.*) and the compose engine's (com.docker.compose.*),
+// which say whose a container or volume is, are set by them only.
+func reservedLabels(l map[string]string) string {
+	var bad []string
+	for k := range l {
+		if guard.ReservedLabel(k) {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	sort.Strings(bad)
+	return fmt.Sprintf("labels: %s: grade.* and com.docker.compose.* labels are set by grade and by compose themselves", strings.Join(bad, ", "))
 }
 
 // fileObjects gives secrets and configs one type.
@@ -281,6 +346,26 @@ func vetService(s types.ServiceConfig, dir string) []string {
 	if s.OomKillDisable {
 		add("oom_kill_disable: true: the memory limit must be able to stop the container")
 	}
+	if why := guard.OOMScoreAdjRefused(s.OomScoreAdj); why != "" {
+		add("oom_score_adj: %d %s", s.OomScoreAdj, why)
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Ulimits)) {
+		if _, why := guard.VetUlimit(composeUlimit(name, s.Ulimits[name]), 0); why != "" {
+			add("ulimits: %s %s", composeUlimit(name, s.Ulimits[name]), why)
+		}
+	}
+	for _, t := range s.Tmpfs {
+		if _, opts, _ := strings.Cut(t, ":"); opts != "" {
+			if _, bad := guard.TmpfsOptions(opts, 0); bad != "" {
+				add("tmpfs: %s sets %s, which grade does not allow on a tmpfs (only size, mode, uid, gid, nr_inodes and flags such as ro, exec or noatime)", t, bad)
+			}
+		}
+	}
+	for _, l := range []map[string]string{s.Labels, buildLabels(s.Build), deployLabels(s.Deploy)} {
+		if r := reservedLabels(l); r != "" {
+			add("%s", r)
+		}
+	}
 	for _, v := range s.Volumes {
 		switch v.Type {
 		case types.VolumeTypeBind:
@@ -296,6 +381,11 @@ func vetService(s types.ServiceConfig, dir string) []string {
 				add("volumes: %s:%s binds a single file; grade binds only folders of your submission: bind the folder that holds it", shown(dir, v.Source), v.Target)
 			}
 		case types.VolumeTypeVolume, types.VolumeTypeTmpfs, "":
+			if v.Volume != nil {
+				if r := reservedLabels(v.Volume.Labels); r != "" {
+					add("volumes: %s: %s", v.Target, r)
+				}
+			}
 		default:
 			add("volumes: type %s is not allowed", v.Type)
 		}
@@ -328,6 +418,36 @@ func vetService(s types.ServiceConfig, dir string) []string {
 		}
 	}
 	return out
+}
+
+// composeUlimit is a compose file's ulimit as the compose engine gives it
+// to the container: single sets both, soft and hard (when not 0) win.
+func composeUlimit(name string, u *types.UlimitsConfig) guard.Ulimit {
+	if u == nil {
+		return guard.Ulimit{Name: name}
+	}
+	out := guard.Ulimit{Name: name, Soft: int64(u.Single), Hard: int64(u.Single)}
+	if u.Soft != 0 {
+		out.Soft = int64(u.Soft)
+	}
+	if u.Hard != 0 {
+		out.Hard = int64(u.Hard)
+	}
+	return out
+}
+
+func buildLabels(b *types.BuildConfig) map[string]string {
+	if b == nil {
+		return nil
+	}
+	return b.Labels
+}
+
+func deployLabels(d *types.DeployConfig) map[string]string {
+	if d == nil {
+		return nil
+	}
+	return d.Labels
 }
 
 // insideReal reports whether path is dir or below it once links are

@@ -4,12 +4,19 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/gradeproject/grade/checks"
+	"github.com/gradeproject/grade/grader/guard"
 )
+
+// testImages are the exercise's images in these tests.
+var testImages = []string{"x", "redis:alpine"}
 
 const goodCompose = `services:
   web:
@@ -70,6 +77,31 @@ func TestVetCompose(t *testing.T) {
 		{"not YAML", "services:\n  web:\n   image: x\n  - oops\n", []string{"not valid YAML"}},
 		{"not compose", "services: [web]\n", []string{"does not load"}},
 		{"self alias", "services: &a\n  web: *a\n", []string{"aliases"}},
+		{"negative oom score", "services:\n  web:\n    image: x\n    oom_score_adj: -1000\n", []string{"service web: oom_score_adj: -1000 would make the host's kernel kill other processes"}},
+		{"positive oom score", "services:\n  web:\n    image: x\n    oom_score_adj: 500\n", nil},
+		{"ulimit core", "services:\n  web:\n    image: x\n    ulimits:\n      core: -1\n", []string{"service web: ulimits: core=-1 would let the container dump its memory"}},
+		{"ulimit core hard", "services:\n  web:\n    image: x\n    ulimits:\n      core: {soft: 0, hard: 1000}\n", []string{"ulimits: core=0:1000"}},
+		{"ulimit memlock", "services:\n  web:\n    image: x\n    ulimits:\n      memlock: {soft: -1, hard: -1}\n", []string{"ulimits: memlock=-1 would let the container lock memory"}},
+		{"ulimit rtprio", "services:\n  web:\n    image: x\n    ulimits:\n      rtprio: 99\n", []string{"ulimits: rtprio=99 would let the container take the host's CPUs"}},
+		{"ulimit stack", "services:\n  web:\n    image: x\n    ulimits:\n      stack: 8192\n", []string{"ulimits: stack=8192 is not allowed in this exercise (only nofile, nproc and core=0 are)"}},
+		{"ulimits clamped later", "services:\n  web:\n    image: x\n    ulimits:\n      nofile: {soft: 1024, hard: 2000000}\n      nproc: 65535\n      core: 0\n", nil},
+		{"tmpfs with a memory policy", "services:\n  web:\n    image: x\n    tmpfs: [\"/x:size=1m,mpol=bind:0\"]\n", []string{"service web: tmpfs: /x:size=1m,mpol=bind:0 sets mpol=bind:0, which grade does not allow"}},
+		{"tmpfs as a bind", "services:\n  web:\n    image: x\n    tmpfs: /x:bind\n", []string{"tmpfs: /x:bind sets bind"}},
+		{"tmpfs clamped later", "services:\n  web:\n    image: x\n    tmpfs: [\"/x:size=100g,exec,suid,dev\", /y]\n    shm_size: 8g\n    volumes: [{type: tmpfs, target: /z, tmpfs: {size: 100g}}]\n", nil},
+		{"compose labels on a service", "services:\n  web:\n    image: x\n    labels:\n      com.docker.compose.project: grade-run1-bob-ch07\n      com.docker.compose.service: redis\n      app: web\n",
+			[]string{"service web: labels: com.docker.compose.project, com.docker.compose.service: grade.* and com.docker.compose.* labels are set by grade and by compose"}},
+		{"grade labels on a service, as a list", "services:\n  web:\n    image: x\n    labels: [grade.job=bob/ch07]\n", []string{"service web: labels: grade.job"}},
+		{"labels of the image built", "services:\n  web:\n    build: {context: ., labels: {com.docker.compose.project: other}}\n", []string{"service web: labels: com.docker.compose.project"}},
+		{"deploy labels", "services:\n  web:\n    image: x\n    deploy: {labels: {grade.run: r0}}\n", []string{"service web: labels: grade.run"}},
+		{"labels of a volume", "services:\n  web:\n    image: x\nvolumes:\n  d:\n    labels: {com.docker.compose.volume: other}\n", []string{"volume d: labels: com.docker.compose.volume"}},
+		{"labels of a network", "services:\n  web:\n    image: x\nnetworks:\n  n:\n    labels: {grade.job: bob/ch07, com.docker.compose.network: n}\n", []string{"network n: labels: com.docker.compose.network, grade.job"}},
+		{"labels of an anonymous volume", "services:\n  web:\n    image: x\n    volumes: [{type: volume, target: /d, volume: {labels: {grade.job: bob/ch07}}}]\n", []string{"service web: volumes: /d: labels: grade.job"}},
+		{"plain labels", "services:\n  web:\n    image: x\n    labels: {app: web, com.example.grade.job: x}\nvolumes:\n  d: {labels: {app: web}}\n", nil},
+		{"an image not the exercise's", "services:\n  web:\n    image: postgres:16\n", []string{"service web: image: postgres:16 is not an image of this exercise (x, redis:alpine); use one of those, or build: from your Dockerfile"}},
+		{"another job's image", "services:\n  web:\n    image: grade-run1-bob-ch07-compose-counter-s1-web:latest\n", []string{"image: grade-run1-bob-ch07-compose-counter-s1-web:latest is not an image of this exercise"}},
+		{"the exercise's image by digest", "services:\n  web:\n    image: redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", []string{"is not an image of this exercise"}},
+		{"the exercise's image in full", "services:\n  web:\n    image: docker.io/library/redis:alpine\n", nil},
+		{"the image another service builds", "services:\n  web:\n    build: .\n    image: myapp\n  worker:\n    image: myapp:latest\n", nil},
 		{"several at once", "services:\n  web:\n    image: x\n    privileged: true\n    network_mode: host\n    volumes: [\"/:/host\"]\n",
 			[]string{"privileged", "network_mode: host", "/:/host"}},
 	}
@@ -82,9 +114,20 @@ func TestVetCompose(t *testing.T) {
 			if err := os.Symlink("/", filepath.Join(dir, "h")); err != nil {
 				t.Fatal(err)
 			}
-			p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+			p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test", testImages)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if p != nil {
+				// What is accepted never keeps a label of grade's or of compose's,
+				// nor a negative OOM score.
+				for name, svc := range p.Services {
+					for k := range svc.Labels {
+						if guard.ReservedLabel(k) && len(refused) == 0 {
+							t.Errorf("service %s keeps the label %s", name, k)
+						}
+					}
+				}
 			}
 			all := strings.Join(refused, "\n")
 			if len(tt.want) == 0 {
@@ -114,7 +157,7 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test")
+	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test", testImages)
 	if err != nil || len(refused) > 0 {
 		t.Fatalf("%v %v", refused, err)
 	}
@@ -144,5 +187,93 @@ func TestWriteProjectInterpolatesNothing(t *testing.T) {
 		if got := env[k]; got != nil && strings.Contains(*got, "grade-secret") {
 			t.Errorf("%s = %q: grade's environment leaked into the student's stack", k, *got)
 		}
+	}
+}
+
+// TestSandboxKernel: what VetCompose accepts of a service's OOM score,
+// ulimits, shm size, tmpfs and labels is clamped as the guard clamps a
+// script's docker run.
+func TestSandboxKernel(t *testing.T) {
+	dir := t.TempDir()
+	file := `services:
+  web:
+    image: x
+    oom_score_adj: 500
+    shm_size: 8g
+    ulimits:
+      nofile: -1
+      nproc: {soft: 50, hard: 100000}
+      core: 0
+    tmpfs: ["/x:size=100g,exec,suid,dev", /y, "/z:size=1m,mode=1777"]
+    labels: {app: web}
+    volumes:
+      - {type: tmpfs, target: /t, tmpfs: {size: 100g}}
+      - {type: tmpfs, target: /u}
+      - {type: tmpfs, target: /v, tmpfs: {size: 1m}}
+      - {type: volume, target: /d, volume: {labels: {app: d}}}
+  small:
+    image: x
+    shm_size: 64m
+`
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, refused, err := VetCompose(context.Background(), dir, "compose.yaml", "grade-test", testImages)
+	if err != nil || len(refused) > 0 {
+		t.Fatalf("%v %v", refused, err)
+	}
+	l := checks.Limits{Memory: 256 << 20, PIDs: 100}
+	mem := "268435456"
+	web := p.Services["web"]
+	sandboxKernel(&web, l)
+	if web.OomScoreAdj != 500 || web.ShmSize != 256<<20 {
+		t.Errorf("oom_score_adj %d, shm_size %d", web.OomScoreAdj, web.ShmSize)
+	}
+	ul := map[string][2]int{}
+	for k, u := range web.Ulimits {
+		c := composeUlimit(k, u)
+		ul[k] = [2]int{int(c.Soft), int(c.Hard)}
+	}
+	if want := map[string][2]int{"nofile": {guard.MaxNofile, guard.MaxNofile}, "nproc": {50, 100}, "core": {0, 0}}; !reflect.DeepEqual(ul, want) {
+		t.Errorf("ulimits %v, want %v", ul, want)
+	}
+	if want := (types.StringList{"/x:exec,nosuid,nodev,size=" + mem, "/y:nosuid,nodev,size=" + mem, "/z:mode=1777,nosuid,nodev,size=1m"}); !reflect.DeepEqual(web.Tmpfs, want) {
+		t.Errorf("tmpfs %v, want %v", web.Tmpfs, want)
+	}
+	sizes := map[string]int64{}
+	for _, v := range web.Volumes {
+		if v.Type == types.VolumeTypeTmpfs && v.Tmpfs != nil {
+			sizes[v.Target] = int64(v.Tmpfs.Size)
+		}
+	}
+	if want := map[string]int64{"/t": 256 << 20, "/u": 256 << 20, "/v": 1 << 20}; !reflect.DeepEqual(sizes, want) {
+		t.Errorf("tmpfs volumes %v, want %v", sizes, want)
+	}
+	small := p.Services["small"]
+	sandboxKernel(&small, l)
+	if small.ShmSize != 64<<20 {
+		t.Errorf("a smaller shm_size became %d", small.ShmSize)
+	}
+	// The project as grade writes it for the compose engine loads again,
+	// with the clamped values.
+	p.Services["web"] = web
+	path, cleanup, err := writeProject(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	data, _ := os.ReadFile(path)
+	again, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  filepath.Dir(path),
+		ConfigFiles: []types.ConfigFile{{Filename: path, Content: data}},
+	}, func(o *loader.Options) { o.SetProjectName("grade-test", true) })
+	if err != nil {
+		t.Fatalf("the sandboxed project does not load again: %v\n%s", err, data)
+	}
+	if u := again.Services["web"].Ulimits["core"]; u == nil || composeUlimit("core", u) != (guard.Ulimit{Name: "core"}) {
+		t.Errorf("core %+v once written", u)
+	}
+	if u := again.Services["web"].Ulimits["nproc"]; u == nil || composeUlimit("nproc", u) != (guard.Ulimit{Name: "nproc", Soft: 50, Hard: 100}) {
+		t.Errorf("nproc %+v once written", u)
 	}
 }

@@ -96,7 +96,7 @@ func TestBoundFolderHardLink(t *testing.T) {
 		t.Skipf("no hard link here: %v", err)
 	}
 	job := eng.NewComposeJob("hardlink/compose", JobOptions{Dir: dir})
-	info, err := job.Up(ctx, ComposeSpec{Dir: dir, File: "compose.yaml", BuildTimeout: time.Minute})
+	info, err := job.Up(ctx, ComposeSpec{Dir: dir, File: "compose.yaml", BuildTimeout: time.Minute, Images: []string{"busybox:latest"}})
 	if err != nil || info.OK || !strings.Contains(info.Error, "in the folder site: hl.txt is a hard link") {
 		t.Errorf("up: %+v, %v", info, err)
 	}

@@ -544,7 +544,8 @@ var vettedKeys = func() map[string]string {
 	out := map[string]string{}
 	for _, k := range []string{"Image", "Labels", "HostConfig", "NetworkingConfig", "EndpointsConfig", "EndpointConfig", "Aliases",
 		"Links", "Type", "Source", "Target", "ReadOnly", "BindOptions", "VolumeOptions", "DriverConfig", "HostPort", "Privileged",
-		"Name", "Driver", "DriverOpts", "Options", "IPAM", "Config", "Ingress", "ConfigFrom", "ConfigOnly", "Scope", "Container"} {
+		"Name", "Driver", "DriverOpts", "Options", "IPAM", "Config", "Ingress", "ConfigFrom", "ConfigOnly", "Scope", "Container",
+		"TmpfsOptions", "SizeBytes", "Soft", "Hard"} {
 		out[foldKey(k)] = k
 	}
 	for k := range hostConfigKeys {
@@ -919,14 +920,8 @@ func (c *Commands) createContainer(w http.ResponseWriter, r *http.Request, prefi
 			}
 		}
 	}
-	labels := map[string]any{}
-	if l, ok := body["Labels"].(map[string]any); ok {
-		for k, val := range l {
-			if !strings.HasPrefix(k, "grade.") {
-				labels[k] = val
-			}
-		}
-	}
+	l, _ := body["Labels"].(map[string]any)
+	labels := studentLabels(l)
 	for k, val := range c.sb.Labels() {
 		labels[k] = val
 	}
@@ -1014,6 +1009,11 @@ func (c *Commands) sandbox(hc map[string]any) {
 	hc["MemorySwap"] = hc["Memory"]
 	lower("NanoCpus", l.NanoCPUs())
 	lower("PidsLimit", l.PIDs)
+	if n, ok := hc["ShmSize"].(json.Number); ok && l.Memory > 0 {
+		if v, err := n.Int64(); err != nil || v != ClampSize(v, int64(l.Memory)) {
+			hc["ShmSize"] = int64(l.Memory) // --shm-size: /dev/shm no larger than the memory limit
+		}
+	}
 	for _, k := range []string{"CpuPeriod", "CpuQuota", "CpuCount", "CpuPercent", "CpuRealtimePeriod", "CpuRealtimeRuntime", "KernelMemory", "KernelMemoryTCP"} {
 		delete(hc, k)
 	}
@@ -1098,6 +1098,7 @@ func (v *vetting) hostConfig(hc map[string]any) {
 			}
 		}
 	}
+	v.kernel(hc)
 	v.network(hc)
 	v.binds(hc)
 	v.mounts(hc)
@@ -1125,6 +1126,123 @@ func (v *vetting) hostConfig(hc map[string]any) {
 		v.refuse("`--link %s` is a legacy option that grade does not support; put both containers on a network of your own (docker network create, --network) and use the container's name (6.3)", strings.TrimPrefix(ref, "/"))
 	}
 	v.publish(hc)
+}
+
+// kernel vets what a container asks of the host's kernel beyond its
+// cgroup (kernel.go): a negative --oom-score-adj is refused, --ulimit and
+// --tmpfs are clamped or refused.
+func (v *vetting) kernel(hc map[string]any) {
+	if n, ok := hc["OomScoreAdj"].(json.Number); ok {
+		if f, err := n.Float64(); err == nil && f < 0 {
+			v.refuse("`--oom-score-adj %s` %s", n, OOMScoreAdjRefused(-1))
+		}
+	}
+	if list, ok := hc["Ulimits"].([]any); ok {
+		pids := v.c.sb.Limits().PIDs
+		var out []any
+		for _, item := range list {
+			m, _ := item.(map[string]any)
+			if m == nil {
+				continue
+			}
+			name, _ := m["Name"].(string)
+			u, why := VetUlimit(Ulimit{Name: name, Soft: ulimitValue(m["Soft"]), Hard: ulimitValue(m["Hard"])}, pids)
+			if why != "" {
+				v.refuse("`--ulimit %s` %s", u, why)
+				continue
+			}
+			out = append(out, map[string]any{"Name": u.Name, "Soft": u.Soft, "Hard": u.Hard})
+		}
+		hc["Ulimits"] = out
+	}
+	if t, ok := hc["Tmpfs"].(map[string]any); ok {
+		mem := int64(v.c.sb.Limits().Memory)
+		out := map[string]any{}
+		for _, p := range slices.Sorted(maps.Keys(t)) {
+			opts, _ := t[p].(string)
+			o, bad := TmpfsOptions(opts, mem)
+			if bad != "" {
+				v.refuse("`--tmpfs %s:%s` sets %s, which grade does not allow on a tmpfs (only size, mode, uid, gid, nr_inodes and flags such as ro, exec or noatime)", p, opts, bad)
+				continue
+			}
+			out[p] = o
+		}
+		hc["Tmpfs"] = out
+	}
+}
+
+// ulimitValue reads a ulimit's soft or hard value; what is not a whole
+// number the engine would take is unlimited (-1), which VetUlimit clamps
+// or refuses.
+func ulimitValue(v any) int64 {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0 // absent or null: the engine reads 0
+	}
+	i, err := n.Int64()
+	if err != nil {
+		return -1
+	}
+	return i
+}
+
+// tmpfsMount clamps a --mount type=tmpfs to the job's memory limit: the
+// engine gives it nosuid and nodev, and of its flags grade keeps only those
+// a --tmpfs may have, suid and dev dropped.
+func (v *vetting) tmpfsMount(m map[string]any, dst string) {
+	mem := int64(v.c.sb.Limits().Memory)
+	to, _ := m["TmpfsOptions"].(map[string]any)
+	if to == nil {
+		to = map[string]any{}
+	}
+	if mem > 0 {
+		// No size is half the host's memory.
+		n, _ := to["SizeBytes"].(json.Number)
+		if s, err := n.Int64(); err != nil || s <= 0 || s != ClampSize(s, mem) {
+			to["SizeBytes"] = mem
+		}
+	}
+	var opts []any
+	for _, item := range asList(to["Options"]) {
+		o := strs(item)
+		if len(o) == 0 {
+			continue
+		}
+		flag := strings.Join(o, "=")
+		if flag == "suid" || flag == "dev" {
+			continue
+		}
+		if len(o) > 1 || !tmpfsFlags[flag] {
+			v.refuse("`--mount type=tmpfs,target=%s` sets %s, which grade does not allow on a tmpfs (only its size, mode and flags such as ro or exec)", dst, flag)
+			continue
+		}
+		opts = append(opts, []string{flag})
+	}
+	if opts != nil {
+		to["Options"] = opts
+	} else {
+		delete(to, "Options")
+	}
+	m["TmpfsOptions"] = to
+}
+
+// asList is a JSON array's items (none for anything else).
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// studentLabels are a student's labels less grade's and the compose
+// engine's (ReservedLabel): a container labelled with another job's compose
+// project would be taken for one of that job's services.
+func studentLabels(l map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, val := range l {
+		if !ReservedLabel(k) {
+			out[k] = val
+		}
+	}
+	return out
 }
 
 // mapContainer gives the id of a job's container by the student's name or id.
@@ -1371,7 +1489,13 @@ func (v *vetting) mounts(hc map[string]any) {
 				v.volumes = append(v.volumes, src)
 				m["Source"] = v.c.engineName(src)
 			}
+			if vo, _ := m["VolumeOptions"].(map[string]any); vo != nil {
+				if l, ok := vo["Labels"].(map[string]any); ok {
+					vo["Labels"] = studentLabels(l)
+				}
+			}
 		case "tmpfs":
+			v.tmpfsMount(m, dst)
 		default:
 			v.refuse("`--mount type=%s` is not allowed in this exercise", typ)
 		}

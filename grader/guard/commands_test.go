@@ -613,6 +613,9 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 		if strings.HasPrefix(k, "grade.") && k != labelOwner && (k != labelManaged || v != "true") && (k != labelRun || v != "run1") && (k != labelJob || v != cmdJob) {
 			t.Errorf("the container has the label %s=%s", k, v)
 		}
+		if strings.HasPrefix(strings.ToLower(k), "com.docker.compose.") {
+			t.Errorf("the container has the compose engine's label %s=%s", k, v)
+		}
 	}
 	if cr.Labels[labelManaged] != "true" || cr.Labels[labelRun] != "run1" || cr.Labels[labelJob] != cmdJob {
 		t.Errorf("the container lacks the job's labels: %v", cr.Labels)
@@ -676,6 +679,7 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 			t.Errorf("the container mounts %s", b)
 		}
 	}
+	h.assertKernel(t, hc)
 	for _, m := range hc.Mounts {
 		switch {
 		case m.Type == mount.TypeBind:
@@ -686,6 +690,66 @@ func (h *cmdGuard) assertSandboxed(t *testing.T, cr container.CreateRequest) {
 			t.Errorf("the container mounts %+v", m)
 		case m.Type != mount.TypeBind && m.Type != mount.TypeVolume && m.Type != mount.TypeTmpfs:
 			t.Errorf("the container mounts %+v", m)
+		}
+	}
+}
+
+// assertKernel checks what a container the engine makes asks of the host's
+// kernel (kernel.go): no negative OOM score, ulimits within the policy,
+// /dev/shm and every tmpfs no larger than the memory limit, tmpfs nosuid
+// and nodev, no reserved label on an anonymous volume.
+func (h *cmdGuard) assertKernel(t *testing.T, hc *container.HostConfig) {
+	t.Helper()
+	mem := int64(cmdLimits.Memory)
+	if hc.OomScoreAdj < 0 {
+		t.Errorf("OomScoreAdj %d", hc.OomScoreAdj)
+	}
+	if hc.ShmSize > mem {
+		t.Errorf("ShmSize %d, over the memory limit %d", hc.ShmSize, mem)
+	}
+	for _, u := range hc.Ulimits {
+		switch {
+		case u == nil:
+		case u.Name == "nofile" && u.Soft >= 0 && u.Hard >= 0 && u.Soft <= MaxNofile && u.Hard <= MaxNofile:
+		case u.Name == "nproc" && u.Soft >= 0 && u.Hard >= 0 && u.Soft <= cmdLimits.PIDs && u.Hard <= cmdLimits.PIDs:
+		case u.Name == "core" && u.Soft == 0 && u.Hard == 0:
+		default:
+			t.Errorf("the container has the ulimit %+v", *u)
+		}
+	}
+	for p, opts := range hc.Tmpfs {
+		o := strings.Split(opts, ",")
+		if !slices.Contains(o, "nosuid") || !slices.Contains(o, "nodev") || slices.Contains(o, "suid") || slices.Contains(o, "dev") {
+			t.Errorf("the tmpfs %s is mounted %s", p, opts)
+		}
+		var size []string
+		for _, x := range o {
+			if v, ok := strings.CutPrefix(x, "size="); ok {
+				size = append(size, v)
+			}
+		}
+		if n, ok := parseTmpfsSize(strings.Join(size, "")); len(size) != 1 || !ok || n > mem {
+			t.Errorf("the tmpfs %s is mounted %s: its size is not at most %d", p, opts, mem)
+		}
+	}
+	for _, m := range hc.Mounts {
+		if m.Type == mount.TypeTmpfs {
+			if to := m.TmpfsOptions; to == nil || to.SizeBytes <= 0 || to.SizeBytes > mem {
+				t.Errorf("the tmpfs %s is mounted %+v: its size is not at most %d", m.Target, to, mem)
+			} else {
+				for _, o := range to.Options {
+					if len(o) != 1 || (o[0] != "exec" && o[0] != "noexec" && o[0] != "ro") {
+						t.Errorf("the tmpfs %s is mounted with %v", m.Target, o)
+					}
+				}
+			}
+		}
+		if m.VolumeOptions != nil {
+			for k := range m.VolumeOptions.Labels {
+				if ReservedLabel(k) {
+					t.Errorf("the volume %s is labelled %s", m.Target, k)
+				}
+			}
 		}
 	}
 }
@@ -745,6 +809,19 @@ func TestCommandsGuardRefusedRun(t *testing.T) {
 		{"link on a user network", "?name=app", `{"NetworkMode":"my-net","Links":["web:db"]}`,
 			`{"NetworkingConfig":{"EndpointsConfig":{"my-net":{"Links":["web:db"]}}}}`, "`--link` on a user-defined network"},
 		{"an unknown HostConfig key", "", `{"Foo":true}`, "", "HostConfig.Foo"},
+		{"oom-score-adj negative", "", `{"OomScoreAdj":-1000}`, "", "`--oom-score-adj -1000` would make the host's kernel kill other processes"},
+		{"oom-score-adj barely negative", "", `{"OomScoreAdj":-1}`, "", "`--oom-score-adj -1`"},
+		{"ulimit core unlimited", "", `{"Ulimits":[{"Name":"core","Hard":-1,"Soft":-1}]}`, "", "`--ulimit core=-1` would let the container dump its memory"},
+		{"ulimit core soft only", "", `{"Ulimits":[{"Name":"nofile","Hard":1024,"Soft":1024},{"Name":"core","Hard":1048576,"Soft":0}]}`, "", "`--ulimit core=0:1048576`"},
+		{"ulimit memlock", "", `{"Ulimits":[{"Name":"memlock","Hard":-1,"Soft":-1}]}`, "", "`--ulimit memlock=-1` would let the container lock memory"},
+		{"ulimit rtprio", "", `{"Ulimits":[{"Name":"rtprio","Hard":99,"Soft":99}]}`, "", "`--ulimit rtprio=99` would let the container take the host's CPUs"},
+		{"ulimit nice", "", `{"Ulimits":[{"Name":"nice","Hard":40,"Soft":40}]}`, "", "`--ulimit nice=40`"},
+		{"ulimit msgqueue", "", `{"Ulimits":[{"Name":"msgqueue","Hard":-1,"Soft":-1}]}`, "", "`--ulimit msgqueue=-1`"},
+		{"ulimit stack", "", `{"Ulimits":[{"Name":"stack","Hard":16384,"Soft":8192}]}`, "", "`--ulimit stack=8192:16384` is not allowed in this exercise (only nofile, nproc and core=0 are)"},
+		{"tmpfs with a memory policy", "", `{"Tmpfs":{"/x":"size=1m,mpol=bind:0"}}`, "", "`--tmpfs /x:size=1m,mpol=bind:0` sets mpol=bind:0, which grade does not allow on a tmpfs"},
+		{"tmpfs as a bind", "", `{"Tmpfs":{"/x":"bind,exec"}}`, "", "`--tmpfs /x:bind,exec` sets bind"},
+		{"tmpfs sized in blocks", "", `{"Tmpfs":{"/x":"nr_blocks=99999999"}}`, "", "sets nr_blocks=99999999"},
+		{"mount tmpfs with a memory policy", "", `{"Mounts":[{"Type":"tmpfs","Target":"/x","TmpfsOptions":{"Options":[["mpol","bind:0"]]}}]}`, "", "`--mount type=tmpfs,target=/x` sets mpol=bind:0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -800,11 +877,73 @@ func TestCommandsGuardRun(t *testing.T) {
 				}
 			}},
 		{name: "the student's labels", query: "?name=app", image: "busybox",
-			top:   `{"Labels":{"app":"web","grade.job":"bob/ch05","grade.managed":"false","grade.mine":"x"}}`,
+			top:   `{"Labels":{"app":"web","grade.job":"bob/ch05","grade.managed":"false","grade.mine":"x","com.docker.compose.project":"grade-run1-bob-ch07-compose-counter","com.docker.compose.service":"web","com.docker.compose.oneoff":"False","Com.Docker.Compose.Project":"x"}}`,
 			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
 			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
-				if cr.Labels["app"] != "web" || cr.Labels["grade.mine"] != "" {
-					t.Errorf("labels %v", cr.Labels)
+				want := map[string]string{"app": "web", labelManaged: "true", labelRun: "run1", labelJob: cmdJob, labelOwner: "testhost/1"}
+				if !reflect.DeepEqual(cr.Labels, want) {
+					t.Errorf("labels %v, want %v", cr.Labels, want)
+				}
+			}},
+		{name: "an anonymous volume's labels", query: "?name=app", image: "busybox",
+			hc:    `{"Mounts":[{"Type":"volume","Target":"/d","VolumeOptions":{"Labels":{"com.docker.compose.project":"grade-run1-bob-ch07","grade.job":"bob/ch05","mine":"y"}}}]}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				if ms := cr.HostConfig.Mounts; len(ms) != 1 || ms[0].VolumeOptions == nil || !reflect.DeepEqual(ms[0].VolumeOptions.Labels, map[string]string{"mine": "y"}) {
+					t.Errorf("Mounts %+v", ms)
+				}
+			}},
+		{name: "a positive OOM score kept", query: "?name=app", image: "busybox", hc: `{"OomScoreAdj":500}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				if cr.HostConfig.OomScoreAdj != 500 {
+					t.Errorf("OomScoreAdj %d, want 500", cr.HostConfig.OomScoreAdj)
+				}
+			}},
+		{name: "ulimits clamped", query: "?name=app", image: "busybox",
+			hc:    `{"Ulimits":[{"Name":"nofile","Hard":-1,"Soft":4194304},{"Name":"nproc","Hard":100000,"Soft":50},{"Name":"core","Hard":0,"Soft":0},{"Name":"nofile","Hard":2048,"Soft":1024}]}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				want := []*container.Ulimit{{Name: "nofile", Soft: MaxNofile, Hard: MaxNofile}, {Name: "nproc", Soft: 50, Hard: cmdLimits.PIDs}, {Name: "core"}, {Name: "nofile", Soft: 1024, Hard: 2048}}
+				if !reflect.DeepEqual(cr.HostConfig.Ulimits, want) {
+					t.Errorf("Ulimits %v, want %v", cr.HostConfig.Ulimits, want)
+				}
+			}},
+		{name: "shm size clamped", query: "?name=app", image: "busybox", hc: `{"ShmSize":8589934592}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				if cr.HostConfig.ShmSize != int64(cmdLimits.Memory) {
+					t.Errorf("ShmSize %d, want %d", cr.HostConfig.ShmSize, int64(cmdLimits.Memory))
+				}
+			}},
+		{name: "a smaller shm size kept", query: "?name=app", image: "busybox", hc: `{"ShmSize":67108864}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				if cr.HostConfig.ShmSize != 64<<20 {
+					t.Errorf("ShmSize %d, want 64 MiB", cr.HostConfig.ShmSize)
+				}
+			}},
+		{name: "tmpfs nosuid, nodev, sized", query: "?name=app", image: "busybox",
+			hc:    `{"Tmpfs":{"/x":"size=100g,exec,suid,dev","/y":"","/z":"size=1m,mode=1777,noexec","/p":"size=50%","/h":"size=0x7fffffffffff"}}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				mem := strconv.FormatInt(int64(cmdLimits.Memory), 10)
+				want := map[string]string{"/x": "exec,nosuid,nodev,size=" + mem, "/y": "nosuid,nodev,size=" + mem, "/z": "mode=1777,noexec,nosuid,nodev,size=1m",
+					"/p": "nosuid,nodev,size=" + mem, "/h": "nosuid,nodev,size=" + mem}
+				if !reflect.DeepEqual(cr.HostConfig.Tmpfs, want) {
+					t.Errorf("Tmpfs %v, want %v", cr.HostConfig.Tmpfs, want)
+				}
+			}},
+		{name: "--mount tmpfs sized", query: "?name=app", image: "busybox",
+			hc:    `{"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":107374182400,"Mode":1023,"Options":[["exec"],["suid"],["dev"]]}},{"Type":"tmpfs","Target":"/u"},{"Type":"tmpfs","Target":"/v","TmpfsOptions":{"SizeBytes":1048576}}]}`,
+			calls: []string{"POST /containers/create?name=" + cmdPrefix + "app"},
+			check: func(t *testing.T, h *cmdGuard, cr container.CreateRequest) {
+				ms := cr.HostConfig.Mounts
+				mem := int64(cmdLimits.Memory)
+				if len(ms) != 3 || ms[0].TmpfsOptions == nil || ms[0].TmpfsOptions.SizeBytes != mem || ms[0].TmpfsOptions.Mode != 1023 ||
+					!reflect.DeepEqual(ms[0].TmpfsOptions.Options, [][]string{{"exec"}}) ||
+					ms[1].TmpfsOptions == nil || ms[1].TmpfsOptions.SizeBytes != mem || ms[2].TmpfsOptions == nil || ms[2].TmpfsOptions.SizeBytes != 1<<20 {
+					t.Errorf("Mounts %+v", ms)
 				}
 			}},
 		{name: "larger limits lowered", image: "busybox", query: "?name=app",
@@ -1388,6 +1527,12 @@ func TestCommandsGuardOddJSON(t *testing.T) {
 		{"a mount's type twice", "", `{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"volume","Source":"data","Target":"/h","type":"bind","source":"/"}]}}`, bypass, ""},
 		{"a HostConfig key in lower case", "", `{"Image":"busybox","HostConfig":{"privileged":true}}`, bypass, ""},
 		{"PRIVILEGED", "", `{"Image":"busybox","HostConfig":{"Privileged":false,"PRIVILEGED":true}}`, bypass, ""},
+		{"a tmpfs size in lower case", "", `{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1,"sizebytes":107374182400}}]}}`, bypass, `\"sizebytes\" is read by the engine as \"SizeBytes\"`},
+		{"tmpfs options in lower case", "", `{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/t","tmpfsoptions":{"SizeBytes":107374182400}}]}}`, bypass, ""},
+		{"a ulimit in lower case", "", `{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":1024,"hard":-1}]}}`, bypass, ""},
+		{"an OOM score in lower case", "", `{"Image":"busybox","HostConfig":{"OomScoreAdj":0,"oomscoreadj":-1000}}`, bypass, ""},
+		{"odd ulimits", "", `{"Image":"busybox","HostConfig":{"Ulimits":[null,5,{"Name":"nofile","Soft":1e30,"Hard":"x"},{"Name":"nproc"}]}}`, allowed, ""},
+		{"odd tmpfs", "", `{"Image":"busybox","HostConfig":{"Tmpfs":{"/a":5,"/b":null},"ShmSize":1e30,"Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":"1g","Options":[null,5,[],["exec",5]]}}]}}`, allowed, ""},
 		{"labels in another case are data", "?name=x", `{"Image":"busybox","Labels":{"image":"a","Image":"b","hostconfig":"c"},"HostConfig":{"Tmpfs":{"/Privileged":""}}}`, allowed, ""},
 		{"a link in lower case on a user network", "?name=l", `{"Image":"busybox","HostConfig":{"NetworkMode":"my-net"},"NetworkingConfig":{"EndpointsConfig":{"my-net":{"links":["` + foreignID + `:db"]}}}}`, bypass, ""},
 	}
