@@ -257,7 +257,7 @@ func TestSandboxKernel(t *testing.T) {
 	// The project as grade writes it for the compose engine loads again,
 	// with the clamped values.
 	p.Services["web"] = web
-	path, cleanup, err := writeProject(p)
+	path, cleanup, err := writeProject(p, func() (string, error) { return os.MkdirTemp("", composeDirPrefix) })
 	if err != nil {
 		t.Fatal(err)
 	}
