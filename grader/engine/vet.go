@@ -346,6 +346,19 @@ func vetService(s types.ServiceConfig, dir string) []string {
 	if s.OomKillDisable {
 		add("oom_kill_disable: true: the memory limit must be able to stop the container")
 	}
+	// As the API guard refuses them for a script's docker run.
+	if len(s.Sysctls) > 0 {
+		add("sysctls: they change the kernel's settings")
+	}
+	if len(s.StorageOpt) > 0 {
+		add("storage_opt: it changes the engine's storage")
+	}
+	if b := s.BlkioConfig; b != nil && len(b.WeightDevice)+len(b.DeviceReadBps)+len(b.DeviceReadIOps)+len(b.DeviceWriteBps)+len(b.DeviceWriteIOps) > 0 {
+		add("blkio_config: its device settings name devices of the host")
+	}
+	if s.CPURTRuntime != 0 || s.CPURTPeriod != 0 {
+		add("cpu_rt_runtime/cpu_rt_period: real-time scheduling can starve the host")
+	}
 	if why := guard.OOMScoreAdjRefused(s.OomScoreAdj); why != "" {
 		add("oom_score_adj: %d %s", s.OomScoreAdj, why)
 	}

@@ -43,6 +43,10 @@ func TestVetCompose(t *testing.T) {
 		want []string // fragments of the reasons; none: accepted
 	}{
 		{"course file", goodCompose, nil},
+		{"sysctls", "services:\n  web:\n    image: x\n    sysctls: {net.ipv4.ip_forward: 1}\n", []string{"sysctls: they change the kernel's settings"}},
+		{"storage_opt", "services:\n  web:\n    image: x\n    storage_opt: {size: 100G}\n", []string{"storage_opt"}},
+		{"blkio device", "services:\n  web:\n    image: x\n    blkio_config: {device_read_bps: [{path: /dev/sda, rate: 1mb}]}\n", []string{"blkio_config"}},
+		{"real-time", "services:\n  web:\n    image: x\n    cpu_rt_runtime: 950000\n", []string{"cpu_rt_runtime"}},
 		{"privileged", "services:\n  web:\n    image: x\n    privileged: true\n", []string{"service web: privileged: true"}},
 		{"root of the host", "services:\n  web:\n    image: x\n    volumes: [\"/:/host\"]\n", []string{"volumes: /:/host mounts a host path outside the submission"}},
 		{"docker socket", "services:\n  web:\n    image: x\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n", []string{"mounts the Docker socket"}},
