@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gradeproject/grade/checks"
@@ -68,6 +69,28 @@ type Options struct {
 	// names one is not graded (an error verdict naming them), never the
 	// student's failure.
 	Missing map[string]bool
+
+	// busy says what else kept the engine busy (set by Run).
+	busy func() string
+}
+
+// OtherRuns is an engine that knows whether other grade processes are
+// grading on it (engine.Engine does, for those of this machine).
+type OtherRuns interface{ OtherRunsLive() bool }
+
+// busyNote says what else kept the engine busy while a job ran: the run's
+// other jobs in flight, other grade processes on the engine; "" if nothing.
+func busyNote(inflight int32, eng Engine) string {
+	var parts []string
+	if n := inflight - 1; n == 1 {
+		parts = append(parts, "1 other job of this run was being graded")
+	} else if n > 1 {
+		parts = append(parts, fmt.Sprintf("%d other jobs of this run were being graded", n))
+	}
+	if o, ok := eng.(OtherRuns); ok && o.OtherRunsLive() {
+		parts = append(parts, "another grade process was grading on the same engine")
+	}
+	return strings.Join(parts, ", and ")
 }
 
 // Run grades every submission and returns the results. When ctx is
@@ -78,6 +101,8 @@ func Run(ctx context.Context, eng Engine, subs []Submission, o Options) *report.
 	run := &report.Run{Format: report.FormatVersion, Grade: o.Version, RunID: eng.RunID(), Started: start.UTC().Truncate(time.Second)}
 	results := make([]*report.Job, len(subs))
 	work := make(chan int)
+	var inflight atomic.Int32
+	o.busy = func() string { return busyNote(inflight.Load(), eng) }
 	var wg sync.WaitGroup
 	for range max(o.Parallel, 1) {
 		wg.Add(1)
@@ -88,7 +113,9 @@ func Run(ctx context.Context, eng Engine, subs []Submission, o Options) *report.
 				if o.Progress != nil {
 					o.Progress.Started(s.Name())
 				}
+				inflight.Add(1)
 				j := gradeOne(ctx, eng, s, o)
+				inflight.Add(-1)
 				if ctx.Err() != nil {
 					continue // interrupted: not graded
 				}
@@ -227,7 +254,7 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 			res.Checks = append(res.Checks, r)
 			continue
 		}
-		r := runCheck(jctx, c, job, lim.Check.Std())
+		r := runCheck(jctx, c, job, lim.Check.Std(), o.busy)
 		if ctx.Err() != nil {
 			return res // interrupted mid-check: the verdict is not trustworthy
 		}
@@ -303,7 +330,10 @@ func plants(sc *scenario.Scenario) map[string][]byte {
 
 // runCheck runs one check within its time limit; a panic in a check is
 // grade's bug and becomes an error verdict, not a crash.
-func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target, def time.Duration) (r report.Result) {
+//
+// A check that did not pass because its time limit ran out says what else
+// kept the engine busy meanwhile (busy may be nil).
+func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target, def time.Duration, busy func() string) (r report.Result) {
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -311,9 +341,16 @@ func runCheck(ctx context.Context, c scenario.CheckSpec, t checks.Target, def ti
 		}
 		r.DurationSec = round(time.Since(start).Seconds())
 	}()
-	cctx, cancel := context.WithTimeout(ctx, c.Limit(def))
+	limit := c.Limit(def)
+	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	return result(c, c.Check.Run(cctx, t))
+	o := c.Check.Run(cctx, t)
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) && (o.Status == checks.StatusFail || o.Status == checks.StatusError) && busy != nil {
+		if note := busy(); note != "" {
+			o.Message = strings.TrimSpace(o.Message + fmt.Sprintf(" (the check's time limit of %s ran out while the engine was busy: %s)", limit, note))
+		}
+	}
+	return result(c, o)
 }
 
 func result(c scenario.CheckSpec, o checks.Outcome) report.Result {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gradeproject/grade/checks"
 	"github.com/gradeproject/grade/grader/engine"
@@ -267,5 +268,48 @@ func TestResultHint(t *testing.T) {
 	own.Hint = checks.Text{EN: "the outcome's", ZH: "结果的"}
 	if r := result(c, own); r.Hint != own.Hint {
 		t.Errorf("hint %+v", r.Hint)
+	}
+}
+
+// slowCheck fails when its time limit runs out, as a check waiting on a
+// busy engine does.
+type slowCheck struct{}
+
+func (slowCheck) Requires() checks.Requirement { return checks.NeedsNothing }
+func (slowCheck) Run(ctx context.Context, _ checks.Target) checks.Outcome {
+	<-ctx.Done()
+	return checks.Fail("an answer", "no answer", "nothing answered")
+}
+
+// fastFail fails at once.
+type fastFail struct{}
+
+func (fastFail) Requires() checks.Requirement { return checks.NeedsNothing }
+func (fastFail) Run(context.Context, checks.Target) checks.Outcome {
+	return checks.Fail("an answer", "no answer", "nothing answered")
+}
+
+// TestBusyNote: a check whose time limit ran out while the engine was busy
+// says so; one that failed on its own, or had the engine to itself, does not.
+func TestBusyNote(t *testing.T) {
+	busy := func() string { return busyNote(3, &fakeEngine{}) }
+	idle := func() string { return busyNote(1, &fakeEngine{}) }
+	for _, tc := range []struct {
+		name  string
+		check checks.Check
+		busy  func() string
+		want  string
+	}{
+		{"timed out, busy", slowCheck{}, busy, "ran out while the engine was busy: 2 other jobs of this run were being graded"},
+		{"timed out, alone", slowCheck{}, idle, ""},
+		{"failed on its own", fastFail{}, busy, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := scenario.CheckSpec{Common: scenario.Common{ID: "x", Kind: "x", Points: 1, Timeout: checks.Duration(20 * time.Millisecond)}, Check: tc.check}
+			r := runCheck(context.Background(), c, nil, time.Second, tc.busy)
+			if tc.want == "" && strings.Contains(r.Message, "busy") || !strings.Contains(r.Message, tc.want) {
+				t.Errorf("message %q, want %q", r.Message, tc.want)
+			}
+		})
 	}
 }

@@ -152,6 +152,10 @@ func (e *Engine) otherRunsLive() bool {
 	return false
 }
 
+// OtherRunsLive reports whether another grade process of this machine is
+// grading on this engine (a check's time limit that ran out says so).
+func (e *Engine) OtherRunsLive() bool { return e.otherRunsLive() }
+
 // ended reports whether a journal's last line is endedMark.
 func ended(path string) bool {
 	f, err := os.Open(path)
