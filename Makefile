@@ -93,7 +93,7 @@ bench: images build
 ENGINE2 ?= tcp://10.213.0.2:2375
 ENGINE2_TESTS := TestHostUnreachable|TestSandbox|TestCommands|TestRegistryStep|TestDoctor|TestEmbeddedHelper|TestBuildKit
 test: images tools $(if $(ENGINE2),engine2)
-	$(GO) test -count=1 -p 1 -timeout 60m ./...
+	GO=$(GO) $(GO) run ./bench/slowest -count=1 -p 1 -timeout 60m ./...
 	$(if $(ENGINE2),DOCKER_HOST=$(ENGINE2) GRADE_BUILDER=classic GRADE_TEST_SAMPLES=subset $(GO) test -count=1 -timeout 30m -run '^TestSamples$$' ./grader)
 	$(if $(ENGINE2),DOCKER_HOST=$(ENGINE2) $(GO) test -count=1 -p 1 -timeout 15m -run '^($(ENGINE2_TESTS))$$' ./grader/engine ./cmd/grade)
 
