@@ -17,10 +17,11 @@ import (
 )
 
 // concurrent reports whether TestSamples' first pass has a second grade
-// process grade the samples at once: not for the subset, nor -update.
-// GRADE_TEST_CONCURRENT=0 turns it off (writing a scenario's samples).
+// process grade the samples at once (GRADE_TEST_CONCURRENT=1; not for the
+// subset, nor -update). Off by default until a full run of it has been
+// timed and found stable on CI's machine.
 func concurrent() bool {
-	return !updating() && os.Getenv("GRADE_TEST_SAMPLES") != "subset" && os.Getenv("GRADE_TEST_CONCURRENT") != "0"
+	return !updating() && os.Getenv("GRADE_TEST_SAMPLES") != "subset" && os.Getenv("GRADE_TEST_CONCURRENT") == "1"
 }
 
 // otherRun is a grade process (the real command, built for the test)
