@@ -156,17 +156,17 @@ func engineFault(cause string) bool {
 	return false
 }
 
-// EngineBuildError is a build that failed twice for the engine's reasons:
+// BuildEngineError is a build that failed twice for the engine's reasons:
 // the job is not graded, and the engine's words say why.
-type EngineBuildError struct{ Cause string }
+type BuildEngineError struct{ Cause string }
 
-func (e *EngineBuildError) Error() string {
+func (e *BuildEngineError) Error() string {
 	return "the engine failed while building (tried twice; this is not the submission's fault): " + e.Cause
 }
 
 // buildOnce builds spec and, when the build failed for the engine's
 // reasons (engineFault), builds it once more; a second such failure is
-// an EngineBuildError, never the student's verdict.
+// an BuildEngineError, never the student's verdict.
 func (j *builder) buildOnce(ctx context.Context, spec BuildSpec, change map[string][]byte) (checks.BuildInfo, error) {
 	info, err := j.buildImage(ctx, spec, change)
 	if err != nil || info.OK || !engineFault(info.Error) {
@@ -176,7 +176,7 @@ func (j *builder) buildOnce(ctx context.Context, spec BuildSpec, change map[stri
 	if err != nil || info.OK || !engineFault(info.Error) {
 		return info, err
 	}
-	return info, &EngineBuildError{Cause: info.Error}
+	return info, &BuildEngineError{Cause: info.Error}
 }
 
 // buildImage builds spec, with bytes appended to the context's files named

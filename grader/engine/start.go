@@ -132,7 +132,8 @@ func (j *ImageJob) settle(ctx context.Context, id string) {
 		select {
 		case <-wait.Result:
 			return
-		case <-wait.Error:
+		case err := <-wait.Error:
+			_ = err // the checks see the container as it is
 			return
 		case <-wctx.Done():
 			return
