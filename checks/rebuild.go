@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func (c *Rebuild) Run(ctx context.Context, t Target) Outcome {
 	if add == "" {
 		add = "\n"
 	}
-	info, err := r.Rebuild(ctx, map[string][]byte{c.Change: []byte(add)})
+	info, err := r.Rebuild(ctx, map[string][]byte{c.Change: []byte(add + uniqueBlankLine())})
 	if err != nil {
 		return engineOutcome(expected, err)
 	}
@@ -113,6 +114,20 @@ func (c *Rebuild) Run(ctx context.Context, t Target) Outcome {
 		return o
 	}
 	return Pass(expected, strings.Join(gots, "; "))
+}
+
+// uniqueBlankLine is a line of spaces and tabs that differs on every
+// rebuild (32 random bits). The changed file is then new to the builder's
+// cache: an earlier grade run's rebuild of the same submission, whose
+// cache another run on the engine kept, cannot make the steps after the
+// change look cached. A line of blanks is valid in every language's source.
+func uniqueBlankLine() string {
+	var b [32]byte
+	n := rand.Uint32()
+	for i := range b {
+		b[i] = " \t"[n>>i&1]
+	}
+	return string(b[:]) + "\n"
 }
 
 func quoteAll(ss []string) []string {

@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -65,14 +67,35 @@ func TestRebuild(t *testing.T) {
 			r := &rebuilder{info: tt.info, err: tt.err}
 			c := tt.spec
 			want(t, c.Run(context.Background(), r), tt.status, tt.frags...)
-			if string(r.change["app.py"]) != "\n" {
-				t.Errorf("change = %q, want a newline appended to app.py", r.change)
+			if got := string(r.change["app.py"]); !blankChange.MatchString(got) {
+				t.Errorf("change = %q, want a newline and a line of blanks appended to app.py", got)
 			}
 		})
 	}
 	t.Run("no rebuilder", func(t *testing.T) {
 		want(t, spec.Run(context.Background(), &fake{}), StatusError, "cannot rebuild")
 	})
+}
+
+var blankChange = regexp.MustCompile(`^\n[ \t]{32}\n$`)
+
+// Two rebuilds append different lines of blanks: no earlier rebuild's
+// cache can stand for this one.
+func TestRebuildChangeIsNew(t *testing.T) {
+	seen := map[string]bool{}
+	for range 8 {
+		r := &rebuilder{info: BuildInfo{OK: true, Steps: cacheFriendly}}
+		c := Rebuild{Change: "app.py", Append: "\n# changed\n", Expect: RebuildExpect{Cached: []string{"pip install"}}}
+		c.Run(context.Background(), r)
+		got := string(r.change["app.py"])
+		if !strings.HasPrefix(got, "\n# changed\n") || !blankChange.MatchString(strings.TrimPrefix(got, "\n# changed")) {
+			t.Fatalf("change = %q, want the scenario's text and a line of blanks", got)
+		}
+		seen[got] = true
+	}
+	if len(seen) < 7 {
+		t.Errorf("8 rebuilds appended only %d different changes", len(seen))
+	}
 }
 
 func TestRebuildValidate(t *testing.T) {
