@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -44,8 +45,25 @@ type HTTP struct {
 	Body    string            `yaml:"body"`
 	// Repeat sends the request this many times (default 1); every answer must
 	// meet the expectation.
-	Repeat int        `yaml:"repeat" jsonschema:"minimum=1,maximum=20"`
-	Expect HTTPExpect `yaml:"expect"`
+	Repeat int `yaml:"repeat" jsonschema:"minimum=1,maximum=20"`
+	// Before runs a command in a container of the stack before the
+	// request, to put there a state that only a working app shows: e.g.
+	// set the count kept in redis to a number grade makes up, which the
+	// page must go on from. A count kept anywhere else cannot show it.
+	Before *HTTPBefore `yaml:"before"`
+	Expect HTTPExpect  `yaml:"expect"`
+}
+
+// HTTPBefore is a command grade runs before the request. ${number} in it is
+// a number grade makes up for the job (six digits); the expectation may
+// use ${number} and ${next} (number + 1). A command that exits non-zero
+// fails the check with its output (the state it looked for is not there).
+type HTTPBefore struct {
+	// Service is the container to run in; empty means the scenario's app.
+	Service string `yaml:"service"`
+	// Command is the command and its arguments, run without a shell
+	// ([sh, -c, "…"] for one); it must use ${number}.
+	Command []string `yaml:"command" jsonschema:"required,minItems=1"`
 }
 
 // HTTPExpect is what the answer must be.
@@ -64,7 +82,7 @@ type HTTPExpect struct {
 }
 
 // httpVars are the ${names} an HTTP expectation may use.
-var httpVars = []string{"hostname"}
+var httpVars = []string{"hostname", "number", "next"}
 
 // httpBodyLimit caps how much of an answer is read.
 const httpBodyLimit = 1 << 20
@@ -167,6 +185,9 @@ func (c *HTTP) Validate() error {
 			return err
 		}
 	}
+	if err := c.validateBefore(); err != nil {
+		return err
+	}
 	if c.Expect.Increasing {
 		re, err := regexp.Compile(c.Expect.BodyMatches)
 		if c.Expect.BodyMatches == "" || err != nil || re.NumSubexp() < 1 {
@@ -177,6 +198,74 @@ func (c *HTTP) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateBefore requires ${number} in before's command, and before for
+// ${number} and ${next} in the expectation (without it they would be
+// empty, and match anything).
+func (c *HTTP) validateBefore() error {
+	uses := strings.Contains(c.Expect.BodyContains+deref(c.Expect.BodyEquals), "${n")
+	if c.Before == nil {
+		if uses {
+			return fieldErr("expect", "${number} and ${next} are the number grade sets with before:, and this check has no before")
+		}
+		return nil
+	}
+	b := c.Before
+	if len(b.Command) == 0 {
+		return fieldErr("before.command", "is required: the command grade runs before the request")
+	}
+	if err := serviceOrContainer(b.Service, ""); err != nil {
+		return err
+	}
+	cmd := strings.Join(b.Command, " ")
+	if !strings.Contains(cmd, "${number}") {
+		return fieldErr("before.command", "does not use ${number}, the value the page must then show")
+	}
+	// Only ${…} is grade's: $k and $((n+1)) are the shell's.
+	for _, m := range bracedVarRe.FindAllStringSubmatch(cmd, -1) {
+		if m[1] != "number" {
+			return fieldErr("before.command", "unknown variable ${%s}; only ${number} is known (the shell's variables: $name, without braces)", m[1])
+		}
+	}
+	if !uses {
+		return fieldErr("expect", "does not use ${number} or ${next}: with before, the page must show the state grade set")
+	}
+	if c.repeat() > 1 {
+		return fieldErr("repeat", "with before, the check sends one request (every request changes what the page shows)")
+	}
+	return nil
+}
+
+var bracedVarRe = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// runBefore runs before's command with ${number} set, and records number
+// and next in vars; done reports a failure.
+func (c *HTTP) runBefore(ctx context.Context, t Target, expected string, vars map[string]string) (Outcome, bool) {
+	ex, ok := t.(Execer)
+	if !ok {
+		return capErr(expected, "run commands in a container"), true
+	}
+	n := 100000 + mrand.IntN(900000)
+	num := strconv.Itoa(n)
+	cmd := make([]string, len(c.Before.Command))
+	for i, a := range c.Before.Command {
+		cmd[i] = strings.ReplaceAll(a, "${number}", num)
+	}
+	out, err := ex.Exec(ctx, c.Before.Service, ExecSpec{Cmd: cmd})
+	if err != nil {
+		return engineOutcome(expected, err), true
+	}
+	if out.ExitCode != 0 {
+		where := c.Before.Service
+		if where == "" {
+			where = "the app's container"
+		}
+		return Fail(expected, showOutput(out), fmt.Sprintf("before the request, grade ran `%s` in %s to set the state the page must show, and it failed: %s",
+			strings.Join(c.Before.Command, " "), where, strings.TrimSpace(out.Stdout+" "+out.Stderr))), true
+	}
+	vars["number"], vars["next"] = num, strconv.Itoa(n+1)
+	return Outcome{}, false
 }
 
 func deref(s *string) string {
@@ -198,6 +287,13 @@ func (c *HTTP) describe() string {
 	}
 	if c.Expect.BodyEqualsFile != "" {
 		s += ", with the submission's " + c.Expect.BodyEqualsFile + " as its body"
+	}
+	if c.Before != nil {
+		where := c.Before.Service
+		if where == "" {
+			where = "the app's container"
+		}
+		s = fmt.Sprintf("after grade runs `%s` in %s, %s", strings.Join(c.Before.Command, " "), where, s)
 	}
 	if c.repeat() > 1 {
 		s += fmt.Sprintf(", %d times", c.repeat())
@@ -260,6 +356,11 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		}
 	}
 	vars := map[string]string{}
+	if c.Before != nil {
+		if o, done := c.runBefore(ctx, t, expected, vars); done {
+			return o
+		}
+	}
 	if c.usesVars() {
 		ci, ok := t.(ContainerInspector)
 		if !ok {
@@ -403,7 +504,7 @@ func notPublishedAdvice(e *NotPublishedError) string {
 
 // usesVars reports whether the expectation refers to ${variables}.
 func (c *HTTP) usesVars() bool {
-	return strings.Contains(c.Expect.BodyContains, "$") || strings.Contains(deref(c.Expect.BodyEquals), "$")
+	return strings.Contains(c.Expect.BodyContains+deref(c.Expect.BodyEquals), "${hostname}")
 }
 
 // portKey names the port the check reaches, for the job's memo.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,6 +129,54 @@ func TestHTTP(t *testing.T) {
 	}
 }
 
+// TestHTTPBefore: grade sets a number where the count is kept, and the
+// page must go on from it; a count kept elsewhere (in the app's memory)
+// fails, and so does a before command that finds nothing to set.
+func TestHTTPBefore(t *testing.T) {
+	fastPolls(t)
+	check := HTTP{Port: 5000, Before: &HTTPBefore{Service: "redis", Command: []string{"sh", "-c", "set hits ${number}"}},
+		Expect: HTTPExpect{BodyContains: "viewed ${next} times"}}
+	if err := check.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var store atomic.Int64 // the count in "redis"
+	setter := func(s ExecSpec) (Output, error) {
+		n, err := strconv.Atoi(strings.TrimPrefix(s.Cmd[2], "set hits "))
+		if err != nil {
+			return Output{ExitCode: 1, Stderr: "not a number: " + s.Cmd[2]}, nil
+		}
+		store.Store(int64(n))
+		return Output{}, nil
+	}
+	inRedis := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "viewed %d times", store.Add(1)) }
+	var mem atomic.Int64
+	inMemory := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "viewed %d times", mem.Add(1)+3) }
+	noKey := func(ExecSpec) (Output, error) {
+		return Output{ExitCode: 1, Stdout: "no key of redis holds a number"}, nil
+	}
+	tests := []struct {
+		name   string
+		target *fake
+		status Status
+		frags  []string
+	}{
+		{"count kept in redis", &fake{endpoint: serve(t, inRedis), exec: setter, state: ContainerState{Running: true}}, StatusPass, nil},
+		{"count kept in memory", &fake{endpoint: serve(t, inMemory), exec: setter, state: ContainerState{Running: true}}, StatusFail,
+			[]string{`body "viewed `, `does not contain "viewed `}},
+		{"nothing to set", &fake{endpoint: serve(t, inMemory), exec: noKey, state: ContainerState{Running: true}}, StatusFail,
+			[]string{"before the request, grade ran `sh -c set hits ${number}` in redis", "no key of redis holds a number"}},
+		{"engine gone", &fake{endpoint: serve(t, inRedis), exec: func(ExecSpec) (Output, error) { return Output{}, errors.New("engine gone") },
+			state: ContainerState{Running: true}}, StatusError, []string{"engine gone"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			want(t, check.Run(ctx, tt.target), tt.status, tt.frags...)
+		})
+	}
+}
+
 func TestHTTPLoopbackConcludesEarly(t *testing.T) {
 	fastPolls(t)
 	f := &fake{endpoint: closedPort(t), state: ContainerState{Running: true},
@@ -153,6 +203,15 @@ func TestHTTPValidate(t *testing.T) {
 		{"increasing without group", HTTP{Port: 80, Repeat: 3, Expect: HTTPExpect{BodyMatches: "viewed", Increasing: true}}, "expect.increasing"},
 		{"increasing once", HTTP{Port: 80, Expect: HTTPExpect{BodyMatches: `(\d+)`, Increasing: true}}, "expect.increasing"},
 		{"fine", HTTP{Port: 80, Path: "/", Expect: HTTPExpect{BodyContains: "${hostname}"}}, ""},
+		{"next without before", HTTP{Port: 80, Expect: HTTPExpect{BodyContains: "${next}"}}, "expect"},
+		{"before without number", HTTP{Port: 80, Before: &HTTPBefore{Service: "redis", Command: []string{"true"}},
+			Expect: HTTPExpect{BodyContains: "${next}"}}, "before.command"},
+		{"before, page not compared", HTTP{Port: 80, Before: &HTTPBefore{Service: "redis", Command: []string{"set", "${number}"}},
+			Expect: HTTPExpect{BodyContains: "viewed"}}, "expect"},
+		{"before repeated", HTTP{Port: 80, Repeat: 2, Before: &HTTPBefore{Service: "redis", Command: []string{"set", "${number}"}},
+			Expect: HTTPExpect{BodyContains: "${next}"}}, "repeat"},
+		{"before fine", HTTP{Port: 80, Before: &HTTPBefore{Service: "redis", Command: []string{"set", "${number}"}},
+			Expect: HTTPExpect{BodyContains: "viewed ${next} times"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
