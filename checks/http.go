@@ -64,6 +64,10 @@ type HTTPBefore struct {
 	// Command is the command and its arguments, run without a shell
 	// ([sh, -c, "…"] for one); it must use ${number}.
 	Command []string `yaml:"command" jsonschema:"required,minItems=1"`
+	// Does says in a few words what the command does, for the student's
+	// "expected" line (e.g. "sets every number redis holds to ${number}");
+	// without it the command is shown.
+	Does string `yaml:"does"`
 }
 
 // HTTPExpect is what the answer must be.
@@ -261,8 +265,13 @@ func (c *HTTP) runBefore(ctx context.Context, t Target, expected string, vars ma
 		if where == "" {
 			where = "the app's container"
 		}
-		return Fail(expected, showOutput(out), fmt.Sprintf("before the request, grade ran `%s` in %s to set the state the page must show, and it failed: %s",
-			strings.Join(c.Before.Command, " "), where, strings.TrimSpace(out.Stdout+" "+out.Stderr))), true
+		did := fmt.Sprintf("ran `%s` in %s to set the state the page must show", strings.Join(c.Before.Command, " "), where)
+		if c.Before.Does != "" {
+			did = strings.ReplaceAll(c.Before.Does, "${number}", num) + " (in " + where + ")"
+		}
+		expected = strings.NewReplacer("${number}", num, "${next}", strconv.Itoa(n+1)).Replace(expected)
+		return Fail(expected, showOutput(out), fmt.Sprintf("before the request, grade %s, and it failed: %s",
+			did, strings.TrimSpace(out.Stdout+" "+out.Stderr))), true
 	}
 	vars["number"], vars["next"] = num, strconv.Itoa(n+1)
 	return Outcome{}, false
@@ -293,7 +302,11 @@ func (c *HTTP) describe() string {
 		if where == "" {
 			where = "the app's container"
 		}
-		s = fmt.Sprintf("after grade runs `%s` in %s, %s", strings.Join(c.Before.Command, " "), where, s)
+		did := fmt.Sprintf("runs `%s` in %s", strings.Join(c.Before.Command, " "), where)
+		if c.Before.Does != "" {
+			did = c.Before.Does
+		}
+		s = fmt.Sprintf("after grade %s, %s", did, s)
 	}
 	if c.repeat() > 1 {
 		s += fmt.Sprintf(", %d times", c.repeat())
@@ -360,6 +373,8 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		if o, done := c.runBefore(ctx, t, expected, vars); done {
 			return o
 		}
+		// The student reads the number grade set, not a placeholder.
+		expected = strings.NewReplacer("${number}", vars["number"], "${next}", vars["next"]).Replace(expected)
 	}
 	if c.usesVars() {
 		ci, ok := t.(ContainerInspector)
@@ -427,7 +442,7 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 		if a.err == nil {
 			msg := c.judge(a, body)
 			if msg == "" {
-				return c.more(ctx, client, url, body, a)
+				return c.more(ctx, client, url, body, a, expected)
 			}
 			if firstWrong.IsZero() {
 				firstWrong = time.Now()
@@ -614,8 +629,7 @@ func (c *HTTP) judge(a answer, body TextExpect) string {
 }
 
 // more sends the repeated requests after a first good answer.
-func (c *HTTP) more(ctx context.Context, client *http.Client, url string, body TextExpect, first answer) Outcome {
-	expected := c.describe()
+func (c *HTTP) more(ctx context.Context, client *http.Client, url string, body TextExpect, first answer, expected string) Outcome {
 	if c.repeat() == 1 {
 		return Pass(expected, first.String())
 	}

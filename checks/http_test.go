@@ -134,7 +134,7 @@ func TestHTTP(t *testing.T) {
 // fails, and so does a before command that finds nothing to set.
 func TestHTTPBefore(t *testing.T) {
 	fastPolls(t)
-	check := HTTP{Port: 5000, Before: &HTTPBefore{Service: "redis", Command: []string{"sh", "-c", "set hits ${number}"}},
+	check := HTTP{Port: 5000, Before: &HTTPBefore{Service: "redis", Command: []string{"sh", "-c", "set hits ${number}"}, Does: "sets hits to ${number}"},
 		Expect: HTTPExpect{BodyContains: "viewed ${next} times"}}
 	if err := check.Validate(); err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestHTTPBefore(t *testing.T) {
 		{"count kept in memory", &fake{endpoint: serve(t, inMemory), exec: setter, state: ContainerState{Running: true}}, StatusFail,
 			[]string{`body "viewed `, `does not contain "viewed `}},
 		{"nothing to set", &fake{endpoint: serve(t, inMemory), exec: noKey, state: ContainerState{Running: true}}, StatusFail,
-			[]string{"before the request, grade ran `sh -c set hits ${number}` in redis", "no key of redis holds a number"}},
+			[]string{"after grade sets hits to ", "before the request, grade sets hits to ", "(in redis), and it failed: no key of redis holds a number"}},
 		{"engine gone", &fake{endpoint: serve(t, inRedis), exec: func(ExecSpec) (Output, error) { return Output{}, errors.New("engine gone") },
 			state: ContainerState{Running: true}}, StatusError, []string{"engine gone"}},
 	}
@@ -172,7 +172,11 @@ func TestHTTPBefore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			want(t, check.Run(ctx, tt.target), tt.status, tt.frags...)
+			o := check.Run(ctx, tt.target)
+			want(t, o, tt.status, tt.frags...)
+			if tt.status != StatusError && strings.Contains(o.Expected, "$") {
+				t.Errorf("expected = %q: the student must read the number grade set", o.Expected)
+			}
 		})
 	}
 }
@@ -206,7 +210,7 @@ func TestHTTPValidate(t *testing.T) {
 		{"next without before", HTTP{Port: 80, Expect: HTTPExpect{BodyContains: "${next}"}}, "expect"},
 		{"before without number", HTTP{Port: 80, Before: &HTTPBefore{Service: "redis", Command: []string{"true"}},
 			Expect: HTTPExpect{BodyContains: "${next}"}}, "before.command"},
-		{"before, page not compared", HTTP{Port: 80, Before: &HTTPBefore{Service: "redis", Command: []string{"set", "${number}"}},
+		{"before, page not compared", HTTP{Port: 80, Before: &HTTPBefore{Service: "redis", Command: []string{"set", "${number}"}, Does: "sets ${number}"},
 			Expect: HTTPExpect{BodyContains: "viewed"}}, "expect"},
 		{"before repeated", HTTP{Port: 80, Repeat: 2, Before: &HTTPBefore{Service: "redis", Command: []string{"set", "${number}"}},
 			Expect: HTTPExpect{BodyContains: "${next}"}}, "repeat"},
