@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/gradeproject/grade/checks"
 )
@@ -216,10 +215,7 @@ func (w *walker) entry(rel string, d fs.DirEntry) (Entry, error) {
 	case m.IsDir():
 		e.Kind = Dir
 	case m.IsRegular():
-		e.Kind, e.Nlink = File, 1
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			e.Nlink = int(st.Nlink)
-		}
+		e.Kind, e.Nlink = File, linkCount(e.Path, info)
 	case m&fs.ModeSymlink != 0:
 		e.Kind = Symlink
 		if e.Target, err = os.Readlink(e.Path); err != nil {
