@@ -275,6 +275,9 @@ func TestCheckStack(t *testing.T) {
 		{"http on a host port in image", &HTTP{HostPort: 8080}, StackImage, "host_port"},
 		{"http of a container in compose", &HTTP{Container: "web", Port: 80}, StackCompose, "container"},
 		{"http without a port", &HTTP{}, StackImage, "port"},
+		{"http before in a container", &HTTP{Container: "my-web", HostPort: 8080, Before: &HTTPBefore{Container: "my-web"}}, StackCommands, ""},
+		{"http before in a service, commands", &HTTP{Container: "my-web", HostPort: 8080, Before: &HTTPBefore{Service: "my-web"}}, StackCommands, "before.service"},
+		{"http before in a container, compose", &HTTP{Service: "web", Port: 80, Before: &HTTPBefore{Container: "redis"}}, StackCompose, "before.container"},
 
 		{"persistence of a service", persist("redis", ""), StackCompose, ""},
 		{"persistence of a container", persist("", "my-db"), StackCommands, ""},
@@ -289,6 +292,8 @@ func TestCheckStack(t *testing.T) {
 		{"script without an image name", &Script{File: "push.sh"}, StackImage, "image_name"},
 		{"script with an image name in commands", &Script{File: "run.sh", ImageName: "my-app:1.0", Registry: "localhost:5000"}, StackCommands, "image_name"},
 		{"script in compose", &Script{File: "run.sh"}, StackCompose, "kind"},
+		{"script that must push", &Script{File: "push.sh", ImageName: "my-app:1.0", Registry: "localhost:5000", Expect: ScriptExpect{Pushed: true}}, StackImage, ""},
+		{"script of commands that must push", &Script{File: "run.sh", Expect: ScriptExpect{Pushed: true}}, StackCommands, "expect.pushed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

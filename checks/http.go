@@ -61,6 +61,9 @@ type HTTP struct {
 type HTTPBefore struct {
 	// Service is the container to run in; empty means the scenario's app.
 	Service string `yaml:"service"`
+	// Container is the container to run in, as the student's docker run
+	// --name gave it (commands stack).
+	Container string `yaml:"container"`
 	// Command is the command and its arguments, run without a shell
 	// ([sh, -c, "…"] for one); it must use ${number}.
 	Command []string `yaml:"command" jsonschema:"required,minItems=1"`
@@ -107,6 +110,15 @@ func (c *HTTP) name() string {
 func (c *HTTP) CheckStack(stack string) error {
 	if err := containerKeys(stack, c.Service, c.Container); err != nil {
 		return err
+	}
+	if c.Before != nil {
+		if err := containerKeys(stack, c.Before.Service, c.Before.Container); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				fe.Field = "before." + fe.Field
+			}
+			return err
+		}
 	}
 	if stack == StackCommands {
 		if c.Port != 0 {
@@ -219,7 +231,7 @@ func (c *HTTP) validateBefore() error {
 	if len(b.Command) == 0 {
 		return fieldErr("before.command", "is required: the command grade runs before the request")
 	}
-	if err := serviceOrContainer(b.Service, ""); err != nil {
+	if err := serviceOrContainer(b.Service, b.Container); err != nil {
 		return err
 	}
 	cmd := strings.Join(b.Command, " ")
@@ -256,12 +268,19 @@ func (c *HTTP) runBefore(ctx context.Context, t Target, expected string, vars ma
 	for i, a := range c.Before.Command {
 		cmd[i] = strings.ReplaceAll(a, "${number}", num)
 	}
-	out, err := ex.Exec(ctx, c.Before.Service, ExecSpec{Cmd: cmd})
+	name := c.Before.Service
+	if c.Before.Container != "" {
+		name = c.Before.Container
+	}
+	out, err := ex.Exec(ctx, name, ExecSpec{Cmd: cmd})
+	if err != nil && c.Before.Container != "" {
+		return commandsOutcome(expected, c.Before.Container, err), true
+	}
 	if err != nil {
 		return engineOutcome(expected, err), true
 	}
 	if out.ExitCode != 0 {
-		where := c.Before.Service
+		where := name
 		if where == "" {
 			where = "the app's container"
 		}
@@ -298,7 +317,7 @@ func (c *HTTP) describe() string {
 		s += ", with the submission's " + c.Expect.BodyEqualsFile + " as its body"
 	}
 	if c.Before != nil {
-		where := c.Before.Service
+		where := c.Before.Service + c.Before.Container
 		if where == "" {
 			where = "the app's container"
 		}
