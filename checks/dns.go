@@ -22,6 +22,13 @@ type DNS struct {
 	Port int `yaml:"port" jsonschema:"minimum=1,maximum=65535"`
 	// Resolves says whether the name must resolve; default true.
 	Resolves *bool `yaml:"resolves"`
+	// Network, when set, is the user-defined network (the student's name)
+	// on which the name must be found: From and the container named Name
+	// must both be on it, so that the answer is Docker's DNS there. A name
+	// that resolves only through an /etc/hosts entry (--add-host with an
+	// address copied from docker inspect) or between containers that share
+	// no such network does not pass.
+	Network string `yaml:"network"`
 }
 
 // Requires reports that dns needs the student's commands to have run.
@@ -46,6 +53,17 @@ func (c *DNS) Validate() error {
 	if c.Port != 0 && !c.resolves() {
 		return fieldErr("port", "cannot be reached when the name must not resolve (resolves: false)")
 	}
+	if c.Network != "" {
+		if !c.resolves() {
+			return fieldErr("network", "is the network the name must be found on; it means nothing when the name must not resolve (resolves: false)")
+		}
+		if err := objectName("network", "network", c.Network); err != nil {
+			return err
+		}
+		if c.Network == "bridge" {
+			return fieldErr("network", "bridge is Docker's default network, where names do not resolve; give the user-defined network the exercise makes")
+		}
+	}
 	return nil
 }
 
@@ -54,6 +72,9 @@ func (c *DNS) expected() string {
 		return fmt.Sprintf("%s does not resolve from inside %s", c.Name, c.From)
 	}
 	s := fmt.Sprintf("%s resolves from inside %s", c.Name, c.From)
+	if c.Network != "" {
+		s += fmt.Sprintf(" through Docker's DNS on %s", c.Network)
+	}
 	if c.Port > 0 {
 		s += fmt.Sprintf(", and port %d answers there", c.Port)
 	}
@@ -109,7 +130,42 @@ func (c *DNS) Run(ctx context.Context, t Target) Outcome {
 	if c.Port > 0 {
 		actual += fmt.Sprintf(", and port %d answered", c.Port)
 	}
+	if c.Network != "" {
+		if msg := c.offNetwork(ctx, t, from, res); msg != "" {
+			return Fail(expected, actual, msg)
+		}
+	}
 	return Pass(expected, actual)
+}
+
+// offNetwork says why a name that resolved was not found through Docker's
+// DNS on Network: From or the container named Name is not on it; "" when
+// both are.
+func (c *DNS) offNetwork(ctx context.Context, t Target, from ContainerInfo, res Resolution) string {
+	target, ok := c.target(ctx, t)
+	var off []string
+	if !slices.Contains(from.Networks, c.Network) {
+		off = append(off, fmt.Sprintf("%s is on %s", c.From, showNetworks(from.Networks)))
+	}
+	switch {
+	case !ok:
+		off = append(off, "no container is named "+c.Name)
+	case !slices.Contains(target.Networks, c.Network):
+		off = append(off, fmt.Sprintf("%s is on %s", c.Name, showNetworks(target.Networks)))
+	}
+	if len(off) == 0 {
+		return ""
+	}
+	if ok && onDefaultBridge(from.Networks) && onDefaultBridge(target.Networks) {
+		off = []string{fmt.Sprintf("%s and %s are both on Docker's default bridge network", c.From, c.Name)}
+	}
+	how := "the address does not come from Docker's DNS on " + c.Network
+	if !strings.Contains(res.Output, "Name:") {
+		// nslookup found nothing: the address is an /etc/hosts entry.
+		how = fmt.Sprintf("the address comes from an entry in %s's /etc/hosts (--add-host), written by hand, not from Docker's DNS, and it goes stale when %s is recreated", c.From, c.Name)
+	}
+	return fmt.Sprintf("%s resolves from %s, but not on %s: %s; %s. Put both on %s (--network %s) and let Docker's DNS find %s by its name (6.3)",
+		c.Name, c.From, c.Network, strings.Join(off, " and "), how, c.Network, c.Network, c.Name)
 }
 
 // target inspects the container named Name, when there is one.

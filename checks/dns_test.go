@@ -20,6 +20,10 @@ func TestDNS(t *testing.T) {
 			return Resolution{Addrs: []string{"10.0.3.2"}, Reached: reached, Output: "Name: my-db\nAddress: 10.0.3.2\n"}, nil
 		}
 	}
+	// hostsOnly: nslookup finds nothing, /etc/hosts has an entry.
+	hostsOnly := func(string, string, int) (Resolution, error) {
+		return Resolution{Addrs: []string{"172.17.0.2"}, Reached: true, Output: "** server can't find my-db: NXDOMAIN"}, nil
+	}
 	notFound := func(string, string, int) (Resolution, error) {
 		return Resolution{Output: "nslookup: can't resolve 'my-db': Name does not resolve\n" + strings.Repeat("x", 500)}, nil
 	}
@@ -53,6 +57,16 @@ func TestDNS(t *testing.T) {
 			[]string{"there is no container named my-app: did your script run docker run with --name my-app?"}},
 		{"looking from a stopped container", DNS{}, map[string]ContainerInfo{"my-app": {Name: "my-app", Status: "exited", ExitCode: 137}}, found(true), StatusFail,
 			[]string{"my-app is not running: it exited with code 137"}},
+		{"on the network", DNS{Port: 6379, Network: "my-app-net"}, userNet, found(true), StatusPass,
+			[]string{"my-db resolves from inside my-app through Docker's DNS on my-app-net, and port 6379 answers there"}},
+		{"an /etc/hosts entry on the default bridge", DNS{Port: 6379, Network: "my-app-net"}, bridge, hostsOnly, StatusFail,
+			[]string{"my-db resolves from my-app, but not on my-app-net: my-app and my-db are both on Docker's default bridge network",
+				"an entry in my-app's /etc/hosts (--add-host)", "Put both on my-app-net (--network my-app-net)"}},
+		{"the db off the network", DNS{Port: 6379, Network: "my-app-net"}, map[string]ContainerInfo{"my-app": on("my-app", "my-app-net", "other-net"),
+			"my-db": on("my-db", "other-net")}, found(true), StatusFail,
+			[]string{"but not on my-app-net: my-db is on other-net; the address does not come from Docker's DNS on my-app-net"}},
+		{"the network's db gone", DNS{Network: "my-app-net"}, map[string]ContainerInfo{"my-app": on("my-app", "my-app-net")}, hostsOnly, StatusFail,
+			[]string{"no container is named my-db"}},
 		{"grade's failure", DNS{}, userNet, func(string, string, int) (Resolution, error) { return Resolution{}, errors.New("helper image missing") },
 			StatusError, []string{"helper image missing"}},
 	}
@@ -76,6 +90,10 @@ func TestDNS(t *testing.T) {
 		{"no from", DNS{Name: "my-db"}, "from"},
 		{"bad name", DNS{From: "a", Name: "my db"}, "name"},
 		{"a port where nothing resolves", DNS{From: "a", Name: "b", Port: 80, Resolves: ptr(false)}, "port"},
+		{"a network", DNS{From: "a", Name: "b", Network: "my-app-net"}, ""},
+		{"a network where nothing resolves", DNS{From: "a", Name: "b", Network: "my-app-net", Resolves: ptr(false)}, "network"},
+		{"the default bridge as the network", DNS{From: "a", Name: "b", Network: "bridge"}, "network"},
+		{"a bad network name", DNS{From: "a", Name: "b", Network: "my net"}, "network"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := fieldOf(t, tt.check.Validate()); got != tt.field {
