@@ -40,6 +40,10 @@ type ScriptExpect struct {
 	ExitCode       *int   `yaml:"exit_code"`
 	OutputContains string `yaml:"output_contains"`
 	OutputMatches  string `yaml:"output_matches"`
+	// Pushed (an image stack) requires that the script pushed something to
+	// the job's registry: a script that only tags the image, or prints
+	// what docker push would print, leaves the registry empty.
+	Pushed bool `yaml:"pushed"`
 }
 
 // Requires reports that a script that pushes needs the image it pushes; a
@@ -66,6 +70,9 @@ func (c *Script) CheckStack(stack string) error {
 			return fieldErr("registry", "is required in an image stack: the registry address the script pushes to (like localhost:5000)")
 		}
 	case StackCommands:
+		if c.Expect.Pushed {
+			return fieldErr("expect.pushed", "is for an image stack; a commands stack has no registry to push to")
+		}
 		if c.ImageName != "" {
 			return fieldErr("image_name", "is for an image stack; in a commands stack nothing is built, and the script's docker run names the images it runs")
 		}
@@ -137,6 +144,9 @@ func (c *Script) expected() string {
 	}
 	if c.Expect.OutputMatches != "" {
 		parts = append(parts, fmt.Sprintf("prints something matching /%s/", c.Expect.OutputMatches))
+	}
+	if c.Expect.Pushed && !c.commands() {
+		parts = append(parts, fmt.Sprintf("pushes the image to %s", c.Registry))
 	}
 	if c.commands() {
 		return fmt.Sprintf("`sh %s` %s", c.File, strings.Join(parts, " and "))
@@ -214,6 +224,21 @@ func (c *Script) Run(ctx context.Context, t Target) Outcome {
 		msg = fmt.Sprintf("the script's output does not contain %q", c.Expect.OutputContains)
 	case c.Expect.OutputMatches != "" && !regexp.MustCompile(c.Expect.OutputMatches).MatchString(out):
 		msg = fmt.Sprintf("the script's output does not match /%s/", c.Expect.OutputMatches)
+	case c.Expect.Pushed && !c.commands():
+		rr, ok := t.(RegistryReader)
+		if !ok {
+			return capErr(expected, "read the job's registry")
+		}
+		tags, err := rr.RegistryTags(ctx)
+		if err != nil {
+			return engineOutcome(expected, err)
+		}
+		if len(tags) == 0 {
+			actual += fmt.Sprintf("; the registry %s holds nothing", c.Registry)
+			msg = fmt.Sprintf("the script exited 0, but nothing was pushed to %s: no docker push of the image reached the registry "+
+				"(tagging the image does not upload it, and printing what docker push prints is not pushing): docker tag %s %s/%s, then docker push %s/%s",
+				c.Registry, c.ImageName, c.Registry, c.ImageName, c.Registry, c.ImageName)
+		}
 	}
 	var o Outcome
 	if msg == "" {
