@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +14,12 @@ import (
 // arguments replacing CMD and, optionally, the entrypoint overridden
 // (docker run [--entrypoint E] IMAGE ARGS…). It is how CMD versus ENTRYPOINT
 // is graded.
+//
+// ${token} in the arguments, the entrypoint, the environment's values, the
+// volume's files and the expectations is a value grade makes up for the
+// run (grade-<16 hex digits>): an image that prints or writes what it was
+// given passes, one that prints a sentence typed in from the assignment
+// does not.
 type Run struct {
 	// Args replace the image's CMD; absent means run with the image's own.
 	Args []string `yaml:"args"`
@@ -42,6 +49,9 @@ func (c *Run) Validate() error {
 	if err := c.Expect.validate(); err != nil {
 		return err
 	}
+	if err := c.validateVars(); err != nil {
+		return err
+	}
 	if len(c.Outputs) > 0 && c.Volume == nil {
 		return fieldErr("outputs", "needs a volume: the files are read from it after the run")
 	}
@@ -64,11 +74,98 @@ func (c *Run) Validate() error {
 	return nil
 }
 
+// validateVars refuses ${names} other than ${token}, and ${token} in an
+// expectation when the run is given none (it would be a value the image
+// cannot know).
+func (c *Run) validateVars() error {
+	given := slices.Concat(c.Args, c.Entrypoint, slices.Collect(maps.Values(c.Env)))
+	if c.Volume != nil {
+		given = slices.Concat(given, slices.Collect(maps.Values(c.Volume.Files)))
+	}
+	expects := []string{c.Expect.StdoutContains, c.Expect.StdoutMatches, deref(c.Expect.StdoutEquals),
+		c.Expect.StderrContains, c.Expect.StderrMatches, c.Expect.OutputContains}
+	for _, e := range c.Outputs {
+		expects = append(expects, e.Contains, e.Matches, deref(e.Equals))
+	}
+	for _, s := range slices.Concat(given, expects) {
+		for _, m := range bracedVarRe.FindAllStringSubmatch(s, -1) {
+			if m[1] != "token" {
+				return fieldErr("args", "unknown variable ${%s}; only ${token} is known (a value grade makes up for the run)", m[1])
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(given, "\x00"), "${token}") && strings.Contains(strings.Join(expects, "\x00"), "${token}") {
+		return fieldErr("expect", "uses ${token}, but the run is given none (in args, entrypoint, env or the volume's files)")
+	}
+	return nil
+}
+
+// usesToken reports whether the run gives the image ${token}.
+func (c *Run) usesToken() bool {
+	given := slices.Concat(c.Args, c.Entrypoint, slices.Collect(maps.Values(c.Env)))
+	if c.Volume != nil {
+		given = slices.Concat(given, slices.Collect(maps.Values(c.Volume.Files)))
+	}
+	return strings.Contains(strings.Join(given, "\x00"), "${token}")
+}
+
+// withToken returns a copy of the check with ${token} replaced by token;
+// in patterns by the token quoted.
+func (c *Run) withToken(token string) *Run {
+	lit := func(s string) string { return strings.ReplaceAll(s, "${token}", token) }
+	pat := func(s string) string { return strings.ReplaceAll(s, "${token}", regexp.QuoteMeta(token)) }
+	ptrLit := func(s *string) *string {
+		if s == nil {
+			return nil
+		}
+		v := lit(*s)
+		return &v
+	}
+	out := *c
+	out.Args, out.Entrypoint = expandToken(c.Args, token), expandToken(c.Entrypoint, token)
+	if c.Args == nil {
+		out.Args = nil
+	}
+	if c.Entrypoint == nil {
+		out.Entrypoint = nil
+	}
+	if c.Env != nil {
+		out.Env = make(map[string]string, len(c.Env))
+		for k, v := range c.Env {
+			out.Env[k] = lit(v)
+		}
+	}
+	if c.Volume != nil {
+		v := *c.Volume
+		v.Files = make(map[string]string, len(c.Volume.Files))
+		for k, f := range c.Volume.Files {
+			v.Files[k] = lit(f)
+		}
+		out.Volume = &v
+	}
+	e := c.Expect
+	e.StdoutContains, e.StdoutMatches, e.StdoutEquals = lit(e.StdoutContains), pat(e.StdoutMatches), ptrLit(e.StdoutEquals)
+	e.StderrContains, e.StderrMatches, e.OutputContains = lit(e.StderrContains), pat(e.StderrMatches), lit(e.OutputContains)
+	out.Expect = e
+	if c.Outputs != nil {
+		out.Outputs = make(map[string]FileExpect, len(c.Outputs))
+		for k, f := range c.Outputs {
+			f.Contains, f.Matches, f.Equals = lit(f.Contains), pat(f.Matches), ptrLit(f.Equals)
+			out.Outputs[k] = f
+		}
+	}
+	return &out
+}
+
 // command shows the docker run line the check performs.
 func (c *Run) command() string { return dockerRunLine(c.Entrypoint, "IMAGE", c.Args) }
 
 // Run starts the container, waits for it to exit, and compares its output.
 func (c *Run) Run(ctx context.Context, t Target) Outcome {
+	if c.usesToken() {
+		// The student reads the value grade gave, not a placeholder.
+		c = c.withToken(newToken())
+	}
 	expected := fmt.Sprintf("`%s` gives %s", c.command(), c.Expect.describe())
 	r, ok := t.(Runner)
 	if !ok {

@@ -112,3 +112,74 @@ func TestRunVolume(t *testing.T) {
 		}
 	}
 }
+
+// TestRunToken: ${token} is a value grade makes up for each run, given to
+// the image in its arguments or volume and expected back; an image that
+// prints or writes what the assignment showed instead of what it was given
+// fails.
+func TestRunToken(t *testing.T) {
+	echoArgs := func(s RunSpec) (Output, error) { // ENTRYPOINT ["echo", "Hello from"]
+		return Output{Stdout: "Hello from " + strings.Join(s.Args, " ") + "\n"}, nil
+	}
+	canned := func(RunSpec) (Output, error) { return Output{Stdout: "Hello from ENTRYPOINT\n"}, nil }
+	copyInput := func(s RunSpec) (Output, error) { // writes the first item of input.csv
+		item := strings.Split(strings.Split(s.Volume.Files["input.csv"], "\n")[1], ",")[0]
+		return Output{Files: map[string]string{"output.csv": "item,total\n" + item + ",1.00\n"}}, nil
+	}
+	cannedCSV := func(RunSpec) (Output, error) {
+		return Output{Files: map[string]string{"output.csv": "item,total\napple,1.00\n"}}, nil
+	}
+	argCheck := Run{Args: []string{"${token}"}, Expect: OutputExpect{StdoutEquals: ptr("Hello from ${token}")}}
+	csvCheck := Run{
+		Volume:  &RunVolumeSpec{Path: "/data", Files: map[string]string{"input.csv": "item,qty\n${token},1\n"}},
+		Outputs: map[string]FileExpect{"output.csv": {Matches: `^item,total\n${token},1\.00\n$`}},
+	}
+	tests := []struct {
+		name   string
+		check  Run
+		run    func(RunSpec) (Output, error)
+		status Status
+		frags  []string
+	}{
+		{"argument echoed", argCheck, echoArgs, StatusPass, []string{"docker run IMAGE grade-"}},
+		{"canned sentence", argCheck, canned, StatusFail, []string{`stdout is not "Hello from grade-`, `stdout "Hello from ENTRYPOINT"`}},
+		{"input read", csvCheck, copyInput, StatusPass, []string{"output.csv holds \"item,total\\ngrade-"}},
+		{"canned output", csvCheck, cannedCSV, StatusFail, []string{"output.csv does not match /^item,total\\ngrade-"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.check.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			f := &fake{run: tt.run}
+			c := tt.check
+			want(t, c.Run(context.Background(), f), tt.status, tt.frags...)
+			given := strings.Join(f.lastRun.Args, " ")
+			if f.lastRun.Volume != nil {
+				given += f.lastRun.Volume.Files["input.csv"]
+			}
+			if strings.Contains(given, "${token}") || !strings.Contains(given, "grade-") {
+				t.Errorf("the run was given %q: ${token} not replaced", given)
+			}
+			if strings.Join(c.Args, " ")+csvInput(c) != strings.Join(tt.check.Args, " ")+csvInput(tt.check) || !strings.Contains(strings.Join(c.Args, " ")+csvInput(c), "${token}") {
+				t.Errorf("the check itself was changed: %+v", c)
+			}
+		})
+	}
+	for _, bad := range []Run{
+		{Args: []string{"${name}"}},
+		{Expect: OutputExpect{StdoutEquals: ptr("Hello from ${token}")}}, // no ${token} given to the image
+		{Volume: &RunVolumeSpec{Path: "/data"}, Outputs: map[string]FileExpect{"o": {Contains: "${token}"}}},
+	} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func csvInput(c Run) string {
+	if c.Volume == nil {
+		return ""
+	}
+	return c.Volume.Files["input.csv"]
+}
