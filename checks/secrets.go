@@ -183,9 +183,12 @@ var secretTextRules = append(slices.Clip(secretFileRules),
 )
 
 // assignmentRe finds settings whose name says secret: NAME=value,
-// --password=value, "name": value.
-var assignmentRe = regexp.MustCompile(`(?i)(?:^|[\s"'|;&(])(?:export\s+)?(-{0,2}[a-z0-9_.]*(?:token|secret|password|passwd|` +
-	`api_?key|secret_?key|access_?key|private_?key|auth_?key))["']?\s*[=:]\s*("[^"]*"|'[^']*'|[^\s"';&|]+)`)
+// --password=value, "name": value. The short names a password goes by
+// (DB_PASS, DB_PWD, MYSQL_PW, PASS) count too, behind an underscore or
+// alone, so that renaming DB_PASSWORD does not hide it; BYPASS, COMPASS and
+// the shell's PWD (a folder) do not.
+var assignmentRe = regexp.MustCompile(`(?i)(?:^|[\s"'|;&(])(?:export\s+)?(-{0,2}(?:[a-z0-9_.]*(?:token|secret|password|passwd|` +
+	`api_?key|secret_?key|access_?key|private_?key|auth_?key|_pass|_pwd|_pw)|pass))["']?\s*[=:]\s*("[^"]*"|'[^']*'|[^\s"';&|]+)`)
 
 // placeholderRe recognises values that stand for a secret without being one.
 var placeholderRe = regexp.MustCompile(`(?i)^(?:change[-_]?(?:me|it)|placeholder|dummy|none|null|nil|undefined|false|true|` +
@@ -237,7 +240,7 @@ func scanText(s string) []textFinding {
 func assignmentWhat(key string) string {
 	k := strings.ToLower(key)
 	switch {
-	case strings.Contains(k, "pass"):
+	case strings.Contains(k, "pass"), strings.HasSuffix(k, "_pwd"), strings.HasSuffix(k, "_pw"):
 		return "a password"
 	case strings.HasSuffix(k, "token"):
 		return "a token"

@@ -354,3 +354,34 @@ func TestContentRoots(t *testing.T) {
 		}
 	}
 }
+
+// TestScanTextPasswordNames: a password renamed to a short name (DB_PASS)
+// is still found; names that only end like one, and the shell's PWD, are
+// not.
+func TestScanTextPasswordNames(t *testing.T) {
+	tests := []struct {
+		line string
+		want string // what is found, "" for nothing
+	}{
+		{"DB_PASSWORD=hunter2", "a password"},
+		{"DB_PASS=hunter2-prod-db", "a password"},
+		{"ENV MYSQL_PWD=s3cret-db", "a password"},
+		{"REDIS_PW=s3cret-db", "a password"},
+		{"PASS=hunter2", "a password"},
+		{"mysql --pass=hunter2", "a password"},
+		{"BYPASS=hunter2", ""},
+		{"COMPASS=north", ""},
+		{"PWD=/app", ""},
+		{"OLDPWD=/", ""},
+		{"DB_PASS=changeme", ""},
+	}
+	for _, tt := range tests {
+		got := ""
+		if fs := scanText(tt.line); len(fs) > 0 {
+			got = fs[0].what
+		}
+		if got != tt.want {
+			t.Errorf("scanText(%q) finds %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
