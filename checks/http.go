@@ -220,7 +220,10 @@ func (c *HTTP) Validate() error {
 // ${number} and ${next} in the expectation (without it they would be
 // empty, and match anything).
 func (c *HTTP) validateBefore() error {
-	uses := strings.Contains(c.Expect.BodyContains+deref(c.Expect.BodyEquals), "${n")
+	uses := false
+	for _, m := range bracedVarRe.FindAllStringSubmatch(c.Expect.BodyContains+deref(c.Expect.BodyEquals), -1) {
+		uses = uses || m[1] == "number" || m[1] == "next"
+	}
 	if c.Before == nil {
 		if uses {
 			return fieldErr("expect", "${number} and ${next} are the number grade sets with before:, and this check has no before")
@@ -255,45 +258,45 @@ func (c *HTTP) validateBefore() error {
 
 var bracedVarRe = regexp.MustCompile(`\$\{([^}]*)\}`)
 
+// where names the container before's command runs in.
+func (b *HTTPBefore) where() string {
+	if w := b.Service + b.Container; w != "" {
+		return w
+	}
+	return "the app's container"
+}
+
 // runBefore runs before's command with ${number} set, and records number
-// and next in vars; done reports a failure.
-func (c *HTTP) runBefore(ctx context.Context, t Target, expected string, vars map[string]string) (Outcome, bool) {
+// and next in vars; it returns expected with them in place (the student
+// reads the number grade set, not a placeholder). done reports a failure.
+func (c *HTTP) runBefore(ctx context.Context, t Target, expected string, vars map[string]string) (string, Outcome, bool) {
 	ex, ok := t.(Execer)
 	if !ok {
-		return capErr(expected, "run commands in a container"), true
+		return expected, capErr(expected, "run commands in a container"), true
 	}
 	n := 100000 + mrand.IntN(900000)
-	num := strconv.Itoa(n)
+	vars["number"], vars["next"] = strconv.Itoa(n), strconv.Itoa(n+1)
+	expected = strings.NewReplacer("${number}", vars["number"], "${next}", vars["next"]).Replace(expected)
 	cmd := make([]string, len(c.Before.Command))
 	for i, a := range c.Before.Command {
-		cmd[i] = strings.ReplaceAll(a, "${number}", num)
+		cmd[i] = strings.ReplaceAll(a, "${number}", vars["number"])
 	}
-	name := c.Before.Service
-	if c.Before.Container != "" {
-		name = c.Before.Container
-	}
+	name := c.Before.Service + c.Before.Container // one of them, or neither: the app
 	out, err := ex.Exec(ctx, name, ExecSpec{Cmd: cmd})
-	if err != nil && c.Before.Container != "" {
-		return commandsOutcome(expected, c.Before.Container, err), true
-	}
-	if err != nil {
-		return engineOutcome(expected, err), true
-	}
-	if out.ExitCode != 0 {
-		where := name
-		if where == "" {
-			where = "the app's container"
-		}
-		did := fmt.Sprintf("ran `%s` in %s to set the state the page must show", strings.Join(c.Before.Command, " "), where)
+	switch {
+	case err != nil && c.Before.Container != "":
+		return expected, commandsOutcome(expected, c.Before.Container, err), true
+	case err != nil:
+		return expected, engineOutcome(expected, err), true
+	case out.ExitCode != 0:
+		did := fmt.Sprintf("ran `%s` in %s to set the state the page must show", strings.Join(c.Before.Command, " "), c.Before.where())
 		if c.Before.Does != "" {
-			did = strings.ReplaceAll(c.Before.Does, "${number}", num) + " (in " + where + ")"
+			did = strings.ReplaceAll(c.Before.Does, "${number}", vars["number"]) + " (in " + c.Before.where() + ")"
 		}
-		expected = strings.NewReplacer("${number}", num, "${next}", strconv.Itoa(n+1)).Replace(expected)
-		return Fail(expected, showOutput(out), fmt.Sprintf("before the request, grade %s, and it failed: %s",
+		return expected, Fail(expected, showOutput(out), fmt.Sprintf("before the request, grade %s, and it failed: %s",
 			did, strings.TrimSpace(out.Stdout+" "+out.Stderr))), true
 	}
-	vars["number"], vars["next"] = num, strconv.Itoa(n+1)
-	return Outcome{}, false
+	return expected, Outcome{}, false
 }
 
 func deref(s *string) string {
@@ -317,11 +320,7 @@ func (c *HTTP) describe() string {
 		s += ", with the submission's " + c.Expect.BodyEqualsFile + " as its body"
 	}
 	if c.Before != nil {
-		where := c.Before.Service + c.Before.Container
-		if where == "" {
-			where = "the app's container"
-		}
-		did := fmt.Sprintf("runs `%s` in %s", strings.Join(c.Before.Command, " "), where)
+		did := fmt.Sprintf("runs `%s` in %s", strings.Join(c.Before.Command, " "), c.Before.where())
 		if c.Before.Does != "" {
 			did = c.Before.Does
 		}
@@ -389,11 +388,11 @@ func (c *HTTP) Run(ctx context.Context, t Target) Outcome {
 	}
 	vars := map[string]string{}
 	if c.Before != nil {
-		if o, done := c.runBefore(ctx, t, expected, vars); done {
+		var o Outcome
+		var done bool
+		if expected, o, done = c.runBefore(ctx, t, expected, vars); done {
 			return o
 		}
-		// The student reads the number grade set, not a placeholder.
-		expected = strings.NewReplacer("${number}", vars["number"], "${next}", vars["next"]).Replace(expected)
 	}
 	if c.usesVars() {
 		ci, ok := t.(ContainerInspector)

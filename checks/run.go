@@ -78,10 +78,7 @@ func (c *Run) Validate() error {
 // expectation when the run is given none (it would be a value the image
 // cannot know).
 func (c *Run) validateVars() error {
-	given := slices.Concat(c.Args, c.Entrypoint, slices.Collect(maps.Values(c.Env)))
-	if c.Volume != nil {
-		given = slices.Concat(given, slices.Collect(maps.Values(c.Volume.Files)))
-	}
+	given := c.given()
 	expects := []string{c.Expect.StdoutContains, c.Expect.StdoutMatches, deref(c.Expect.StdoutEquals),
 		c.Expect.StderrContains, c.Expect.StderrMatches, c.Expect.OutputContains}
 	for _, e := range c.Outputs {
@@ -94,20 +91,24 @@ func (c *Run) validateVars() error {
 			}
 		}
 	}
-	if !strings.Contains(strings.Join(given, "\x00"), "${token}") && strings.Contains(strings.Join(expects, "\x00"), "${token}") {
+	if !c.usesToken() && strings.Contains(strings.Join(expects, "\x00"), "${token}") {
 		return fieldErr("expect", "uses ${token}, but the run is given none (in args, entrypoint, env or the volume's files)")
 	}
 	return nil
 }
 
-// usesToken reports whether the run gives the image ${token}.
-func (c *Run) usesToken() bool {
+// given lists what the run gives the image: args, entrypoint, the
+// environment's values and the volume's files.
+func (c *Run) given() []string {
 	given := slices.Concat(c.Args, c.Entrypoint, slices.Collect(maps.Values(c.Env)))
 	if c.Volume != nil {
 		given = slices.Concat(given, slices.Collect(maps.Values(c.Volume.Files)))
 	}
-	return strings.Contains(strings.Join(given, "\x00"), "${token}")
+	return given
 }
+
+// usesToken reports whether the run gives the image ${token}.
+func (c *Run) usesToken() bool { return strings.Contains(strings.Join(c.given(), "\x00"), "${token}") }
 
 // withToken returns a copy of the check with ${token} replaced by token;
 // in patterns by the token quoted.
