@@ -47,11 +47,14 @@ engine2: images
 engine2-down:
 	.ci/engine2 down
 
-# Grade every sample submission against the bundled scenarios and print the
-# score table. The samples include broken submissions on purpose, so grade
-# exits 1 (graded, something failed); anything else is an error.
+# Grade a representative class (submissions/demo.jobs: every scenario's
+# correct submission and a typical mistake, and every hostile sample) and
+# print the score table; `make demo ALL=1` (or `bin/grade --all`) grades every
+# sample. The class holds broken submissions on purpose, so grade exits 1
+# (graded, something failed); anything else is an error.
+DEMO_JOBS = $(if $(ALL),,$(shell sed -e '/^\#/d' -e '/^$$/d' -e 's/^/--job /' submissions/demo.jobs))
 demo: images build
-	@./$(BIN) --all; status=$$?; \
+	@./$(BIN) --all $(DEMO_JOBS); status=$$?; \
 	if [ $$status -gt 1 ]; then echo "grade exited $$status" >&2; exit $$status; fi
 
 # Tools the tests use: xmllint validates JUnit output against its XSD.
