@@ -5,6 +5,8 @@ GO            ?= go
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 BIN           := bin/grade
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT        ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS       := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build helpers build-embed images engine2 engine2-down tools demo overview bench test unit fuzz lint fmt clean-engine
 
@@ -15,7 +17,7 @@ all: build
 export CGO_ENABLED := 0
 
 build:
-	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/grade
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/grade
 
 # A grade for macOS or Windows (or a dynamically linked one) cannot be the
 # helper itself: it carries static Linux builds for both engine
@@ -24,11 +26,11 @@ build:
 HELPERS := grader/engine/helperbin/grade-linux-amd64 grader/engine/helperbin/grade-linux-arm64
 helpers:
 	for a in amd64 arm64; do \
-	  GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o grader/engine/helperbin/grade-linux-$$a ./cmd/grade || exit 1; \
+	  GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o grader/engine/helperbin/grade-linux-$$a ./cmd/grade || exit 1; \
 	done
 
 build-embed: helpers
-	$(GO) build -tags embedhelper -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN)$(if $(filter windows,$(GOOS)),.exe) ./cmd/grade
+	$(GO) build -tags embedhelper -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)$(if $(filter windows,$(GOOS)),.exe) ./cmd/grade
 
 # Every base image the bundled scenarios and samples use: pulled where a
 # registry answers, otherwise built from Debian packages. Quick when present.

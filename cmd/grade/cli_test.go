@@ -93,7 +93,7 @@ func TestUsageAndLint(t *testing.T) {
 		{"bad output", []string{"--all", "-o", "xml"}, 2, "", `--output "xml"`},
 		{"help has examples", []string{"--help"}, 0, "grade check . --scenario", ""},
 		{"check needs a scenario", []string{"check", "."}, 2, "", "--scenario ID"},
-		{"version", []string{"version"}, 0, "grade ", ""},
+		{"version", []string{"version"}, 0, "scenarios: ", ""},
 		{"list", []string{"list", "--lang", "zh"}, 0, "编写你的第一个Dockerfile", ""},
 		{"yaml bomb refused", []string{"lint", "--scenarios", bomb}, 78, "", "expands to more than"},
 		{"unknown limit", []string{"--all", "--limit", "mem=1GiB"}, 2, "", `unknown limit "mem"`},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +19,7 @@ import (
 	"github.com/gradeproject/grade/grader"
 	"github.com/gradeproject/grade/grader/report"
 	"github.com/gradeproject/grade/grader/scenario"
+	"github.com/gradeproject/grade/scenarios"
 )
 
 func newCheck(stdout, stderr io.Writer) *cobra.Command {
@@ -222,12 +225,23 @@ func imageUsers(list []*scenario.Scenario) map[string][]string {
 func newVersion(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print grade's version",
-		Args:  cobra.NoArgs,
+		Short: "Print grade's version, commit and bundled scenario set",
+		Long: `version prints grade's version, the commit it was built from, the digest of
+its bundled scenarios (two binaries with the same digest grade with the same
+scenarios), the scenario format it reads, and the system it was built for.`,
+		Example: "  grade version",
+		Args:    cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(stdout, "grade %s (scenario format %d)\n", gradeVersion(), scenario.Version)
+			fmt.Fprintf(stdout, "grade %s\ncommit: %s\nscenarios: %s (%d bundled, format %d)\nbuilt with %s for %s/%s\n",
+				gradeVersion(), gradeCommit(), scenarios.Digest(), bundledCount(), scenario.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
+}
+
+// bundledCount is how many scenarios grade carries.
+func bundledCount() int {
+	names, _ := fs.Glob(scenarios.FS, "*.yaml")
+	return len(names)
 }
 
 func newMerge(stdout io.Writer) *cobra.Command {

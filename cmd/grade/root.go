@@ -23,8 +23,10 @@ import (
 	"github.com/gradeproject/grade/scenarios"
 )
 
-// version is set at build time (-ldflags "-X main.version=…").
-var version = ""
+// version and commit are set at build time (-ldflags "-X main.version=…
+// -X main.commit=…"; GoReleaser and make build do); a `go install`ed grade
+// reads them from its build information instead.
+var version, commit = "", ""
 
 func gradeVersion() string {
 	if version != "" {
@@ -34,6 +36,35 @@ func gradeVersion() string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+// gradeCommit is the commit grade was built from: the linker's, else the
+// one go build recorded (a build in a git checkout), else "unknown".
+func gradeCommit() string {
+	if commit != "" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+	}
+	return "unknown"
 }
 
 // run executes the command line and returns the exit code.
