@@ -36,6 +36,30 @@ type Upper interface {
 	Up(ctx context.Context, spec engine.ComposeSpec) (checks.StackInfo, error)
 }
 
+// Warmer is a job that can make, while its image builds, what its checks
+// will need whatever the build gives (its network, its helper).
+type Warmer interface {
+	Warm(ctx context.Context, helper bool)
+}
+
+// warmFor says what an image stack's job warms while it builds: its
+// network when a check starts the app (NeedsContainer), and its helper
+// when a check reaches the app over the network (http).
+func warmFor(sc *scenario.Scenario, hidden bool) (network, helper bool) {
+	for _, c := range sc.Checks {
+		if c.Hidden() && !hidden {
+			continue
+		}
+		if c.Check.Requires() >= checks.NeedsContainer {
+			network = true
+		}
+		if c.Kind == "http" {
+			network, helper = true, true
+		}
+	}
+	return network, helper
+}
+
 // Engine makes jobs. *engine.Engine satisfies it through EngineJobs.
 type Engine interface {
 	NewJob(name string, opts engine.JobOptions) Job
@@ -208,6 +232,11 @@ func gradeOne(ctx context.Context, eng Engine, s Submission, o Options) *report.
 	jctx, cancel := context.WithTimeout(ctx, lim.Job.Std())
 	defer cancel()
 
+	if w, ok := job.(Warmer); ok && sc.Stack.Image != nil {
+		if network, helper := warmFor(sc, o.Hidden); network {
+			w.Warm(jctx, helper)
+		}
+	}
 	ready, err := prepare(jctx, job, s, lim, res)
 	if err != nil {
 		if ctx.Err() != nil {

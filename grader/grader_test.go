@@ -313,3 +313,31 @@ func TestBusyNote(t *testing.T) {
 		})
 	}
 }
+
+func TestWarmFor(t *testing.T) {
+	const head = "version: 1\nid: demo\nchapter: 4\ntitle: Demo\nstack: {image: {build: .}}\nchecks:\n"
+	tests := []struct {
+		name            string
+		checks          string
+		hidden          bool
+		network, helper bool
+	}{
+		{"image checks only", "  - {id: builds, kind: build, points: 10}\n  - {id: w, kind: image, expect: {workdir: /app}, points: 10}\n", false, false, false},
+		{"an exec starts the app", "  - {id: e, kind: exec, command: [id], expect: {exit_code: 0}, points: 10}\n", false, true, false},
+		{"an http check reaches it", "  - {id: h, kind: http, port: 80, expect: {status: 200}, points: 10}\n", false, true, true},
+		{"a hidden http check, student's run", "  - {id: w, kind: image, expect: {workdir: /app}, points: 10}\n  - {id: h, kind: http, port: 80, expect: {status: 200}, points: 10, visibility: hidden}\n", false, false, false},
+		{"a hidden http check, instructor's run", "  - {id: w, kind: image, expect: {workdir: /app}, points: 10}\n  - {id: h, kind: http, port: 80, expect: {status: 200}, points: 10, visibility: hidden}\n", true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := scenario.Parse("demo.yaml", []byte(head+tt.checks))
+			if err != nil {
+				t.Fatal(err)
+			}
+			network, helper := warmFor(sc, tt.hidden)
+			if network != tt.network || helper != tt.helper {
+				t.Errorf("warmFor = network %v, helper %v; want %v, %v", network, helper, tt.network, tt.helper)
+			}
+		})
+	}
+}

@@ -36,6 +36,7 @@ const lateCommit = 3 * time.Second
 func (j *base) close(before func(ctx context.Context), after func(ctx context.Context, f client.Filters) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
+	j.endWarm() // what it made is the job's, removed below
 	j.mu.Lock()
 	closers := j.closers
 	j.closers = nil

@@ -47,6 +47,9 @@ type base struct {
 	hmu    sync.Mutex
 	helper *helperCtr // the job's helper, on its networks (helperctr.go)
 
+	warm       sync.WaitGroup     // a Warm in flight; close waits for it
+	warmCancel context.CancelFunc // ends it
+
 	fmu     sync.Mutex
 	folders map[string]string                                                 // bound folders' volumes: engine name → folder (workspace.go)
 	fill    func(ctx context.Context, volume string, tarball io.Reader) error // a test's stand-in for intoVolume
@@ -215,6 +218,45 @@ func (j *base) hostConfig() *container.HostConfig {
 		CapDrop:   []string{"NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"},
 		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
 	}
+}
+
+// Warm makes, in the background, what the job's checks need whatever the
+// build gives: its network, and with helper its helper container (each a
+// second or so of the engine's time, done while the image builds). It
+// returns at once. A failure is left to the first check that needs the
+// network or the helper, which tries again; Close ends a Warm still under
+// way and waits for it.
+func (j *base) Warm(ctx context.Context, helper bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	j.mu.Lock()
+	if j.warmCancel != nil {
+		j.mu.Unlock()
+		cancel()
+		return // warmed once already
+	}
+	j.warmCancel = cancel
+	j.mu.Unlock()
+	j.warm.Add(1)
+	go func() {
+		defer j.warm.Done()
+		defer cancel()
+		if helper {
+			_, _ = j.jobHelper(ctx)
+			return
+		}
+		_, _ = j.ensureNetwork(ctx)
+	}()
+}
+
+// endWarm ends a Warm under way and waits for it.
+func (j *base) endWarm() {
+	j.mu.Lock()
+	cancel := j.warmCancel
+	j.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	j.warm.Wait()
 }
 
 // ensureNetwork creates the job's own network once.
