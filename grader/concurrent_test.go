@@ -19,8 +19,9 @@ import (
 // concurrency is what TestSamples' second grade process grades while the
 // test grades every sample (never for the subset, nor with -update):
 // GRADE_TEST_CONCURRENT=full: every sample too (two full runs at once);
-// =0: nothing; by default a third of the samples, which third turning with
-// the day, so that over three days every sample is graded twice at once.
+// =0: nothing; by default a sixth of the samples (concurrentShare), which
+// sixth turning with the day, so that over six days every sample is graded
+// twice at once.
 // Its verdicts must be the expected ones: concurrent runs do not disturb
 // each other, and a check gives the same verdict twice (no flaky check).
 func concurrency() string {
@@ -31,7 +32,7 @@ func concurrency() string {
 	case "full", "0":
 		return v
 	default:
-		return "third"
+		return "share"
 	}
 }
 

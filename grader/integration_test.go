@@ -130,12 +130,12 @@ func loadAll(t *testing.T) []grader.Submission {
 var only = flag.String("scenarios", "", "grade only the samples of these scenarios (comma-separated ids), e.g. while writing one")
 
 var passes = flag.Int("passes", 1, "how many times TestSamples grades every sample in this process, one pass after the other "+
-	"(the second grade process beside pass 1 already grades a rotating third again; see concurrency)")
+	"(the second grade process beside pass 1 already grades a rotating share again; see concurrency)")
 
 // TestSamples grades every sample submission on the real engine
 // (DOCKER_HOST's) and compares each verdict with the one kept beside it.
 // Beside the first pass, a second grade process (the real command) grades
-// a rotating third of the samples (or all of them, or none: see
+// a rotating sixth of the samples (or all of them, or none: see
 // concurrency) on the same engine at the same time, and its verdicts must
 // be the expected ones too: concurrent runs do not disturb each other, and
 // no check is flaky. Further passes (-passes) must give the first pass's
@@ -168,8 +168,8 @@ func TestSamples(t *testing.T) {
 			switch concurrency() {
 			case "full":
 				otherList = subs
-			case "third":
-				otherList = third(subs, time.Now().YearDay())
+			case "share":
+				otherList = share(subs, time.Now().YearDay(), concurrentShare)
 			}
 			if len(otherList) > 0 {
 				other = startOtherRun(t, otherList)
@@ -248,12 +248,16 @@ func subset(t *testing.T, subs []grader.Submission) []grader.Submission {
 	return out
 }
 
-// third returns every third submission, starting at k mod 3: over three
-// days every sample is graded again.
-func third(subs []grader.Submission, k int) []grader.Submission {
+// concurrentShare: beside the first pass, the second grade process grades
+// one sample in concurrentShare; over that many days every sample has been
+// graded twice at once.
+const concurrentShare = 6
+
+// share returns every n-th submission, starting at k mod n.
+func share(subs []grader.Submission, k, n int) []grader.Submission {
 	var out []grader.Submission
 	for i, s := range subs {
-		if i%3 == k%3 {
+		if i%n == k%n {
 			out = append(out, s)
 		}
 	}
