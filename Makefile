@@ -8,7 +8,7 @@ VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || ech
 COMMIT        ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LDFLAGS       := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build helpers build-embed images engine2 engine2-down tools demo overview bench test unit fuzz lint fmt clean-engine
+.PHONY: all build helpers build-embed release images engine2 engine2-down tools demo overview bench test unit fuzz lint fmt clean-engine
 
 all: build
 
@@ -48,6 +48,13 @@ engine2: images
 # next `make engine2` (.ci/engine2 down --purge removes it).
 engine2-down:
 	.ci/engine2 down
+
+# A release snapshot with GoReleaser (.goreleaser.yaml), offline: binaries
+# for linux, darwin and windows on amd64 and arm64, each embedding the
+# helper, archived with checksums, in dist/. Nothing is published.
+GORELEASER := github.com/goreleaser/goreleaser/v2@v2.17.0
+release:
+	GRADE_COMMIT=$(COMMIT) $(GO) run $(GORELEASER) release --snapshot --clean
 
 # Grade a representative class (submissions/demo.jobs: every scenario's
 # correct submission and a typical mistake, and every hostile sample) and
