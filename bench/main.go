@@ -266,11 +266,11 @@ func printTable(r Results) {
 	target("grade / floor, --jobs 1", r.Ratios.GradeOverFloorJobs1, 1.0, true)
 	target("grade / floor, --jobs 2", r.Ratios.GradeOverFloorJobs2, 1.1, true)
 	fmt.Printf("  %-34s %6.2f  (grade's class with the classic builder over BuildKit, --jobs 1)\n", "classic / BuildKit", r.Ratios.ClassicOverBuildKit)
-	target("--jobs 2 speed-up over --jobs 1", r.Ratios.Jobs2Speedup, 1.5, false)
+	target("--jobs 2 speed-up over --jobs 1", r.Ratios.Jobs2Speedup, 1.8, false)
 	target("image checks speed-up", r.Ratios.ImageChecksSpeedup, 10, false)
 	peak := 0.0
 	for _, m := range r.Measures {
 		peak = max(peak, m.PeakRSSMB)
 	}
-	target("grade's peak RSS (MB)", peak, 150, true)
+	target("grade's peak RSS (MB)", peak, 60, true)
 }
