@@ -129,17 +129,17 @@ func loadAll(t *testing.T) []grader.Submission {
 
 var only = flag.String("scenarios", "", "grade only the samples of these scenarios (comma-separated ids), e.g. while writing one")
 
-var passes = flag.Int("passes", 1, "how many times TestSamples grades every sample in this process, one pass after the other "+
-	"(the second grade process beside pass 1 already grades a rotating share again; see concurrency)")
+var passes = flag.Int("passes", 2, "how many times TestSamples grades the samples (pass 1: all; further passes: a rotating sixth); "+
+	"GRADE_TEST_SAMPLES=subset grades only the subset, once")
 
 // TestSamples grades every sample submission on the real engine
 // (DOCKER_HOST's) and compares each verdict with the one kept beside it.
-// Beside the first pass, a second grade process (the real command) grades
-// a rotating sixth of the samples (or all of them, or none: see
-// concurrency) on the same engine at the same time, and its verdicts must
-// be the expected ones too: concurrent runs do not disturb each other, and
-// no check is flaky. Further passes (-passes) must give the first pass's
-// scores and statuses again.
+// Later passes grade a sixth of the samples again (which sixth turns with
+// the day), and must give the same scores and statuses (no flaky check).
+// With GRADE_TEST_CONCURRENT=share or full, a second grade process (the
+// real command) grades a sixth of the samples, or all of them, beside the
+// first pass on the same engine, and its verdicts must be the expected
+// ones too (see concurrency).
 // With GRADE_TEST_SAMPLES=subset it grades once the subset that covers
 // every scenario and check kind (see subset): what make test grades on
 // the second engine, against the same expected verdicts.
@@ -175,7 +175,11 @@ func TestSamples(t *testing.T) {
 				other = startOtherRun(t, otherList)
 			}
 		}
-		run := gradePass(t, subs)
+		list := subs
+		if pass >= 2 {
+			list = share(subs, time.Now().YearDay()+pass, concurrentShare)
+		}
+		run := gradePass(t, list)
 		if pass == 1 {
 			for _, j := range run.Jobs {
 				t.Run(j.Name(), func(t *testing.T) { compare(t, j) })
@@ -248,9 +252,9 @@ func subset(t *testing.T, subs []grader.Submission) []grader.Submission {
 	return out
 }
 
-// concurrentShare: beside the first pass, the second grade process grades
-// one sample in concurrentShare; over that many days every sample has been
-// graded twice at once.
+// concurrentShare: a later pass (or the second grade process) grades one
+// sample in concurrentShare; over that many days every sample has been
+// graded twice.
 const concurrentShare = 6
 
 // share returns every n-th submission, starting at k mod n.
