@@ -19,7 +19,7 @@ import (
 // concurrency is what TestSamples' second grade process grades while the
 // test grades every sample (never for the subset, nor with -update):
 // GRADE_TEST_CONCURRENT=full: every sample too (two full runs at once);
-// =share: a sixth of the samples (concurrentShare, which sixth turning
+// =share: a sixth of the samples (repeatShare, which sixth turning
 // with the day); unset or 0: nothing. Its verdicts must be the expected
 // ones: concurrent runs do not disturb each other. Off in make test: with
 // four jobs at once on 2 cores a check's time limit can still run out

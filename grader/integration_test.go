@@ -169,7 +169,7 @@ func TestSamples(t *testing.T) {
 			case "full":
 				otherList = subs
 			case "share":
-				otherList = share(subs, time.Now().YearDay(), concurrentShare)
+				otherList = share(subs, time.Now().YearDay(), repeatShare)
 			}
 			if len(otherList) > 0 {
 				other = startOtherRun(t, otherList)
@@ -177,7 +177,7 @@ func TestSamples(t *testing.T) {
 		}
 		list := subs
 		if pass >= 2 {
-			list = share(subs, time.Now().YearDay()+pass, concurrentShare)
+			list = share(subs, time.Now().YearDay()+pass, repeatShare)
 		}
 		run := gradePass(t, list)
 		if pass == 1 {
@@ -252,10 +252,10 @@ func subset(t *testing.T, subs []grader.Submission) []grader.Submission {
 	return out
 }
 
-// concurrentShare: a later pass (or the second grade process) grades one
-// sample in concurrentShare; over that many days every sample has been
+// repeatShare: a later pass (or the second grade process) grades one
+// sample in repeatShare; over that many days every sample has been
 // graded twice.
-const concurrentShare = 6
+const repeatShare = 6
 
 // share returns every n-th submission, starting at k mod n.
 func share(subs []grader.Submission, k, n int) []grader.Submission {
